@@ -1,0 +1,8 @@
+DROP TABLE audit_chain;
+DROP TRIGGER audit_events_no_delete;
+DROP TRIGGER audit_events_no_update;
+DROP TABLE audit_events;
+DROP TABLE user_schemes;
+DROP TABLE user_districts;
+DROP TABLE users;
+DROP TABLE districts;

@@ -1,0 +1,85 @@
+//! The OpenAPI document (generated from the handlers) and the Swagger UI viewer, served
+//! from files compiled into the binary: nothing is fetched at build or run time.
+
+use std::sync::{Arc, LazyLock};
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::Config;
+
+use crate::error::ApiError;
+
+/// The API description. Every handler with a `#[utoipa::path]` is listed here; a test
+/// checks that this list and the endpoint table agree.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "sahulat", description = "Single-window beneficiary registry and eligibility service"),
+    paths(
+        super::health::healthz,
+        super::health::readyz,
+        super::auth::login,
+        super::auth::me,
+        super::auth::change_password,
+        super::districts::list_districts,
+        super::users::list_users,
+        super::users::create_user,
+        super::users::get_user,
+        super::users::update_user,
+        super::users::reset_password,
+        super::audit::list_audit_events,
+        super::audit::verify_audit_chain,
+        openapi_json,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health and API documents"),
+        (name = "auth", description = "Login and one's own account"),
+        (name = "users", description = "User administration (admin)"),
+        (name = "reference", description = "Reference data"),
+        (name = "audit", description = "The audit trail (auditor)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_json().unwrap_or_default());
+
+/// The OpenAPI 3 document of the whole API.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI document")))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(DOCUMENT.as_str())
+}
+
+/// `/api/docs` → `/api/docs/`.
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/api/docs/")).finish()
+}
+
+static SWAGGER_CONFIG: LazyLock<Arc<Config<'static>>> =
+    LazyLock::new(|| Arc::new(Config::from("/api/openapi.json")));
+
+/// The Swagger UI files, embedded in the binary.
+pub async fn docs_file(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let file = utoipa_swagger_ui::serve(&path.into_inner(), SWAGGER_CONFIG.clone())
+        .map_err(|e| anyhow::anyhow!("swagger ui: {e}"))?
+        .ok_or(ApiError::NotFound)?;
+    let mut response = HttpResponse::Ok();
+    response.content_type(file.content_type);
+    if file.gzpipped {
+        response.insert_header((header::CONTENT_ENCODING, "gzip"));
+    }
+    Ok(response.body(file.bytes.to_vec()))
+}

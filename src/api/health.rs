@@ -1,0 +1,42 @@
+//! Liveness and readiness probes (no token needed).
+
+use actix_web::{HttpResponse, web};
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// Probe result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthStatus {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres` (readiness only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<&'static str>,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = HealthStatus)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthStatus { status: "ok", database: None })
+}
+
+/// The database answers and the rules directory is readable; 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, body = HealthStatus),
+    (status = 503, description = "not ready", body = crate::error::Problem)
+))]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let backend = db::run(&state.pool, |conn| {
+        conn.batch_execute("SELECT 1").map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
+        Ok(db::backend_name(conn))
+    })
+    .await?;
+    std::fs::read_dir(&state.rules_dir)
+        .map_err(|e| ApiError::Unavailable(format!("rules directory unreadable: {e}")))?;
+    Ok(HttpResponse::Ok().json(HealthStatus { status: "ready", database: Some(backend) }))
+}

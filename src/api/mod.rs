@@ -1,0 +1,214 @@
+//! The HTTP surface: the endpoint table, request parsing configuration and shared helpers.
+//! Handlers live one file per resource and never touch diesel directly.
+//!
+//! Every route is registered from [`endpoints`], and each entry names its [`Access`]: the
+//! route is wrapped in the authorisation middleware with that access, so a route without a
+//! policy decision cannot exist. Anything not in the table is a 404 or 405 problem.
+
+pub mod audit;
+pub mod auth;
+pub mod districts;
+pub mod docs;
+pub mod health;
+pub mod users;
+
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, Route, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Action;
+use crate::auth::extractor::{Access, authorize};
+use crate::error::{ApiError, FieldError, redact_values};
+
+/// Default body limit for JSON requests.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// Body limit of small requests (login, password changes).
+pub const SMALL_BODY_LIMIT: usize = 4 * 1024;
+/// Largest page a list endpoint returns.
+pub const MAX_PAGE: i64 = 100;
+
+/// One route: method, path pattern, what it requires, its body limit and its handler.
+pub struct Endpoint {
+    /// HTTP method.
+    pub method: Method,
+    /// actix path pattern, e.g. `/api/v1/users/{id}`.
+    pub path: &'static str,
+    /// Public, or the action the policy table must allow.
+    pub access: Access,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    route: fn() -> Route,
+}
+
+fn endpoint(method: Method, path: &'static str, access: Access, route: fn() -> Route) -> Endpoint {
+    Endpoint { method, path, access, body_limit: DEFAULT_BODY_LIMIT, route }
+}
+
+impl Endpoint {
+    fn limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+}
+
+/// The endpoint table: every route the service answers.
+pub fn endpoints() -> Vec<Endpoint> {
+    use Access::{Public, Requires};
+    use Method as M;
+    vec![
+        endpoint(M::GET, "/healthz", Public, || web::get().to(health::healthz)),
+        endpoint(M::GET, "/readyz", Public, || web::get().to(health::readyz)),
+        endpoint(M::GET, "/api/openapi.json", Public, || web::get().to(docs::openapi_json)),
+        endpoint(M::GET, "/api/docs", Public, || web::get().to(docs::docs_redirect)),
+        endpoint(M::GET, "/api/docs/{file:.*}", Public, || web::get().to(docs::docs_file)),
+        endpoint(M::POST, "/api/v1/auth/login", Public, || web::post().to(auth::login)).limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/auth/me", Requires(Action::AccountRead), || web::get().to(auth::me)),
+        endpoint(M::POST, "/api/v1/auth/password", Requires(Action::AccountChangePassword), || {
+            web::post().to(auth::change_password)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/districts", Requires(Action::DistrictList), || {
+            web::get().to(districts::list_districts)
+        }),
+        endpoint(M::GET, "/api/v1/users", Requires(Action::UserList), || web::get().to(users::list_users)),
+        endpoint(M::POST, "/api/v1/users", Requires(Action::UserCreate), || web::post().to(users::create_user))
+            .limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/users/{id}", Requires(Action::UserRead), || web::get().to(users::get_user)),
+        endpoint(M::PATCH, "/api/v1/users/{id}", Requires(Action::UserUpdate), || {
+            web::patch().to(users::update_user)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::POST, "/api/v1/users/{id}/password", Requires(Action::UserResetPassword), || {
+            web::post().to(users::reset_password)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/audit/events", Requires(Action::AuditRead), || {
+            web::get().to(audit::list_audit_events)
+        }),
+        endpoint(M::GET, "/api/v1/audit/verify", Requires(Action::AuditVerify), || {
+            web::get().to(audit::verify_audit_chain)
+        }),
+    ]
+}
+
+/// Registers every endpoint, the input error handlers and the problem+json fallbacks.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json_config(DEFAULT_BODY_LIMIT))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            ApiError::bad_request("malformed_query", redact_values(&err.to_string())).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|err, _| {
+            ApiError::bad_request("malformed_path", redact_values(&err.to_string())).into()
+        }));
+    let table = endpoints();
+    let mut paths: Vec<&'static str> = Vec::new();
+    for e in &table {
+        if !paths.contains(&e.path) {
+            paths.push(e.path);
+        }
+    }
+    for path in paths {
+        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+        let mut limit = 0;
+        for e in table.iter().filter(|e| e.path == path) {
+            let access = e.access;
+            limit = limit.max(e.body_limit);
+            resource = resource.route((e.route)().wrap(from_fn(move |req, next| authorize(access, req, next))));
+        }
+        cfg.service(resource.app_data(json_config(limit)));
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default().limit(limit).error_handler(|err, _| {
+        use actix_web::error::JsonPayloadError as E;
+        match &err {
+            E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
+            E::ContentType => ApiError::bad_request("unsupported_media_type", "send the body as application/json"),
+            E::Deserialize(e) => ApiError::bad_request("malformed_json", redact_values(&e.to_string())),
+            other => ApiError::bad_request("malformed_json", redact_values(&other.to_string())),
+        }
+        .into()
+    })
+}
+
+async fn not_found() -> HttpResponse {
+    ApiError::NotFound.error_response()
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    ApiError::MethodNotAllowed.error_response()
+}
+
+/// Keyset pagination parameters shared by list endpoints.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size, 1–100 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Checks a requested page size.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit.unwrap_or(50) {
+        n @ 1..=MAX_PAGE => Ok(n),
+        _ => Err(ApiError::invalid_field("limit", "range", "limit must be between 1 and 100")),
+    }
+}
+
+/// A page of results and the cursor of the next page (absent on the last page).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// The results.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// The `ETag` of a record version.
+pub fn etag(version: i64) -> String {
+    format!("\"v{version}\"")
+}
+
+/// The version named by `If-Match` (428 when missing, 400 when unreadable).
+pub fn if_match_version(headers: &HeaderMap) -> Result<i64, ApiError> {
+    let raw = headers.get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
+    let text = raw.to_str().unwrap_or_default().trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.strip_prefix('v')
+        .unwrap_or(text)
+        .parse()
+        .map_err(|_| ApiError::bad_request("malformed_if_match", "If-Match must be an ETag such as \"v3\""))
+}
+
+/// Runs `validator` checks, turning failures into a field-by-field 422.
+pub fn validate<T: validator::Validate>(value: &T) -> Result<(), ApiError> {
+    value.validate().map_err(ApiError::from)
+}
+
+/// A 422 listing `errors`, or Ok when empty.
+pub fn field_errors(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// A JSON response with `Cache-Control: no-store` (responses carry personal or secret data).
+pub fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder
+}
+
+/// The peer address as the audit trail records it.
+pub fn client_addr(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// `200 OK` JSON with `no-store`.
+pub fn ok_json<T: Serialize>(value: &T) -> HttpResponse {
+    no_store(HttpResponse::Ok()).json(value)
+}

@@ -1,0 +1,257 @@
+//! The audit trail: append-only, hash-chained events written in the same transaction as
+//! the change they record, and the verifier that walks the chain.
+//!
+//! Each event's `mac` is HMAC-SHA256(audit key, `prev_mac` | canonical JSON of the event).
+//! Sequence numbers come from the single `audit_chain` row, updated inside the writing
+//! transaction; that row lock orders concurrent writers on PostgreSQL (SQLite already runs
+//! one writer at a time). Events carry ids and field names only, never personal data.
+
+pub mod repo;
+pub mod verify;
+
+use aws_lc_rs::hmac;
+use chrono::{NaiveDateTime, Timelike, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::auth::Role;
+use crate::config::Secret;
+use crate::db::DbConnection;
+use crate::db::schema::{audit_chain, audit_events};
+
+pub use repo::{AuditEventView, AuditFilter};
+pub use verify::{VerifyReport, verify_chain};
+
+/// The key of the hash chain.
+#[derive(Clone)]
+pub struct AuditKey(hmac::Key);
+
+impl AuditKey {
+    /// A chain key from the configured secret.
+    pub fn new(secret: &Secret) -> Self {
+        Self(hmac::Key::new(hmac::HMAC_SHA256, secret.expose()))
+    }
+
+    fn mac(&self, prev_mac: &str, canonical: &[u8]) -> String {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(prev_mac.as_bytes());
+        ctx.update(b"|");
+        ctx.update(canonical);
+        hex(ctx.sign().as_ref())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who caused an event and from where.
+#[derive(Debug, Clone, Default)]
+pub struct AuditContext {
+    /// The acting user's id (none for an unknown login name or the CLI).
+    pub user_id: Option<String>,
+    /// The acting user's name (staff, not beneficiaries), or `cli` for the command line.
+    pub username: Option<String>,
+    /// The acting user's role (`system` for the command line).
+    pub role: Option<String>,
+    /// The HTTP request id.
+    pub request_id: Option<String>,
+    /// The client's socket address (IP only).
+    pub client_addr: Option<String>,
+}
+
+impl AuditContext {
+    /// The context of a command run from the `sahulat` CLI by an operator on the host.
+    pub fn cli() -> Self {
+        Self { username: Some("cli".into()), role: Some("system".into()), ..Self::default() }
+    }
+
+    /// Sets the acting user.
+    pub fn with_user(mut self, id: &str, username: &str, role: Role) -> Self {
+        self.user_id = Some(id.into());
+        self.username = Some(username.into());
+        self.role = Some(role.as_str().into());
+        self
+    }
+}
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Success,
+    /// Refused (bad credentials, permission, validation).
+    Denied,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// What happened, e.g. `login`, `user_create`.
+    pub action: String,
+    /// The kind of object acted on, e.g. `user`.
+    pub object_type: Option<String>,
+    /// The object's id.
+    pub object_id: Option<String>,
+    /// The district the object belongs to, when it has one.
+    pub district_code: Option<String>,
+    /// Success or denial.
+    pub outcome: Outcome,
+    /// Non-personal details: changed field names, reason codes.
+    pub details: serde_json::Value,
+}
+
+impl Event {
+    /// A successful `action` with no object.
+    pub fn new(action: impl Into<String>) -> Self {
+        Self {
+            action: action.into(),
+            object_type: None,
+            object_id: None,
+            district_code: None,
+            outcome: Outcome::Success,
+            details: serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    /// Names the object acted on.
+    pub fn object(mut self, object_type: &str, id: impl Into<String>) -> Self {
+        self.object_type = Some(object_type.into());
+        self.object_id = Some(id.into());
+        self
+    }
+
+    /// Sets the district.
+    pub fn district(mut self, code: impl Into<String>) -> Self {
+        self.district_code = Some(code.into());
+        self
+    }
+
+    /// Marks the event as a denial.
+    pub fn denied(mut self) -> Self {
+        self.outcome = Outcome::Denied;
+        self
+    }
+
+    /// Attaches non-personal details.
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// The exact bytes the MAC covers. Field order is fixed by the struct.
+#[derive(Serialize)]
+pub(crate) struct Canonical<'a> {
+    pub seq: i64,
+    pub occurred_at: String,
+    pub actor_user_id: Option<&'a str>,
+    pub actor_username: Option<&'a str>,
+    pub actor_role: Option<&'a str>,
+    pub action: &'a str,
+    pub object_type: Option<&'a str>,
+    pub object_id: Option<&'a str>,
+    pub district_code: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub client_addr: Option<&'a str>,
+    pub outcome: &'a str,
+    pub details: &'a str,
+}
+
+impl Canonical<'_> {
+    pub(crate) fn mac(&self, key: &AuditKey, prev_mac: &str) -> String {
+        // Serialising a struct of strings and integers cannot fail.
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        key.mac(prev_mac, &bytes)
+    }
+}
+
+/// Timestamps are kept to the microsecond so both databases store them exactly.
+pub fn now_micros() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    now.with_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
+}
+
+pub(crate) fn format_ts(ts: &NaiveDateTime) -> String {
+    ts.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+struct NewAuditEvent<'a> {
+    seq: i64,
+    occurred_at: NaiveDateTime,
+    actor_user_id: Option<&'a str>,
+    actor_username: Option<&'a str>,
+    actor_role: Option<&'a str>,
+    action: &'a str,
+    object_type: Option<&'a str>,
+    object_id: Option<&'a str>,
+    district_code: Option<&'a str>,
+    request_id: Option<&'a str>,
+    client_addr: Option<&'a str>,
+    outcome: &'a str,
+    details: &'a str,
+    prev_mac: &'a str,
+    mac: &'a str,
+}
+
+/// Appends one event. Call it inside the transaction of the change it records, so the
+/// change and its event commit or roll back together. Returns the event's sequence number.
+pub fn record(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, event: &Event) -> QueryResult<i64> {
+    // Taking the next number also locks the chain head until commit.
+    let (seq, prev_mac): (i64, String) = diesel::update(audit_chain::table.find(1))
+        .set(audit_chain::last_seq.eq(audit_chain::last_seq + 1))
+        .returning((audit_chain::last_seq, audit_chain::last_mac))
+        .get_result(conn)?;
+    let occurred_at = now_micros();
+    let details = event.details.to_string();
+    let canonical = Canonical {
+        seq,
+        occurred_at: format_ts(&occurred_at),
+        actor_user_id: ctx.user_id.as_deref(),
+        actor_username: ctx.username.as_deref(),
+        actor_role: ctx.role.as_deref(),
+        action: &event.action,
+        object_type: event.object_type.as_deref(),
+        object_id: event.object_id.as_deref(),
+        district_code: event.district_code.as_deref(),
+        request_id: ctx.request_id.as_deref(),
+        client_addr: ctx.client_addr.as_deref(),
+        outcome: event.outcome.as_str(),
+        details: &details,
+    };
+    let mac = canonical.mac(key, &prev_mac);
+    diesel::insert_into(audit_events::table)
+        .values(NewAuditEvent {
+            seq,
+            occurred_at,
+            actor_user_id: canonical.actor_user_id,
+            actor_username: canonical.actor_username,
+            actor_role: canonical.actor_role,
+            action: canonical.action,
+            object_type: canonical.object_type,
+            object_id: canonical.object_id,
+            district_code: canonical.district_code,
+            request_id: canonical.request_id,
+            client_addr: canonical.client_addr,
+            outcome: canonical.outcome,
+            details: &details,
+            prev_mac: &prev_mac,
+            mac: &mac,
+        })
+        .execute(conn)?;
+    diesel::update(audit_chain::table.find(1))
+        .set(audit_chain::last_mac.eq(&mac))
+        .execute(conn)?;
+    Ok(seq)
+}

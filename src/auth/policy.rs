@@ -1,0 +1,113 @@
+//! The policy table: which roles may perform each action. It is the only place permissions
+//! are granted. Every route names its action in the endpoint table (`api::endpoints`), and
+//! the authorisation middleware consults this table before the handler runs. The match is
+//! exhaustive, so a new action cannot compile without an explicit decision; an empty
+//! list denies everyone.
+
+use super::Role;
+use Role::*;
+
+/// Everything a caller can ask the service to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Read one's own account (`/auth/me`).
+    AccountRead,
+    /// Change one's own password.
+    AccountChangePassword,
+    /// List the district reference data.
+    DistrictList,
+    /// List user accounts.
+    UserList,
+    /// Create a user account.
+    UserCreate,
+    /// Read one user account.
+    UserRead,
+    /// Change a user's role assignments or active flag.
+    UserUpdate,
+    /// Set another user's password.
+    UserResetPassword,
+    /// Query the audit trail.
+    AuditRead,
+    /// Verify the audit hash chain.
+    AuditVerify,
+}
+
+impl Action {
+    /// Every action, for tests and documentation.
+    pub const ALL: [Action; 10] = [
+        Action::AccountRead,
+        Action::AccountChangePassword,
+        Action::DistrictList,
+        Action::UserList,
+        Action::UserCreate,
+        Action::UserRead,
+        Action::UserUpdate,
+        Action::UserResetPassword,
+        Action::AuditRead,
+        Action::AuditVerify,
+    ];
+
+    /// The name used in audit events and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::AccountRead => "account_read",
+            Action::AccountChangePassword => "account_change_password",
+            Action::DistrictList => "district_list",
+            Action::UserList => "user_list",
+            Action::UserCreate => "user_create",
+            Action::UserRead => "user_read",
+            Action::UserUpdate => "user_update",
+            Action::UserResetPassword => "user_reset_password",
+            Action::AuditRead => "audit_read",
+            Action::AuditVerify => "audit_verify",
+        }
+    }
+}
+
+/// The roles allowed to perform `action`.
+pub fn roles_for(action: Action) -> &'static [Role] {
+    match action {
+        Action::AccountRead | Action::AccountChangePassword | Action::DistrictList => {
+            &[Clerk, SchemeAdmin, Auditor, Admin]
+        }
+        Action::UserList
+        | Action::UserCreate
+        | Action::UserRead
+        | Action::UserUpdate
+        | Action::UserResetPassword => &[Admin],
+        Action::AuditRead | Action::AuditVerify => &[Auditor],
+    }
+}
+
+/// Whether `role` may perform `action`.
+pub fn permits(role: Role, action: Action) -> bool {
+    roles_for(action).contains(&role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_manages_users_but_reads_no_audit_trail() {
+        assert!(permits(Admin, Action::UserCreate));
+        assert!(!permits(Admin, Action::AuditRead));
+    }
+
+    #[test]
+    fn clerks_and_auditors_cannot_manage_users() {
+        for action in [Action::UserList, Action::UserCreate, Action::UserUpdate, Action::UserResetPassword] {
+            assert!(!permits(Clerk, action));
+            assert!(!permits(Auditor, action));
+            assert!(!permits(SchemeAdmin, action));
+        }
+    }
+
+    #[test]
+    fn action_names_are_unique() {
+        let mut names: Vec<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Action::ALL.len());
+    }
+}

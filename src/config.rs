@@ -1,0 +1,247 @@
+//! Settings: read from the environment, optionally layered over a `KEY=VALUE` file named
+//! by `SAHULAT_CONFIG` (the same format as a systemd `EnvironmentFile`, so one vocabulary
+//! serves the shell, the unit file and the config file). The environment wins over the file.
+//!
+//! Everything is validated here, at start-up, with a message that names the setting.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::db::DatabaseUrl;
+
+/// The default database: an SQLite file under `./data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/sahulat.db";
+/// The default listening address (loopback only).
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Minimum length of the JWT secret and the audit key, in bytes (256 bits for HS256).
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Development-only secrets, accepted only when the service listens on loopback.
+const DEV_JWT_SECRET: &str = "sahulat-development-jwt-secret-do-not-use-in-production";
+const DEV_AUDIT_KEY: &str = "sahulat-development-audit-key-do-not-use-in-production";
+
+/// A secret value that never appears in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps raw bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The raw bytes, for keying HMAC and JWT.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Validated service settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`: `sqlite://PATH` or `postgres://…`.
+    pub database_url: DatabaseUrl,
+    /// `SAHULAT_BIND`: address and port to listen on.
+    pub bind: SocketAddr,
+    /// `SAHULAT_RULES_DIR`: the directory of scheme rule files.
+    pub rules_dir: PathBuf,
+    /// `SAHULAT_JWT_SECRET`: HS256 signing key, ≥ 32 bytes.
+    pub jwt_secret: Secret,
+    /// `SAHULAT_AUDIT_KEY`: HMAC key of the audit hash chain, ≥ 32 bytes. Keep it outside
+    /// the database: whoever holds it can re-forge the chain.
+    pub audit_key: Secret,
+    /// `SAHULAT_TOKEN_TTL_SECS`: access-token lifetime (60–3600 s, default 900).
+    pub token_ttl: Duration,
+    /// `SAHULAT_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `SAHULAT_LOG`: log filter, e.g. `info` or `info,sahulat=debug`.
+    pub log_filter: String,
+    /// `SAHULAT_MIGRATE_ON_START`: apply migrations when `serve` starts (default true; turn
+    /// off when several instances share one PostgreSQL and `sahulat migrate` runs once).
+    pub migrate_on_start: bool,
+    /// `SAHULAT_DB_POOL_SIZE`: connections per process (1–200, default 10).
+    pub db_pool_size: u32,
+    /// Warnings to log once logging is up (e.g. development secrets in use).
+    pub warnings: Vec<String>,
+}
+
+/// Where settings come from: a flat map of variable names to values.
+pub type Source = HashMap<String, String>;
+
+impl Settings {
+    /// Loads settings from the process environment and the optional `SAHULAT_CONFIG` file.
+    pub fn load() -> Result<Self, String> {
+        let env: Source = std::env::vars().collect();
+        let mut source = match env.get("SAHULAT_CONFIG") {
+            Some(path) => read_env_file(Path::new(path))?,
+            None => Source::new(),
+        };
+        source.extend(env);
+        Self::from_source(&source)
+    }
+
+    /// Builds settings from an explicit source (used by tests).
+    pub fn from_source(source: &Source) -> Result<Self, String> {
+        let get = |key: &str| source.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let mut warnings = Vec::new();
+
+        let database_url = DatabaseUrl::parse(get("DATABASE_URL").unwrap_or(DEFAULT_DATABASE_URL))?;
+        let bind_raw = get("SAHULAT_BIND").unwrap_or(DEFAULT_BIND);
+        let bind: SocketAddr = bind_raw.parse().map_err(|_| {
+            format!("SAHULAT_BIND must be an address and port such as 127.0.0.1:8080 (got {bind_raw:?})")
+        })?;
+        let rules_dir = PathBuf::from(get("SAHULAT_RULES_DIR").unwrap_or("./rules"));
+        let loopback = bind.ip().is_loopback();
+        let jwt_secret = secret(get("SAHULAT_JWT_SECRET"), "SAHULAT_JWT_SECRET", DEV_JWT_SECRET, loopback, &mut warnings)?;
+        let audit_key = secret(get("SAHULAT_AUDIT_KEY"), "SAHULAT_AUDIT_KEY", DEV_AUDIT_KEY, loopback, &mut warnings)?;
+        let token_ttl = Duration::from_secs(number(get("SAHULAT_TOKEN_TTL_SECS"), "SAHULAT_TOKEN_TTL_SECS", 900, 60, 3600)?);
+        let log_format = match get("SAHULAT_LOG_FORMAT").unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(format!("SAHULAT_LOG_FORMAT must be text or json (got {other:?})")),
+        };
+        let log_filter = get("SAHULAT_LOG").unwrap_or("info").to_string();
+        let migrate_on_start = match get("SAHULAT_MIGRATE_ON_START").unwrap_or("true") {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => return Err(format!("SAHULAT_MIGRATE_ON_START must be true or false (got {other:?})")),
+        };
+        let db_pool_size = number(get("SAHULAT_DB_POOL_SIZE"), "SAHULAT_DB_POOL_SIZE", 10, 1, 200)? as u32;
+        Ok(Self {
+            database_url,
+            bind,
+            rules_dir,
+            jwt_secret,
+            audit_key,
+            token_ttl,
+            log_format,
+            log_filter,
+            migrate_on_start,
+            db_pool_size,
+            warnings,
+        })
+    }
+
+    /// Checks that the rules directory can be read (the service refuses to start otherwise).
+    pub fn check_rules_dir(&self) -> Result<(), String> {
+        std::fs::read_dir(&self.rules_dir).map(|_| ()).map_err(|e| {
+            format!("SAHULAT_RULES_DIR ({}) is not a readable directory: {e}", self.rules_dir.display())
+        })
+    }
+}
+
+fn secret(
+    value: Option<&str>,
+    name: &str,
+    dev_default: &str,
+    loopback: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Secret, String> {
+    match value {
+        Some(v) if v.len() < MIN_SECRET_BYTES => Err(format!(
+            "{name} must be at least {MIN_SECRET_BYTES} bytes (got {}); generate one with `openssl rand -hex 32`",
+            v.len()
+        )),
+        Some(v) if v == dev_default && !loopback => Err(format!(
+            "{name} is the published development value; set a real secret before binding beyond loopback"
+        )),
+        Some(v) => Ok(Secret::new(v.as_bytes())),
+        None if loopback => {
+            warnings.push(format!(
+                "{name} is not set: using the DEVELOPMENT default. Anyone can forge it. Never use this outside a laptop."
+            ));
+            Ok(Secret::new(dev_default.as_bytes()))
+        }
+        None => Err(format!("{name} is required when SAHULAT_BIND is not a loopback address")),
+    }
+}
+
+fn number(value: Option<&str>, name: &str, default: u64, min: u64, max: u64) -> Result<u64, String> {
+    let Some(raw) = value else { return Ok(default) };
+    match raw.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{name} must be a whole number from {min} to {max} (got {raw:?})")),
+    }
+}
+
+/// Reads a `KEY=VALUE` file (comments with `#`, optional quotes).
+fn read_env_file(path: &Path) -> Result<Source, String> {
+    let entries = dotenvy::from_path_iter(path)
+        .map_err(|e| format!("SAHULAT_CONFIG ({}) cannot be read: {e}", path.display()))?;
+    entries
+        .map(|entry| entry.map_err(|e| format!("SAHULAT_CONFIG ({}) is malformed: {e}", path.display())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(pairs: &[(&str, &str)]) -> Source {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_work_on_loopback_with_a_warning() {
+        let s = Settings::from_source(&Source::new()).expect("defaults are valid");
+        assert_eq!(s.database_url.backend(), "sqlite");
+        assert_eq!(s.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(s.token_ttl, Duration::from_secs(900));
+        assert_eq!(s.warnings.len(), 2);
+    }
+
+    #[test]
+    fn short_secret_is_refused_by_name() {
+        let err = Settings::from_source(&source(&[("SAHULAT_JWT_SECRET", "short")])).expect_err("short");
+        assert!(err.starts_with("SAHULAT_JWT_SECRET must be at least 32 bytes"), "{err}");
+    }
+
+    #[test]
+    fn public_bind_needs_real_secrets() {
+        let err = Settings::from_source(&source(&[("SAHULAT_BIND", "0.0.0.0:8080")])).expect_err("no secret");
+        assert!(err.contains("SAHULAT_JWT_SECRET is required"), "{err}");
+        let dev = source(&[
+            ("SAHULAT_BIND", "0.0.0.0:8080"),
+            ("SAHULAT_JWT_SECRET", DEV_JWT_SECRET),
+            ("SAHULAT_AUDIT_KEY", DEV_AUDIT_KEY),
+        ]);
+        assert!(Settings::from_source(&dev).expect_err("dev").contains("development value"));
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        for (key, value) in [
+            ("DATABASE_URL", "mysql://x"),
+            ("SAHULAT_BIND", "localhost"),
+            ("SAHULAT_TOKEN_TTL_SECS", "86400"),
+            ("SAHULAT_LOG_FORMAT", "xml"),
+            ("SAHULAT_DB_POOL_SIZE", "0"),
+        ] {
+            let err = Settings::from_source(&source(&[(key, value)])).expect_err(key);
+            assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let s = Settings::from_source(&Source::new()).expect("valid");
+        assert!(!format!("{s:?}").contains("development-jwt"));
+    }
+}

@@ -1,0 +1,202 @@
+//! Storage: one connection type over SQLite and PostgreSQL, its pool, the embedded
+//! migrations and the helpers every repository uses (`run`, `write_tx`, `per_backend!`).
+//!
+//! Repositories are written once against `&mut DbConnection`. Where the two SQL dialects
+//! really differ (upserts, multi-row inserts, SQLite's `BEGIN IMMEDIATE`) the
+//! `per_backend!` macro compiles the same body once per concrete connection.
+
+pub mod schema;
+pub mod url;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::ApiError;
+pub use url::DatabaseUrl;
+
+/// A connection to either supported database.
+///
+/// SQLite stays the last variant: the derived `establish` tries variants in order and
+/// SQLite would accept any string. We never call it; [`DbManager`] dispatches on the URL.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// PostgreSQL, the production database for a province.
+    Postgres(diesel::PgConnection),
+    /// SQLite, the embedded default.
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Runs the same diesel code on the concrete connection inside a [`DbConnection`], for the
+/// few statements `MultiBackend` cannot express.
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// The connection pool shared by the service and the CLI.
+pub type DbPool = r2d2::Pool<DbManager>;
+/// A connection checked out of the pool.
+pub type PooledConn = r2d2::PooledConnection<DbManager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a request waits for a pooled connection before it is answered with 503.
+pub const POOL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens connections for the pool, choosing the backend from the parsed URL.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: DatabaseUrl,
+}
+
+impl DbManager {
+    /// A manager for `url`.
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        let conn = match &self.url {
+            DatabaseUrl::Postgres(url) => {
+                diesel::PgConnection::establish(url).map(DbConnection::Postgres)
+            }
+            DatabaseUrl::Sqlite(path) => {
+                diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .map(DbConnection::Sqlite)
+            }
+        };
+        conn.map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Per-connection settings applied whenever the pool opens a connection.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<DbConnection, r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        let sql = match conn {
+            // busy_timeout first: switching to WAL needs a lock that another fresh
+            // connection may hold for a moment.
+            DbConnection::Sqlite(_) => {
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+            }
+            // A runaway statement must not hold a pooled connection for ever.
+            DbConnection::Postgres(_) => "SET statement_timeout = '30s'; SET TIME ZONE 'UTC';",
+        };
+        conn.batch_execute(sql).map_err(r2d2::Error::QueryError)
+    }
+}
+
+/// Builds the pool. Connections are opened lazily, so a database that is down at this
+/// moment is reported by the first use (and by `/readyz`), not by a 30 s hang here.
+pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> DbPool {
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(POOL_TIMEOUT)
+        .connection_customizer(Box::new(ConnectionSetup))
+        .build_unchecked(DbManager::new(url.clone()))
+}
+
+/// Opens one connection with the same settings as pooled ones (CLI and start-up checks).
+pub fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
+    let manager = DbManager::new(url.clone());
+    let mut conn = manager.connect().map_err(|e| anyhow::anyhow!("{e}"))?;
+    ConnectionSetup
+        .on_acquire(&mut conn)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(conn)
+}
+
+/// Applies every pending migration of the connection's backend; returns the versions applied.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so two writers never
+/// deadlock upgrading read locks), an ordinary transaction on PostgreSQL. Commits when `f`
+/// returns `Ok`, rolls back otherwise.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            per_backend!(conn, |c| AnsiTransactionManager::commit_transaction(c))?;
+            Ok(value)
+        }
+        Err(e) => {
+            per_backend!(conn, |c| AnsiTransactionManager::rollback_transaction(c))?;
+            Err(e)
+        }
+    }
+}
+
+/// Runs blocking database work off the async executor with a pooled connection.
+///
+/// A pool timeout (database down or saturated) becomes a 503, never a hang.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// [`run`] inside [`write_tx`].
+pub async fn run_write<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    run(pool, move |conn| write_tx(conn, f)).await
+}
+
+/// The backend of a connection, for messages and the few dialect branches.
+pub fn backend_name(conn: &DbConnection) -> &'static str {
+    match conn {
+        DbConnection::Postgres(_) => "postgres",
+        DbConnection::Sqlite(_) => "sqlite",
+    }
+}

@@ -1,0 +1,122 @@
+//! Building the application: database preparation, shared state and the HTTP server.
+//! Production (`sahulat serve`) and the integration tests use the same `Application::build`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::audit::AuditKey;
+use crate::auth::jwt::TokenKeys;
+use crate::auth::password::{self, HashLimiter};
+use crate::config::Settings;
+use crate::db::{self, DatabaseUrl, DbPool};
+use crate::{api, telemetry};
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub pool: DbPool,
+    /// JWT signing and verification.
+    pub tokens: TokenKeys,
+    /// Key of the audit hash chain.
+    pub audit_key: AuditKey,
+    /// Caps concurrent password hashing.
+    pub hash_limiter: HashLimiter,
+    /// The rules directory (checked by `/readyz`).
+    pub rules_dir: PathBuf,
+}
+
+/// Creates the parent directory of an SQLite file, so the default `./data/` just works.
+pub fn ensure_sqlite_dir(url: &DatabaseUrl) -> anyhow::Result<()> {
+    if let DatabaseUrl::Sqlite(path) = url
+        && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("DATABASE_URL: cannot create directory {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+/// Connects once and applies pending migrations; returns the versions applied.
+pub fn migrate(url: &DatabaseUrl) -> anyhow::Result<Vec<String>> {
+    ensure_sqlite_dir(url)?;
+    let mut conn = db::connect(url).with_context(|| format!("DATABASE_URL ({url}): cannot connect"))?;
+    db::run_migrations(&mut conn)
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Checks the settings against the world (rules directory, database), migrates if asked,
+    /// and binds the listener.
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        settings.check_rules_dir().map_err(anyhow::Error::msg)?;
+        ensure_sqlite_dir(&settings.database_url)?;
+        if settings.migrate_on_start {
+            let applied = migrate(&settings.database_url)?;
+            if !applied.is_empty() {
+                tracing::info!(count = applied.len(), "applied migrations");
+            }
+        }
+        let state = AppState {
+            pool: db::build_pool(&settings.database_url, settings.db_pool_size),
+            tokens: TokenKeys::new(&settings.jwt_secret, settings.token_ttl),
+            audit_key: AuditKey::new(&settings.audit_key),
+            hash_limiter: HashLimiter::new(),
+            rules_dir: settings.rules_dir.clone(),
+        };
+        std::thread::spawn(password::warm_up);
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("SAHULAT_BIND ({}): cannot listen", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, state.clone())?;
+        Ok(Self { port, server, state })
+    }
+
+    /// The bound port (useful when binding port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests use its pool).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Runs until the server is stopped (SIGINT/SIGTERM drain in-flight requests).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Splits off the server future (tests spawn it).
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(api::configure)
+            .wrap(from_fn(telemetry::request_context))
+    })
+    .client_request_timeout(Duration::from_secs(10))
+    .keep_alive(Duration::from_secs(15))
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,76 @@
+//! Logging and request correlation: the tracing subscriber, the request id every response
+//! carries, and the access log.
+//!
+//! The access log records method, route pattern (never the raw path or query string, which
+//! may hold an ID number), status and latency. Headers are never logged, so neither are
+//! tokens.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// The header that carries the request id in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being handled on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Installs the global subscriber. `filter` uses `EnvFilter` syntax (e.g. `info,sahulat=debug`).
+pub fn init(format: LogFormat, filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Ignore the error of a second init (tests build several applications in one process).
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Accepts a caller's request id only if it is short and plain; otherwise makes one.
+fn request_id_from(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Middleware: assigns the request id, runs the request inside a span that carries it,
+/// adds it to the response and writes one access-log line.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = request_id_from(&req);
+    let method = req.method().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
+    let span = tracing::info_span!("request", request_id = %request_id, %method, %route);
+    let started = Instant::now();
+    let handled = tracing::Instrument::instrument(next.call(req), span.clone());
+    let result = REQUEST_ID.scope(request_id.clone(), handled).await;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut response = result?;
+    let status = response.status().as_u16();
+    span.in_scope(|| tracing::info!(status, elapsed_ms, "request handled"));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(response)
+}

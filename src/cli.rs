@@ -241,7 +241,13 @@ fn user(cmd: UserCommand, settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn set_active(settings: &Settings, key: &AuditKey, ctx: &AuditContext, username: &str, active: bool) -> anyhow::Result<()> {
+fn set_active(
+    settings: &Settings,
+    key: &AuditKey,
+    ctx: &AuditContext,
+    username: &str,
+    active: bool,
+) -> anyhow::Result<()> {
     let mut conn = open(settings)?;
     let row = find(&mut conn, username)?;
     let changes = UserChanges { active: Some(active), ..UserChanges::default() };

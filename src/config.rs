@@ -109,9 +109,11 @@ impl Settings {
         })?;
         let rules_dir = PathBuf::from(get("SAHULAT_RULES_DIR").unwrap_or("./rules"));
         let loopback = bind.ip().is_loopback();
-        let jwt_secret = secret(get("SAHULAT_JWT_SECRET"), "SAHULAT_JWT_SECRET", DEV_JWT_SECRET, loopback, &mut warnings)?;
+        let jwt_secret =
+            secret(get("SAHULAT_JWT_SECRET"), "SAHULAT_JWT_SECRET", DEV_JWT_SECRET, loopback, &mut warnings)?;
         let audit_key = secret(get("SAHULAT_AUDIT_KEY"), "SAHULAT_AUDIT_KEY", DEV_AUDIT_KEY, loopback, &mut warnings)?;
-        let token_ttl = Duration::from_secs(number(get("SAHULAT_TOKEN_TTL_SECS"), "SAHULAT_TOKEN_TTL_SECS", 900, 60, 3600)?);
+        let token_ttl =
+            Duration::from_secs(number(get("SAHULAT_TOKEN_TTL_SECS"), "SAHULAT_TOKEN_TTL_SECS", 900, 60, 3600)?);
         let log_format = match get("SAHULAT_LOG_FORMAT").unwrap_or("text") {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -141,9 +143,9 @@ impl Settings {
 
     /// Checks that the rules directory can be read (the service refuses to start otherwise).
     pub fn check_rules_dir(&self) -> Result<(), String> {
-        std::fs::read_dir(&self.rules_dir).map(|_| ()).map_err(|e| {
-            format!("SAHULAT_RULES_DIR ({}) is not a readable directory: {e}", self.rules_dir.display())
-        })
+        std::fs::read_dir(&self.rules_dir)
+            .map(|_| ())
+            .map_err(|e| format!("SAHULAT_RULES_DIR ({}) is not a readable directory: {e}", self.rules_dir.display()))
     }
 }
 
@@ -159,9 +161,9 @@ fn secret(
             "{name} must be at least {MIN_SECRET_BYTES} bytes (got {}); generate one with `openssl rand -hex 32`",
             v.len()
         )),
-        Some(v) if v == dev_default && !loopback => Err(format!(
-            "{name} is the published development value; set a real secret before binding beyond loopback"
-        )),
+        Some(v) if v == dev_default && !loopback => {
+            Err(format!("{name} is the published development value; set a real secret before binding beyond loopback"))
+        }
         Some(v) => Ok(Secret::new(v.as_bytes())),
         None if loopback => {
             warnings.push(format!(
@@ -185,9 +187,7 @@ fn number(value: Option<&str>, name: &str, default: u64, min: u64, max: u64) -> 
 fn read_env_file(path: &Path) -> Result<Source, String> {
     let entries = dotenvy::from_path_iter(path)
         .map_err(|e| format!("SAHULAT_CONFIG ({}) cannot be read: {e}", path.display()))?;
-    entries
-        .map(|entry| entry.map_err(|e| format!("SAHULAT_CONFIG ({}) is malformed: {e}", path.display())))
-        .collect()
+    entries.map(|entry| entry.map_err(|e| format!("SAHULAT_CONFIG ({}) is malformed: {e}", path.display()))).collect()
 }
 
 #[cfg(test)]

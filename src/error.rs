@@ -82,11 +82,7 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 409: the request conflicts with stored state.
     #[error("{detail}")]
-    Conflict {
-        code: &'static str,
-        detail: String,
-        extra: Option<serde_json::Map<String, serde_json::Value>>,
-    },
+    Conflict { code: &'static str, detail: String, extra: Option<serde_json::Map<String, serde_json::Value>> },
     /// 412: `If-Match` names a version that is no longer current.
     #[error("the record has changed since it was read")]
     PreconditionFailed,
@@ -166,8 +162,7 @@ impl ApiError {
             Self::NotFound => "the requested resource does not exist".into(),
             Self::MethodNotAllowed => "this path does not accept that method".into(),
             Self::PreconditionFailed => {
-                "the record has changed since you read it; reload it and apply your change again"
-                    .into()
+                "the record has changed since you read it; reload it and apply your change again".into()
             }
             Self::PreconditionRequired => {
                 "send If-Match with the version (ETag) you read, so changes are not lost".into()
@@ -261,13 +256,9 @@ impl From<DieselError> for ApiError {
                 }
                 DatabaseErrorKind::ClosedConnection
                 | DatabaseErrorKind::SerializationFailure
-                | DatabaseErrorKind::ReadOnlyTransaction => {
-                    Self::Unavailable(format!("database: {}", info.message()))
-                }
+                | DatabaseErrorKind::ReadOnlyTransaction => Self::Unavailable(format!("database: {}", info.message())),
                 // SQLite reports a writer that waited out busy_timeout as an unknown error.
-                _ if is_transient_message(info.message()) => {
-                    Self::Unavailable(format!("database: {}", info.message()))
-                }
+                _ if is_transient_message(info.message()) => Self::Unavailable(format!("database: {}", info.message())),
                 _ => Self::Internal(anyhow::anyhow!("database error: {}", info.message())),
             },
             other => Self::Internal(anyhow::anyhow!("database error: {other}")),
@@ -278,9 +269,16 @@ impl From<DieselError> for ApiError {
 /// Messages that mean "try again", not "bug": lock contention and lost connections.
 fn is_transient_message(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    ["database is locked", "database is busy", "server closed the connection", "terminating connection", "connection refused", "could not connect"]
-        .iter()
-        .any(|needle| m.contains(needle))
+    [
+        "database is locked",
+        "database is busy",
+        "server closed the connection",
+        "terminating connection",
+        "connection refused",
+        "could not connect",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
 }
 
 impl From<validator::ValidationErrors> for ApiError {
@@ -305,9 +303,11 @@ fn flatten_into(errors: &validator::ValidationErrors, prefix: &str, out: &mut Ve
         let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
         match kind {
             Kind::Field(list) => out.extend(list.iter().map(|e| {
-                let message = e.message.as_deref().map(str::to_string).unwrap_or_else(|| {
-                    format!("{path} is invalid ({})", e.code)
-                });
+                let message = e
+                    .message
+                    .as_deref()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{path} is invalid ({})", e.code));
                 FieldError::new(path.clone(), e.code.to_string(), message)
             })),
             Kind::Struct(inner) => flatten_into(inner, &path, out),
@@ -385,10 +385,7 @@ mod tests {
     #[test]
     fn diesel_errors_map_to_http_meaning() {
         assert!(matches!(ApiError::from(DieselError::NotFound), ApiError::NotFound));
-        assert!(matches!(
-            ApiError::from(DieselError::RollbackTransaction),
-            ApiError::Internal(_)
-        ));
+        assert!(matches!(ApiError::from(DieselError::RollbackTransaction), ApiError::Internal(_)));
         assert!(is_transient_message("database is locked"));
         assert!(!is_transient_message("syntax error"));
     }

@@ -109,7 +109,11 @@ pub async fn list_audit_events(
 /// Walks the whole hash chain and reports the first broken link, or the count.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
     responses((status = 200, body = VerifyReport), (status = 403, body = crate::error::Problem)))]
-pub async fn verify_audit_chain(req: HttpRequest, user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn verify_audit_chain(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let key = state.audit_key.clone();
     let report = db::run(&state.pool, move |conn| Ok(audit::verify_chain(conn, &key)?)).await?;
     let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));

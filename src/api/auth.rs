@@ -7,11 +7,11 @@ use validator::Validate;
 
 use super::{no_store, ok_json, validate};
 use crate::audit::{self, Event};
-use crate::auth::{AuthUser, Role};
 use crate::auth::extractor::request_context;
 use crate::auth::password::{check_new_password, hash_password, verify_password};
 use crate::auth::service::{self, UserView};
 use crate::auth::users;
+use crate::auth::{AuthUser, Role};
 use crate::db;
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -49,7 +49,11 @@ const BAD_CREDENTIALS: &str = "the user name or password is incorrect";
     (status = 401, description = "wrong credentials", body = crate::error::Problem),
     (status = 422, description = "empty fields", body = crate::error::Problem),
 ))]
-pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let LoginRequest { username, password } = body.into_inner();
     let _slot = state.hash_limiter.acquire().await?;

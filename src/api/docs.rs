@@ -68,8 +68,7 @@ pub async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/api/docs/")).finish()
 }
 
-static SWAGGER_CONFIG: LazyLock<Arc<Config<'static>>> =
-    LazyLock::new(|| Arc::new(Config::from("/api/openapi.json")));
+static SWAGGER_CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| Arc::new(Config::from("/api/openapi.json")));
 
 /// The Swagger UI files, embedded in the binary.
 pub async fn docs_file(path: web::Path<String>) -> Result<HttpResponse, ApiError> {

@@ -77,10 +77,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::POST, "/api/v1/users", Requires(Action::UserCreate), || web::post().to(users::create_user))
             .limit(SMALL_BODY_LIMIT),
         endpoint(M::GET, "/api/v1/users/{id}", Requires(Action::UserRead), || web::get().to(users::get_user)),
-        endpoint(M::PATCH, "/api/v1/users/{id}", Requires(Action::UserUpdate), || {
-            web::patch().to(users::update_user)
-        })
-        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::PATCH, "/api/v1/users/{id}", Requires(Action::UserUpdate), || web::patch().to(users::update_user))
+            .limit(SMALL_BODY_LIMIT),
         endpoint(M::POST, "/api/v1/users/{id}/password", Requires(Action::UserResetPassword), || {
             web::post().to(users::reset_password)
         })
@@ -97,12 +95,16 @@ pub fn endpoints() -> Vec<Endpoint> {
 /// Registers every endpoint, the input error handlers and the problem+json fallbacks.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json_config(DEFAULT_BODY_LIMIT))
-        .app_data(web::QueryConfig::default().error_handler(|err, _| {
-            ApiError::bad_request("malformed_query", redact_values(&err.to_string())).into()
-        }))
-        .app_data(web::PathConfig::default().error_handler(|err, _| {
-            ApiError::bad_request("malformed_path", redact_values(&err.to_string())).into()
-        }));
+        .app_data(
+            web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::bad_request("malformed_query", redact_values(&err.to_string())).into()
+            }),
+        )
+        .app_data(
+            web::PathConfig::default().error_handler(|err, _| {
+                ApiError::bad_request("malformed_path", redact_values(&err.to_string())).into()
+            }),
+        );
     let table = endpoints();
     let mut paths: Vec<&'static str> = Vec::new();
     for e in &table {

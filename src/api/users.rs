@@ -61,9 +61,8 @@ pub async fn create_user(
         .map_err(|m| ApiError::invalid_field("password", "weak_password", m))?;
     let _slot = state.hash_limiter.acquire().await?;
     let password = body.password.clone();
-    let hash = web::block(move || hash_password(&password))
-        .await
-        .map_err(|e| anyhow::anyhow!("hash task failed: {e}"))??;
+    let hash =
+        web::block(move || hash_password(&password)).await.map_err(|e| anyhow::anyhow!("hash task failed: {e}"))??;
     let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
     let view = db::run_write(&state.pool, move |conn| {
         let request = CreateUser {
@@ -124,8 +123,8 @@ pub async fn update_user(
     let UpdateUserRequest { active, districts, schemes } = body.into_inner();
     let changes = UserChanges { active, districts, schemes };
     let (key, ctx, id) = (state.audit_key.clone(), user.audit_context(&req), id.into_inner());
-    let view = db::run_write(&state.pool, move |conn| service::update_user(conn, &key, &ctx, &id, expected, changes))
-        .await?;
+    let view =
+        db::run_write(&state.pool, move |conn| service::update_user(conn, &key, &ctx, &id, expected, changes)).await?;
     Ok(no_store(HttpResponse::Ok()).insert_header((header::ETAG, etag(view.version))).json(view))
 }
 

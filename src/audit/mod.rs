@@ -250,8 +250,6 @@ pub fn record(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, event
             mac: &mac,
         })
         .execute(conn)?;
-    diesel::update(audit_chain::table.find(1))
-        .set(audit_chain::last_mac.eq(&mac))
-        .execute(conn)?;
+    diesel::update(audit_chain::table.find(1)).set(audit_chain::last_mac.eq(&mac)).execute(conn)?;
     Ok(seq)
 }

@@ -75,10 +75,8 @@ pub fn verify_chain(conn: &mut DbConnection, key: &AuditKey) -> QueryResult<Veri
             prev_mac.clone_from(&row.mac);
         }
     }
-    let (head_seq, head_mac): (i64, String) = audit_chain::table
-        .find(1)
-        .select((audit_chain::last_seq, audit_chain::last_mac))
-        .first(conn)?;
+    let (head_seq, head_mac): (i64, String) =
+        audit_chain::table.find(1).select((audit_chain::last_seq, audit_chain::last_mac)).first(conn)?;
     if head_seq != count || head_mac != prev_mac {
         let reason = if head_seq > count {
             "events at the end of the chain are missing"

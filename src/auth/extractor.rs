@@ -90,10 +90,8 @@ pub async fn authorize(
 }
 
 async fn authenticate(req: &ServiceRequest, action: Action) -> Result<AuthUser, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| anyhow::anyhow!("application state missing"))?;
+    let state =
+        req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| anyhow::anyhow!("application state missing"))?;
     let token = bearer_token(req).ok_or(ApiError::Unauthorized("a bearer token is required"))?;
     let claims = state.tokens.verify(token).ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
     let (user_id, issued_at_ms) = (claims.sub, claims.iat_ms);

@@ -67,7 +67,7 @@ pub fn check_new_password(password: &str, username: &str) -> Result<(), &'static
     if chars > MAX_PASSWORD_CHARS {
         return Err("the password must be at most 256 characters long");
     }
-    if password.chars().all(|c| Some(c) == password.chars().next()) {
+    if password.chars().all(|c| password.starts_with(c)) {
         return Err("the password must not repeat a single character");
     }
     if password.to_lowercase().contains(&username.to_lowercase()) && !username.is_empty() {

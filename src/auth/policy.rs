@@ -70,11 +70,9 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         Action::AccountRead | Action::AccountChangePassword | Action::DistrictList => {
             &[Clerk, SchemeAdmin, Auditor, Admin]
         }
-        Action::UserList
-        | Action::UserCreate
-        | Action::UserRead
-        | Action::UserUpdate
-        | Action::UserResetPassword => &[Admin],
+        Action::UserList | Action::UserCreate | Action::UserRead | Action::UserUpdate | Action::UserResetPassword => {
+            &[Admin]
+        }
         Action::AuditRead | Action::AuditVerify => &[Auditor],
     }
 }

@@ -69,9 +69,8 @@ pub struct Principal {
 
 /// Checks a login name: 3–64 characters of `a-z 0-9 . _ -`, starting with a letter or digit.
 pub fn check_username(username: &str) -> Result<(), &'static str> {
-    let ok_chars = username
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+    let ok_chars =
+        username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
     let first_ok = username.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
     if !(3..=64).contains(&username.len()) || !ok_chars || !first_ok {
         return Err("the user name must be 3–64 characters: lower-case letters, digits, '.', '_' or '-'");
@@ -86,7 +85,12 @@ fn check_scheme_id(id: &str) -> bool {
 }
 
 /// Which assignments a role may hold, and which it needs.
-fn check_assignments(conn: &mut DbConnection, role: Role, a: &Assignments, errors: &mut Vec<FieldError>) -> Result<(), ApiError> {
+fn check_assignments(
+    conn: &mut DbConnection,
+    role: Role,
+    a: &Assignments,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
     match role {
         Role::Clerk if a.districts.is_empty() => {
             errors.push(FieldError::new("districts", "required", "a clerk needs at least one district"));
@@ -138,7 +142,12 @@ pub struct CreateUser<'a> {
 }
 
 /// Creates an account and records `user_create`.
-pub fn create_user(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, req: CreateUser<'_>) -> Result<UserView, ApiError> {
+pub fn create_user(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    ctx: &AuditContext,
+    req: CreateUser<'_>,
+) -> Result<UserView, ApiError> {
     let mut errors = Vec::new();
     if let Err(m) = check_username(req.username) {
         errors.push(FieldError::new("username", "invalid_format", m));

@@ -53,11 +53,7 @@ pub struct Assignments {
 
 /// Finds a user by login name.
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<UserRow>> {
-    users::table
-        .filter(users::username.eq(username))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+    users::table.filter(users::username.eq(username)).select(UserRow::as_select()).first(conn).optional()
 }
 
 /// Finds a user by id.
@@ -138,7 +134,12 @@ pub fn set_active(
 }
 
 /// Bumps the version after an assignment change, if it is still `expected_version`.
-pub fn bump_version(conn: &mut DbConnection, id: &str, expected_version: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn bump_version(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_version: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(users::table.filter(users::id.eq(id)).filter(users::version.eq(expected_version)))
         .set((users::version.eq(users::version + 1), users::updated_at.eq(now)))
         .execute(conn)

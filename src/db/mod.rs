@@ -72,12 +72,9 @@ impl ManageConnection for DbManager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         let conn = match &self.url {
-            DatabaseUrl::Postgres(url) => {
-                diesel::PgConnection::establish(url).map(DbConnection::Postgres)
-            }
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url).map(DbConnection::Postgres),
             DatabaseUrl::Sqlite(path) => {
-                diesel::SqliteConnection::establish(&path.to_string_lossy())
-                    .map(DbConnection::Sqlite)
+                diesel::SqliteConnection::establish(&path.to_string_lossy()).map(DbConnection::Sqlite)
             }
         };
         conn.map_err(r2d2::Error::ConnectionError)
@@ -127,9 +124,7 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> DbPool {
 pub fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
     let manager = DbManager::new(url.clone());
     let mut conn = manager.connect().map_err(|e| anyhow::anyhow!("{e}"))?;
-    ConnectionSetup
-        .on_acquire(&mut conn)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ConnectionSetup.on_acquire(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(conn)
 }
 
@@ -141,6 +136,16 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     }
     .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
     Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Reverts every applied migration (tests check that down migrations work).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let reverted = match conn {
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("reverting migrations failed: {e}"))?;
+    Ok(reverted.len())
 }
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so two writers never

@@ -19,10 +19,7 @@ impl DatabaseUrl {
         let raw = raw.trim();
         if let Some(path) = raw.strip_prefix("sqlite://") {
             if path.is_empty() || path == ":memory:" || path.starts_with("file:") {
-                return Err(
-                    "DATABASE_URL must name an SQLite file, e.g. sqlite://./data/sahulat.db"
-                        .into(),
-                );
+                return Err("DATABASE_URL must name an SQLite file, e.g. sqlite://./data/sahulat.db".into());
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
@@ -84,10 +81,7 @@ mod tests {
 
     #[test]
     fn accepts_the_two_forms() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://./data/x.db"),
-            Ok(DatabaseUrl::Sqlite(PathBuf::from("./data/x.db")))
-        );
+        assert_eq!(DatabaseUrl::parse("sqlite://./data/x.db"), Ok(DatabaseUrl::Sqlite(PathBuf::from("./data/x.db"))));
         assert_eq!(DatabaseUrl::parse("postgres://u@h/db").map(|u| u.backend()), Ok("postgres"));
         assert_eq!(DatabaseUrl::parse("postgresql://u@h/db").map(|u| u.backend()), Ok("postgres"));
     }

@@ -1,0 +1,11 @@
+//! The integration suite: the real application over HTTP, on SQLite by default or on
+//! PostgreSQL when `TEST_DATABASE_URL` is set.
+
+#![expect(clippy::expect_used, reason = "a test that cannot set up must fail loudly")]
+
+mod audit;
+mod auth;
+mod helpers;
+mod platform;
+mod schema;
+mod users;

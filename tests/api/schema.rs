@@ -1,0 +1,124 @@
+//! The two migration folders stay paired, and the committed `schema.rs` matches what the
+//! migrations build on the database under test.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+
+use crate::helpers::*;
+
+fn folders(backend: &str) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("migrations dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    let sqlite = folders("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, folders("postgres"));
+    for name in &sqlite {
+        for backend in ["sqlite", "postgres"] {
+            for file in ["up.sql", "down.sql"] {
+                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend).join(name).join(file);
+                assert!(path.exists(), "{} is missing", path.display());
+            }
+        }
+    }
+}
+
+/// table → [(column, diesel type, nullable)] as declared in `src/db/schema.rs`.
+fn declared() -> BTreeMap<String, Vec<(String, String, bool)>> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db/schema.rs")).expect("schema.rs");
+    let mut tables = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_suffix('{').and_then(|l| l.split_once(" (")).map(|(n, _)| n.to_string()) {
+            current = Some(name.clone());
+            tables.insert(name, Vec::new());
+        } else if let (Some(table), Some((col, ty))) = (&current, line.split_once(" -> ")) {
+            let ty = ty.trim_end_matches(',');
+            let (ty, nullable) = match ty.strip_prefix("Nullable<").and_then(|t| t.strip_suffix('>')) {
+                Some(inner) => (inner, true),
+                None => (ty, false),
+            };
+            tables.get_mut(table).expect("table").push((col.to_string(), ty.to_string(), nullable));
+        } else if line == "}" {
+            current = None;
+        }
+    }
+    tables
+}
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Text)]
+    data_type: String,
+    #[diesel(sql_type = Integer)]
+    nullable: i32,
+}
+
+/// Maps a database's own type name to the diesel type `print-schema` would write.
+fn diesel_type(db_type: &str) -> String {
+    match db_type.to_ascii_lowercase().as_str() {
+        "text" => "Text",
+        "integer" => "Integer",
+        "bigint" => "BigInt",
+        "boolean" => "Bool",
+        "timestamp" | "timestamp without time zone" => "Timestamp",
+        "double precision" | "double" => "Double",
+        "date" => "Date",
+        other => return format!("unmapped({other})"),
+    }
+    .to_string()
+}
+
+fn actual(db: &TestDb) -> BTreeMap<String, Vec<(String, String, bool)>> {
+    let mut conn = db.connect();
+    sahulat::db::run_migrations(&mut conn).expect("migrate");
+    let sql = if db.is_postgres() {
+        "SELECT table_name::text AS table_name, column_name::text AS column_name, data_type::text AS data_type, \
+         CASE WHEN is_nullable = 'YES' THEN 1 ELSE 0 END AS nullable FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' ORDER BY table_name, ordinal_position"
+    } else {
+        "SELECT m.name AS table_name, p.name AS column_name, p.type AS data_type, \
+         CASE WHEN p.\"notnull\" = 0 AND p.pk = 0 THEN 1 ELSE 0 END AS nullable \
+         FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' \
+         AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations' ORDER BY m.name, p.cid"
+    };
+    let rows: Vec<Column> = diesel::sql_query(sql).load(&mut conn).expect("introspect");
+    let mut tables: BTreeMap<String, Vec<(String, String, bool)>> = BTreeMap::new();
+    for r in rows {
+        tables.entry(r.table_name).or_default().push((r.column_name, diesel_type(&r.data_type), r.nullable == 1));
+    }
+    tables
+}
+
+#[test]
+fn committed_schema_matches_the_migrations() {
+    let db = TestDb::new();
+    assert_eq!(declared(), actual(&db));
+}
+
+#[test]
+fn migrations_run_down_and_up_again() {
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    let applied = sahulat::db::run_migrations(&mut conn).expect("up");
+    assert_eq!(sahulat::db::revert_all_migrations(&mut conn).expect("down"), applied.len());
+    assert_eq!(sahulat::db::run_migrations(&mut conn).expect("up again"), applied);
+    assert_eq!(declared(), actual(&db));
+}

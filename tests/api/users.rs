@@ -1,0 +1,151 @@
+//! User administration over the API, and the role × action policy.
+
+use awc::http::StatusCode;
+use sahulat::auth::Role;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn an_admin_creates_reads_and_updates_a_clerk() {
+    let app = spawn_app().await;
+    let admin = app.token_for("root", Role::Admin).await;
+    let body = json!({"username": "bilal", "role": "clerk", "password": "a clerk's long password", "districts": ["swat", "peshawar"]});
+    let created = app.call("POST", "/api/v1/users", Some(&admin), Some(&body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["districts"], json!(["peshawar", "swat"]));
+    assert_eq!(created.header("etag").as_deref(), Some("\"v1\""));
+    let location = created.header("location").expect("location");
+
+    let read = app.call("GET", &location, Some(&admin), None).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.body["username"], "bilal");
+
+    let change = json!({"districts": ["swat"]});
+    let missing = app.call("PATCH", &location, Some(&admin), Some(&change)).await;
+    assert_eq!(missing.status, StatusCode::PRECONDITION_REQUIRED);
+    let updated = app.call_with("PATCH", &location, Some(&admin), Some(&change), &[("if-match", "\"v1\"")]).await;
+    assert_eq!(updated.status, StatusCode::OK, "{:?}", updated.body);
+    assert_eq!(updated.body["districts"], json!(["swat"]));
+    assert_eq!(updated.header("etag").as_deref(), Some("\"v2\""));
+    let stale = app.call_with("PATCH", &location, Some(&admin), Some(&change), &[("if-match", "\"v1\"")]).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(stale.body["code"], "version_mismatch");
+
+    let login = app.login("bilal", "a clerk's long password").await;
+    assert_eq!(login.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn invalid_accounts_get_one_error_per_field() {
+    let app = spawn_app().await;
+    let admin = app.token_for("root", Role::Admin).await;
+    let body =
+        json!({"username": "B", "role": "clerk", "password": "short", "districts": ["atlantis"], "schemes": ["x"]});
+    let reply = app.call("POST", "/api/v1/users", Some(&admin), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.header("content-type").as_deref(), Some("application/problem+json"));
+    let fields: Vec<String> = reply.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(fields, vec!["password"], "password rules are checked before hashing");
+
+    let body = json!({"username": "B", "role": "clerk", "password": "a long enough password", "districts": ["atlantis"], "schemes": ["x"]});
+    let reply = app.call("POST", "/api/v1/users", Some(&admin), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut fields: Vec<String> = reply.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| format!("{}:{}", e["field"].as_str().unwrap_or_default(), e["code"].as_str().unwrap_or_default()))
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["districts:unknown_district", "schemes:invalid_format", "schemes:not_allowed", "username:invalid_format"]
+    );
+}
+
+#[actix_web::test]
+async fn duplicate_user_names_conflict() {
+    let app = spawn_app().await;
+    let admin = app.token_for("root", Role::Admin).await;
+    let body = json!({"username": "root", "role": "auditor", "password": "another long password"});
+    let reply = app.call("POST", "/api/v1/users", Some(&admin), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.body["code"], "username_taken");
+}
+
+#[actix_web::test]
+async fn unknown_fields_and_roles_are_rejected_not_ignored() {
+    let app = spawn_app().await;
+    let admin = app.token_for("root", Role::Admin).await;
+    let extra = json!({"username": "zara", "role": "auditor", "password": "a long enough password", "active": false});
+    let reply = app.call("POST", "/api/v1/users", Some(&admin), Some(&extra)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["code"], "malformed_json");
+    let bad_role = json!({"username": "zara", "role": "superuser", "password": "a long enough password"});
+    assert_eq!(app.call("POST", "/api/v1/users", Some(&admin), Some(&bad_role)).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn a_role_without_permission_gets_403_and_the_denial_is_audited() {
+    let app = spawn_app().await;
+    let clerk = app.token_for("amina", Role::Clerk).await;
+    let auditor = app.token_for("ayesha", Role::Auditor).await;
+    let reply = app.call("GET", "/api/v1/users", Some(&clerk), None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.body["code"], "forbidden");
+    let events = app.call("GET", "/api/v1/audit/events?action=authz_denied", Some(&auditor), None).await;
+    let items = events.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["actor_username"], "amina");
+    assert_eq!(items[0]["details"]["action"], "user_list");
+}
+
+#[actix_web::test]
+async fn an_admin_cannot_disable_their_own_account() {
+    let app = spawn_app().await;
+    let admin = app.token_for("root", Role::Admin).await;
+    let me = app.call("GET", "/api/v1/auth/me", Some(&admin), None).await;
+    let path = format!("/api/v1/users/{}", me.body["id"].as_str().expect("id"));
+    let reply =
+        app.call_with("PATCH", &path, Some(&admin), Some(&json!({"active": false})), &[("if-match", "\"v1\"")]).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.body["code"], "cannot_disable_self");
+}
+
+#[actix_web::test]
+async fn user_lists_are_paginated() {
+    let app = spawn_app().await;
+    let admin = app.token_for("root", Role::Admin).await;
+    for name in ["clerk-a", "clerk-b", "clerk-c"] {
+        app.create_user(name, Role::Clerk, &["swat"], &[]).await;
+    }
+    let first = app.call("GET", "/api/v1/users?limit=2", Some(&admin), None).await;
+    assert_eq!(first.body["items"].as_array().expect("items").len(), 2);
+    let cursor = first.body["next_cursor"].as_str().expect("cursor");
+    let second = app.call("GET", &format!("/api/v1/users?limit=2&cursor={cursor}"), Some(&admin), None).await;
+    let names: Vec<_> = second.body["items"].as_array().expect("items").iter().map(|u| u["username"].clone()).collect();
+    assert_eq!(names, vec![json!("clerk-c"), json!("root")]);
+    assert_eq!(
+        app.call("GET", "/api/v1/users?limit=1000", Some(&admin), None).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[actix_web::test]
+async fn an_admin_reset_password_revokes_tokens() {
+    let app = spawn_app().await;
+    let admin = app.token_for("root", Role::Admin).await;
+    let clerk = app.token_for("amina", Role::Clerk).await;
+    let me = app.call("GET", "/api/v1/auth/me", Some(&clerk), None).await;
+    let path = format!("/api/v1/users/{}/password", me.body["id"].as_str().expect("id"));
+    let reply = app.call("POST", &path, Some(&admin), Some(&json!({"new_password": "reset by the admin"}))).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.call("GET", "/api/v1/auth/me", Some(&clerk), None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login("amina", "reset by the admin").await.status, StatusCode::OK);
+}

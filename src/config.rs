@@ -240,6 +240,22 @@ mod tests {
     }
 
     #[test]
+    fn the_config_file_is_read_and_malformed_lines_are_reported() {
+        let dir = std::env::temp_dir().join(format!("sahulat-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let good = dir.join("good.env");
+        std::fs::write(&good, "# comment\nSAHULAT_BIND=127.0.0.1:9999\nSAHULAT_LOG=\"debug\"\n").expect("write");
+        let source = read_env_file(&good).expect("readable");
+        assert_eq!(source.get("SAHULAT_BIND").map(String::as_str), Some("127.0.0.1:9999"));
+        assert_eq!(source.get("SAHULAT_LOG").map(String::as_str), Some("debug"));
+        let bad = dir.join("bad.env");
+        std::fs::write(&bad, "SAHULAT_LOG='unterminated\n").expect("write");
+        assert!(read_env_file(&bad).expect_err("malformed").starts_with("SAHULAT_CONFIG"));
+        assert!(read_env_file(&dir.join("missing.env")).expect_err("missing").contains("cannot be read"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn secrets_do_not_debug_print() {
         let s = Settings::from_source(&Source::new()).expect("valid");
         assert!(!format!("{s:?}").contains("development-jwt"));

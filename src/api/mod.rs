@@ -15,7 +15,7 @@ pub mod users;
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::middleware::from_fn;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, Route, web};
+use actix_web::{HttpResponse, ResponseError, Route, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -203,11 +203,6 @@ pub fn field_errors(errors: Vec<FieldError>) -> Result<(), ApiError> {
 pub fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
     builder.insert_header((header::CACHE_CONTROL, "no-store"));
     builder
-}
-
-/// The peer address as the audit trail records it.
-pub fn client_addr(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
 }
 
 /// `200 OK` JSON with `no-store`.

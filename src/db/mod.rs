@@ -129,14 +129,26 @@ pub fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
 }
 
 /// Applies every pending migration of the connection's backend; returns the versions applied.
+///
+/// On PostgreSQL an advisory lock serialises instances that start at the same moment, so
+/// exactly one applies each migration and the others find nothing pending.
 pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     let applied = match conn {
-        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-    }
-    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-    Ok(applied.iter().map(|v| v.to_string()).collect())
+        DbConnection::Postgres(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.iter().map(ToString::to_string).collect());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result
+        }
+        DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.iter().map(ToString::to_string).collect())
+        }
+    };
+    applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
+
+/// Advisory-lock key for migrations ("sahulat" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x0073_6168_756c_6174;
 
 /// Reverts every applied migration (tests check that down migrations work).
 pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {

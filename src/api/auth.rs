@@ -56,12 +56,9 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let LoginRequest { username, password } = body.into_inner();
-    let _slot = state.hash_limiter.acquire().await?;
     let user = db::run(&state.pool, move |conn| Ok(users::find_by_username(conn, &username)?)).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = web::block(move || verify_password(&password, stored.as_deref()))
-        .await
-        .map_err(|e| anyhow::anyhow!("verify task failed: {e}"))?;
+    let password_ok = state.hash_limiter.run(move || verify_password(&password, stored.as_deref())).await?;
 
     let outcome: Result<(String, Role), &'static str> = match &user {
         None => Err("unknown_user"),
@@ -135,18 +132,18 @@ pub async fn change_password(
     let ChangePasswordRequest { current_password, new_password } = body.into_inner();
     check_new_password(&new_password, &user.principal.username)
         .map_err(|m| ApiError::invalid_field("new_password", "weak_password", m))?;
-    let _slot = state.hash_limiter.acquire().await?;
     let id = user.principal.id.clone();
     let stored = db::run(&state.pool, move |conn| Ok(users::find_by_id(conn, &id)?))
         .await?
         .ok_or(ApiError::Unauthorized("the token is no longer valid"))?
         .password_hash;
-    let new_hash = web::block(move || {
-        verify_password(&current_password, Some(&stored)).then(|| hash_password(&new_password)).transpose()
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("hash task failed: {e}"))??
-    .ok_or(ApiError::Unauthorized(BAD_CREDENTIALS))?;
+    let new_hash = state
+        .hash_limiter
+        .run(move || {
+            verify_password(&current_password, Some(&stored)).then(|| hash_password(&new_password)).transpose()
+        })
+        .await??
+        .ok_or(ApiError::Unauthorized(BAD_CREDENTIALS))?;
     let (key, ctx, id) = (state.audit_key.clone(), user.audit_context(&req), user.principal.id.clone());
     db::run_write(&state.pool, move |conn| service::set_password(conn, &key, &ctx, &id, &new_hash, "password_change"))
         .await?;

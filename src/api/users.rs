@@ -59,10 +59,8 @@ pub async fn create_user(
     let body = body.into_inner();
     check_new_password(&body.password, &body.username)
         .map_err(|m| ApiError::invalid_field("password", "weak_password", m))?;
-    let _slot = state.hash_limiter.acquire().await?;
     let password = body.password.clone();
-    let hash =
-        web::block(move || hash_password(&password)).await.map_err(|e| anyhow::anyhow!("hash task failed: {e}"))??;
+    let hash = state.hash_limiter.run(move || hash_password(&password)).await??;
     let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
     let view = db::run_write(&state.pool, move |conn| {
         let request = CreateUser {
@@ -156,10 +154,7 @@ pub async fn reset_password(
     let new_password = body.into_inner().new_password;
     check_new_password(&new_password, &target.username)
         .map_err(|m| ApiError::invalid_field("new_password", "weak_password", m))?;
-    let _slot = state.hash_limiter.acquire().await?;
-    let hash = web::block(move || hash_password(&new_password))
-        .await
-        .map_err(|e| anyhow::anyhow!("hash task failed: {e}"))??;
+    let hash = state.hash_limiter.run(move || hash_password(&new_password)).await??;
     let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
     db::run_write(&state.pool, move |conn| service::set_password(conn, &key, &ctx, &id, &hash, "user_reset_password"))
         .await?;

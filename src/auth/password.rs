@@ -91,11 +91,21 @@ impl HashLimiter {
     }
 
     /// Waits for a slot (at most two seconds).
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, ApiError> {
+    async fn acquire(&self) -> Result<SemaphorePermit<'_>, ApiError> {
         match tokio::time::timeout(Duration::from_secs(2), self.slots.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(ApiError::Unavailable("password hashing is saturated".into())),
         }
+    }
+
+    /// Runs hashing work `f` on the blocking pool once a slot is free.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _slot = self.acquire().await?;
+        actix_web::web::block(f).await.map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
     }
 }
 

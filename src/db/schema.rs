@@ -38,6 +38,105 @@ diesel::table! {
 }
 
 diesel::table! {
+    household_changes (id) {
+        id -> Text,
+        household_id -> Text,
+        member_id -> Nullable<Text>,
+        version -> BigInt,
+        change_type -> Text,
+        changes -> Text,
+        reason -> Nullable<Text>,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    household_counters (district_code) {
+        district_code -> Text,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> Text,
+        household_number -> Text,
+        district_code -> Text,
+        tehsil -> Nullable<Text>,
+        union_council -> Nullable<Text>,
+        village -> Nullable<Text>,
+        address -> Nullable<Text>,
+        area_type -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        monthly_income_pkr -> Nullable<BigInt>,
+        pmt_score -> Nullable<Double>,
+        land_acres -> Nullable<Double>,
+        livestock_heads -> Nullable<Integer>,
+        house_ownership -> Nullable<Text>,
+        rooms -> Nullable<Integer>,
+        owns_vehicle -> Nullable<Bool>,
+        import_hash -> Nullable<Text>,
+        version -> BigInt,
+        registered_by -> Text,
+        registered_office -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status_code -> Integer,
+        response_headers -> Text,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> Text,
+        household_id -> Text,
+        status -> Text,
+        removal_reason -> Nullable<Text>,
+        removed_at -> Nullable<Timestamp>,
+        full_name -> Text,
+        name_key -> Text,
+        father_or_husband_name -> Nullable<Text>,
+        relation_to_head -> Text,
+        sex -> Text,
+        date_of_birth -> Date,
+        id_type -> Text,
+        id_number -> Nullable<Text>,
+        marital_status -> Nullable<Text>,
+        religion -> Nullable<Text>,
+        disability -> Nullable<Text>,
+        disability_certificate -> Nullable<Bool>,
+        chronic_illness -> Nullable<Bool>,
+        is_pregnant -> Nullable<Bool>,
+        is_lactating -> Nullable<Bool>,
+        is_orphan -> Nullable<Bool>,
+        school_enrolled -> Nullable<Bool>,
+        school_level -> Nullable<Text>,
+        attendance_pct -> Nullable<Integer>,
+        employment -> Nullable<Text>,
+        monthly_income_pkr -> Nullable<BigInt>,
+        govt_employee -> Nullable<Bool>,
+        taxpayer -> Nullable<Bool>,
+        eobi_registered -> Nullable<Bool>,
+        eobi_contribution_years -> Nullable<Integer>,
+        essi_registered -> Nullable<Bool>,
+        dedup_key -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     user_districts (user_id, district_code) {
         user_id -> Text,
         district_code -> Text,
@@ -65,6 +164,10 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(household_changes -> households (household_id));
+diesel::joinable!(household_counters -> districts (district_code));
+diesel::joinable!(households -> districts (district_code));
+diesel::joinable!(members -> households (household_id));
 diesel::joinable!(user_districts -> districts (district_code));
 diesel::joinable!(user_districts -> users (user_id));
 diesel::joinable!(user_schemes -> users (user_id));
@@ -73,6 +176,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain,
     audit_events,
     districts,
+    household_changes,
+    household_counters,
+    households,
+    idempotency_keys,
+    members,
     user_districts,
     user_schemes,
     users,

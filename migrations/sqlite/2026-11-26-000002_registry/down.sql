@@ -1,0 +1,5 @@
+DROP TABLE idempotency_keys;
+DROP TABLE household_changes;
+DROP TABLE members;
+DROP TABLE households;
+DROP TABLE household_counters;

@@ -1,7 +1,9 @@
-//! The household registry and its reference data.
-//!
-//! So far this holds the district reference list (seeded from `kp-districts.csv` by the
-//! first migration and kept in the database so an administrator can change it without a
-//! code change); households and members follow.
+//! The household registry: households and members, validated on the way in, stored with
+//! their history, found by ID number, household number or name, and always read through a
+//! district scope. Also the district reference data.
 
 pub mod districts;
+pub mod model;
+pub mod parse;
+pub mod repo;
+pub mod warnings;

@@ -1,0 +1,55 @@
+//! Value types that validate when parsed, so invalid data cannot exist past the edge:
+//! ID numbers, phone numbers, names, and the coded values of the data dictionary
+//! (`../shared/domain/DATA.md`). Parsing returns a short message for the clerk; the caller
+//! attaches the field name.
+
+pub mod codes;
+pub mod national_id;
+pub mod names;
+pub mod phone;
+pub mod reader;
+
+pub use national_id::NationalId;
+pub use names::{PersonName, search_key};
+pub use phone::Phone;
+
+/// Declares a coded value: an enum whose variants are stored and sent as fixed strings.
+#[macro_export]
+macro_rules! coded_value {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every allowed value.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and serialised text.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the stored text.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The allowed values, for error messages.
+            pub fn allowed() -> String {
+                [$($text),+].join(", ")
+            }
+        }
+
+        impl $crate::domain::reader::Coded for $name {
+            fn parse_code(text: &str) -> Option<Self> {
+                Self::parse(text)
+            }
+            fn allowed_codes() -> String {
+                Self::allowed()
+            }
+        }
+    };
+}

@@ -1,0 +1,368 @@
+//! Households and members: the validated field sets the API speaks, and the database rows.
+//!
+//! Adding an attribute a new scheme needs: one paired migration (`ALTER TABLE … ADD COLUMN`,
+//! nullable, so existing rows read as unknown), the column in `db/schema.rs`, and the field
+//! in the `*Fields` struct, its row struct and `parse.rs` — the compiler points at each
+//! place the field must be carried (the row ↔ fields conversions below are exhaustive).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::{household_changes, households, members};
+use crate::domain::codes::*;
+
+/// The household attributes a clerk records (all optional: `null` means unknown).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct HouseholdFields {
+    pub tehsil: Option<String>,
+    pub union_council: Option<String>,
+    pub village: Option<String>,
+    pub address: Option<String>,
+    pub area_type: Option<AreaType>,
+    /// Normalised `03XXXXXXXXX`.
+    pub phone: Option<String>,
+    pub monthly_income_pkr: Option<i64>,
+    pub pmt_score: Option<f64>,
+    pub land_acres: Option<f64>,
+    pub livestock_heads: Option<i32>,
+    pub house_ownership: Option<HouseOwnership>,
+    pub rooms: Option<i32>,
+    pub owns_vehicle: Option<bool>,
+}
+
+/// A member's attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MemberFields {
+    pub full_name: String,
+    pub father_or_husband_name: Option<String>,
+    pub relation_to_head: Relation,
+    pub sex: Sex,
+    pub date_of_birth: NaiveDate,
+    pub id_type: IdType,
+    /// 13 digits.
+    pub id_number: Option<String>,
+    pub marital_status: Option<MaritalStatus>,
+    pub religion: Option<Religion>,
+    pub disability: Option<Disability>,
+    pub disability_certificate: Option<bool>,
+    pub chronic_illness: Option<bool>,
+    pub is_pregnant: Option<bool>,
+    pub is_lactating: Option<bool>,
+    pub is_orphan: Option<bool>,
+    pub school_enrolled: Option<bool>,
+    pub school_level: Option<SchoolLevel>,
+    pub attendance_pct: Option<i32>,
+    pub employment: Option<Employment>,
+    pub monthly_income_pkr: Option<i64>,
+    pub govt_employee: Option<bool>,
+    pub taxpayer: Option<bool>,
+    pub eobi_registered: Option<bool>,
+    pub eobi_contribution_years: Option<i32>,
+    pub essi_registered: Option<bool>,
+}
+
+/// A stored household.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = households)]
+pub struct HouseholdRow {
+    pub id: String,
+    pub household_number: String,
+    pub district_code: String,
+    pub tehsil: Option<String>,
+    pub union_council: Option<String>,
+    pub village: Option<String>,
+    pub address: Option<String>,
+    pub area_type: Option<String>,
+    pub phone: Option<String>,
+    pub monthly_income_pkr: Option<i64>,
+    pub pmt_score: Option<f64>,
+    pub land_acres: Option<f64>,
+    pub livestock_heads: Option<i32>,
+    pub house_ownership: Option<String>,
+    pub rooms: Option<i32>,
+    pub owns_vehicle: Option<bool>,
+    pub import_hash: Option<String>,
+    pub version: i64,
+    pub registered_by: String,
+    pub registered_office: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The editable columns of a household (None writes NULL: unknown).
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = households, treat_none_as_null = true)]
+pub struct HouseholdChangeset {
+    pub tehsil: Option<String>,
+    pub union_council: Option<String>,
+    pub village: Option<String>,
+    pub address: Option<String>,
+    pub area_type: Option<String>,
+    pub phone: Option<String>,
+    pub monthly_income_pkr: Option<i64>,
+    pub pmt_score: Option<f64>,
+    pub land_acres: Option<f64>,
+    pub livestock_heads: Option<i32>,
+    pub house_ownership: Option<String>,
+    pub rooms: Option<i32>,
+    pub owns_vehicle: Option<bool>,
+}
+
+impl HouseholdFields {
+    /// Reads the fields of a stored row.
+    pub fn from_row(row: &HouseholdRow) -> Self {
+        Self {
+            tehsil: row.tehsil.clone(),
+            union_council: row.union_council.clone(),
+            village: row.village.clone(),
+            address: row.address.clone(),
+            area_type: row.area_type.as_deref().and_then(AreaType::parse),
+            phone: row.phone.clone(),
+            monthly_income_pkr: row.monthly_income_pkr,
+            pmt_score: row.pmt_score,
+            land_acres: row.land_acres,
+            livestock_heads: row.livestock_heads,
+            house_ownership: row.house_ownership.as_deref().and_then(HouseOwnership::parse),
+            rooms: row.rooms,
+            owns_vehicle: row.owns_vehicle,
+        }
+    }
+
+    /// The columns to write.
+    pub fn changeset(&self) -> HouseholdChangeset {
+        HouseholdChangeset {
+            tehsil: self.tehsil.clone(),
+            union_council: self.union_council.clone(),
+            village: self.village.clone(),
+            address: self.address.clone(),
+            area_type: self.area_type.map(|v| v.as_str().to_string()),
+            phone: self.phone.clone(),
+            monthly_income_pkr: self.monthly_income_pkr,
+            pmt_score: self.pmt_score,
+            land_acres: self.land_acres,
+            livestock_heads: self.livestock_heads,
+            house_ownership: self.house_ownership.map(|v| v.as_str().to_string()),
+            rooms: self.rooms,
+            owns_vehicle: self.owns_vehicle,
+        }
+    }
+}
+
+/// Member status: current, or removed with a reason (kept for history).
+pub const STATUS_CURRENT: &str = "current";
+/// A removed member.
+pub const STATUS_REMOVED: &str = "removed";
+
+/// A stored member.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = members)]
+pub struct MemberRow {
+    pub id: String,
+    pub household_id: String,
+    pub status: String,
+    pub removal_reason: Option<String>,
+    pub removed_at: Option<NaiveDateTime>,
+    pub full_name: String,
+    pub name_key: String,
+    pub father_or_husband_name: Option<String>,
+    pub relation_to_head: String,
+    pub sex: String,
+    pub date_of_birth: NaiveDate,
+    pub id_type: String,
+    pub id_number: Option<String>,
+    pub marital_status: Option<String>,
+    pub religion: Option<String>,
+    pub disability: Option<String>,
+    pub disability_certificate: Option<bool>,
+    pub chronic_illness: Option<bool>,
+    pub is_pregnant: Option<bool>,
+    pub is_lactating: Option<bool>,
+    pub is_orphan: Option<bool>,
+    pub school_enrolled: Option<bool>,
+    pub school_level: Option<String>,
+    pub attendance_pct: Option<i32>,
+    pub employment: Option<String>,
+    pub monthly_income_pkr: Option<i64>,
+    pub govt_employee: Option<bool>,
+    pub taxpayer: Option<bool>,
+    pub eobi_registered: Option<bool>,
+    pub eobi_contribution_years: Option<i32>,
+    pub essi_registered: Option<bool>,
+    pub dedup_key: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The editable columns of a member.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = members, treat_none_as_null = true)]
+pub struct MemberChangeset {
+    pub full_name: String,
+    pub name_key: String,
+    pub father_or_husband_name: Option<String>,
+    pub relation_to_head: String,
+    pub sex: String,
+    pub date_of_birth: NaiveDate,
+    pub id_type: String,
+    pub id_number: Option<String>,
+    pub marital_status: Option<String>,
+    pub religion: Option<String>,
+    pub disability: Option<String>,
+    pub disability_certificate: Option<bool>,
+    pub chronic_illness: Option<bool>,
+    pub is_pregnant: Option<bool>,
+    pub is_lactating: Option<bool>,
+    pub is_orphan: Option<bool>,
+    pub school_enrolled: Option<bool>,
+    pub school_level: Option<String>,
+    pub attendance_pct: Option<i32>,
+    pub employment: Option<String>,
+    pub monthly_income_pkr: Option<i64>,
+    pub govt_employee: Option<bool>,
+    pub taxpayer: Option<bool>,
+    pub eobi_registered: Option<bool>,
+    pub eobi_contribution_years: Option<i32>,
+    pub essi_registered: Option<bool>,
+    pub dedup_key: String,
+    pub updated_at: NaiveDateTime,
+}
+
+fn code<T: Copy>(value: &Option<String>, parse: fn(&str) -> Option<T>) -> Option<T> {
+    value.as_deref().and_then(parse)
+}
+
+fn text<T: Copy>(value: Option<T>, as_str: fn(T) -> &'static str) -> Option<String> {
+    value.map(|v| as_str(v).to_string())
+}
+
+impl MemberFields {
+    /// Reads the fields of a stored row. Stored codes are guaranteed by the write path;
+    /// an unreadable one falls back to the most neutral value rather than failing a read.
+    pub fn from_row(row: &MemberRow) -> Self {
+        Self {
+            full_name: row.full_name.clone(),
+            father_or_husband_name: row.father_or_husband_name.clone(),
+            relation_to_head: Relation::parse(&row.relation_to_head).unwrap_or(Relation::OtherRelative),
+            sex: Sex::parse(&row.sex).unwrap_or(Sex::Transgender),
+            date_of_birth: row.date_of_birth,
+            id_type: IdType::parse(&row.id_type).unwrap_or(IdType::None),
+            id_number: row.id_number.clone(),
+            marital_status: code(&row.marital_status, MaritalStatus::parse),
+            religion: code(&row.religion, Religion::parse),
+            disability: code(&row.disability, Disability::parse),
+            disability_certificate: row.disability_certificate,
+            chronic_illness: row.chronic_illness,
+            is_pregnant: row.is_pregnant,
+            is_lactating: row.is_lactating,
+            is_orphan: row.is_orphan,
+            school_enrolled: row.school_enrolled,
+            school_level: code(&row.school_level, SchoolLevel::parse),
+            attendance_pct: row.attendance_pct,
+            employment: code(&row.employment, Employment::parse),
+            monthly_income_pkr: row.monthly_income_pkr,
+            govt_employee: row.govt_employee,
+            taxpayer: row.taxpayer,
+            eobi_registered: row.eobi_registered,
+            eobi_contribution_years: row.eobi_contribution_years,
+            essi_registered: row.essi_registered,
+        }
+    }
+
+    /// The key likely duplicates are found by: name, date of birth, father/husband name.
+    pub fn dedup_key(&self) -> String {
+        let father = self.father_or_husband_name.as_deref().map(crate::domain::search_key).unwrap_or_default();
+        format!("{}|{}|{}", crate::domain::search_key(&self.full_name), self.date_of_birth, father)
+    }
+
+    /// The columns to write.
+    pub fn changeset(&self, now: NaiveDateTime) -> MemberChangeset {
+        MemberChangeset {
+            full_name: self.full_name.clone(),
+            name_key: crate::domain::search_key(&self.full_name),
+            father_or_husband_name: self.father_or_husband_name.clone(),
+            relation_to_head: self.relation_to_head.as_str().to_string(),
+            sex: self.sex.as_str().to_string(),
+            date_of_birth: self.date_of_birth,
+            id_type: self.id_type.as_str().to_string(),
+            id_number: self.id_number.clone(),
+            marital_status: text(self.marital_status, MaritalStatus::as_str),
+            religion: text(self.religion, Religion::as_str),
+            disability: text(self.disability, Disability::as_str),
+            disability_certificate: self.disability_certificate,
+            chronic_illness: self.chronic_illness,
+            is_pregnant: self.is_pregnant,
+            is_lactating: self.is_lactating,
+            is_orphan: self.is_orphan,
+            school_enrolled: self.school_enrolled,
+            school_level: text(self.school_level, SchoolLevel::as_str),
+            attendance_pct: self.attendance_pct,
+            employment: text(self.employment, Employment::as_str),
+            monthly_income_pkr: self.monthly_income_pkr,
+            govt_employee: self.govt_employee,
+            taxpayer: self.taxpayer,
+            eobi_registered: self.eobi_registered,
+            eobi_contribution_years: self.eobi_contribution_years,
+            essi_registered: self.essi_registered,
+            dedup_key: self.dedup_key(),
+            updated_at: now,
+        }
+    }
+
+    /// A new current member row.
+    pub fn new_row(&self, id: String, household_id: &str, now: NaiveDateTime) -> MemberRow {
+        let c = self.changeset(now);
+        MemberRow {
+            id,
+            household_id: household_id.to_string(),
+            status: STATUS_CURRENT.to_string(),
+            removal_reason: None,
+            removed_at: None,
+            full_name: c.full_name,
+            name_key: c.name_key,
+            father_or_husband_name: c.father_or_husband_name,
+            relation_to_head: c.relation_to_head,
+            sex: c.sex,
+            date_of_birth: c.date_of_birth,
+            id_type: c.id_type,
+            id_number: c.id_number,
+            marital_status: c.marital_status,
+            religion: c.religion,
+            disability: c.disability,
+            disability_certificate: c.disability_certificate,
+            chronic_illness: c.chronic_illness,
+            is_pregnant: c.is_pregnant,
+            is_lactating: c.is_lactating,
+            is_orphan: c.is_orphan,
+            school_enrolled: c.school_enrolled,
+            school_level: c.school_level,
+            attendance_pct: c.attendance_pct,
+            employment: c.employment,
+            monthly_income_pkr: c.monthly_income_pkr,
+            govt_employee: c.govt_employee,
+            taxpayer: c.taxpayer,
+            eobi_registered: c.eobi_registered,
+            eobi_contribution_years: c.eobi_contribution_years,
+            essi_registered: c.essi_registered,
+            dedup_key: c.dedup_key,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// One entry of a household's history.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = household_changes)]
+pub struct ChangeRow {
+    pub id: String,
+    pub household_id: String,
+    pub member_id: Option<String>,
+    pub version: i64,
+    pub change_type: String,
+    pub changes: String,
+    pub reason: Option<String>,
+    pub changed_by: String,
+    pub changed_at: NaiveDateTime,
+}

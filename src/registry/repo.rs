@@ -1,0 +1,234 @@
+//! Registry queries. Every read of a household takes a [`Scope`]: a clerk's queries are
+//! restricted to the clerk's districts here, in SQL, so a handler cannot forget it. Another
+//! district's household is simply not found.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{ChangeRow, HouseholdChangeset, HouseholdRow, MemberChangeset, MemberRow, STATUS_CURRENT};
+use crate::db::DbConnection;
+use crate::db::schema::{household_changes, household_counters, households, members};
+use crate::per_backend;
+
+/// Which households a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Only households in these districts (clerks).
+    Districts(Vec<String>),
+    /// Every household (the operator's CLI: import, demo data).
+    All,
+}
+
+impl Scope {
+    /// Whether `district` is inside the scope.
+    pub fn includes(&self, district: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Districts(list) => list.iter().any(|d| d == district),
+        }
+    }
+}
+
+fn scoped<'a>(scope: &Scope) -> households::BoxedQuery<'a, crate::db::MultiBackend> {
+    let query = households::table.into_boxed();
+    match scope {
+        Scope::All => query,
+        Scope::Districts(list) => query.filter(households::district_code.eq_any(list.clone())),
+    }
+}
+
+/// A household inside `scope`, or `None`.
+pub fn find_household(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Option<HouseholdRow>> {
+    scoped(scope).filter(households::id.eq(id.to_string())).select(HouseholdRow::as_select()).first(conn).optional()
+}
+
+/// Members of a household, current first, in registration order.
+pub fn members_of(conn: &mut DbConnection, household_id: &str, current_only: bool) -> QueryResult<Vec<MemberRow>> {
+    let mut query = members::table.filter(members::household_id.eq(household_id.to_string())).into_boxed();
+    if current_only {
+        query = query.filter(members::status.eq(STATUS_CURRENT));
+    }
+    query.order((members::status.asc(), members::created_at.asc(), members::id.asc())).select(MemberRow::as_select()).load(conn)
+}
+
+/// Current members of several households (search results).
+pub fn current_members_of(conn: &mut DbConnection, household_ids: &[String]) -> QueryResult<Vec<MemberRow>> {
+    members::table
+        .filter(members::household_id.eq_any(household_ids))
+        .filter(members::status.eq(STATUS_CURRENT))
+        .order((members::created_at.asc(), members::id.asc()))
+        .select(MemberRow::as_select())
+        .load(conn)
+}
+
+/// The household (id, number) of the current member holding `id_number`, anywhere in the
+/// registry: duplicates are caught across districts.
+pub fn holder_of_id_number(conn: &mut DbConnection, id_number: &str) -> QueryResult<Option<(String, String, String)>> {
+    members::table
+        .inner_join(households::table)
+        .filter(members::id_number.eq(id_number))
+        .filter(members::status.eq(STATUS_CURRENT))
+        .select((members::id, households::id, households::household_number))
+        .first(conn)
+        .optional()
+}
+
+/// Household numbers of other households with a current member of the same dedup key.
+pub fn possible_duplicates(conn: &mut DbConnection, dedup_key: &str, except_household: &str) -> QueryResult<Vec<String>> {
+    members::table
+        .inner_join(households::table)
+        .filter(members::dedup_key.eq(dedup_key))
+        .filter(members::status.eq(STATUS_CURRENT))
+        .filter(members::household_id.ne(except_household))
+        .select(households::household_number)
+        .limit(3)
+        .load(conn)
+}
+
+/// Takes the next number of `district`'s sequence (locks the counter row until commit).
+pub fn next_household_number(conn: &mut DbConnection, district: &str) -> QueryResult<String> {
+    let value: Option<i64> = diesel::update(household_counters::table.find(district))
+        .set(household_counters::last_value.eq(household_counters::last_value + 1))
+        .returning(household_counters::last_value)
+        .get_result(conn)
+        .optional()?;
+    let value = match value {
+        Some(v) => v,
+        None => {
+            diesel::insert_into(household_counters::table)
+                .values((household_counters::district_code.eq(district), household_counters::last_value.eq(1_i64)))
+                .execute(conn)?;
+            1
+        }
+    };
+    Ok(format!("{}-{value:06}", district.to_uppercase()))
+}
+
+/// Inserts a household row.
+pub fn insert_household(conn: &mut DbConnection, row: &HouseholdRow) -> QueryResult<()> {
+    diesel::insert_into(households::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Inserts member rows in one statement.
+pub fn insert_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    per_backend!(conn, |c| diesel::insert_into(members::table).values(rows).execute(c)).map(|_| ())
+}
+
+/// Writes household fields if the stored version is `expected`; returns rows changed.
+pub fn update_household(
+    conn: &mut DbConnection,
+    id: &str,
+    expected: i64,
+    changes: &HouseholdChangeset,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(households::table.filter(households::id.eq(id)).filter(households::version.eq(expected)))
+        .set((changes, households::version.eq(households::version + 1), households::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// Bumps the version if it is `expected` (member changes count as household changes).
+pub fn bump_version(conn: &mut DbConnection, id: &str, expected: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(households::table.filter(households::id.eq(id)).filter(households::version.eq(expected)))
+        .set((households::version.eq(households::version + 1), households::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// Writes a member's fields.
+pub fn update_member(conn: &mut DbConnection, member_id: &str, changes: &MemberChangeset) -> QueryResult<usize> {
+    diesel::update(members::table.find(member_id)).set(changes).execute(conn)
+}
+
+/// Marks a member removed, keeping the row for history.
+pub fn remove_member(conn: &mut DbConnection, member_id: &str, reason: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(members::table.find(member_id))
+        .set((
+            members::status.eq(super::model::STATUS_REMOVED),
+            members::removal_reason.eq(reason),
+            members::removed_at.eq(now),
+            members::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Sets a member's relation to the head.
+pub fn set_relation(conn: &mut DbConnection, member_id: &str, relation: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(members::table.find(member_id))
+        .set((members::relation_to_head.eq(relation), members::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// Appends a history entry.
+pub fn insert_change(conn: &mut DbConnection, row: &ChangeRow) -> QueryResult<()> {
+    diesel::insert_into(household_changes::table).values(row).execute(conn).map(|_| ())
+}
+
+/// A household's history, oldest first, after the `after` entry id.
+pub fn history(conn: &mut DbConnection, household_id: &str, after: Option<&str>, limit: i64) -> QueryResult<Vec<ChangeRow>> {
+    let mut query = household_changes::table.filter(household_changes::household_id.eq(household_id.to_string())).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(household_changes::id.gt(after.to_string()));
+    }
+    query.order(household_changes::id.asc()).limit(limit).select(ChangeRow::as_select()).load(conn)
+}
+
+/// The household already created from the same import record, if any.
+pub fn find_by_import_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<(String, String)>> {
+    households::table
+        .filter(households::import_hash.eq(hash))
+        .select((households::id, households::household_number))
+        .first(conn)
+        .optional()
+}
+
+/// Search criteria (all optional, combined with AND).
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    /// Normalised 13-digit ID number held by a current member.
+    pub id_number: Option<String>,
+    /// Exact household number (upper-cased).
+    pub household_number: Option<String>,
+    /// Search-key prefix of a current member's name, with its exclusive upper bound.
+    pub name_range: Option<(String, String)>,
+    /// District code.
+    pub district: Option<String>,
+}
+
+/// Households inside `scope` matching `filter`, by id after `after`, at most `limit`.
+pub fn search(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &SearchFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<HouseholdRow>> {
+    let mut query = scoped(scope);
+    if let Some(id_number) = &filter.id_number {
+        let holders = members::table
+            .filter(members::id_number.eq(id_number.clone()))
+            .filter(members::status.eq(STATUS_CURRENT))
+            .select(members::household_id);
+        query = query.filter(households::id.eq_any(holders));
+    }
+    if let Some((low, high)) = &filter.name_range {
+        let named = members::table
+            .filter(members::name_key.ge(low.clone()))
+            .filter(members::name_key.lt(high.clone()))
+            .filter(members::status.eq(STATUS_CURRENT))
+            .select(members::household_id);
+        query = query.filter(households::id.eq_any(named));
+    }
+    if let Some(number) = &filter.household_number {
+        query = query.filter(households::household_number.eq(number.clone()));
+    }
+    if let Some(district) = &filter.district {
+        query = query.filter(households::district_code.eq(district.clone()));
+    }
+    if let Some(after) = after {
+        query = query.filter(households::id.gt(after.to_string()));
+    }
+    query.order(households::id.asc()).limit(limit).select(HouseholdRow::as_select()).load(conn)
+}

@@ -28,6 +28,15 @@ use crate::error::ApiError;
         super::users::get_user,
         super::users::update_user,
         super::users::reset_password,
+        super::households::list_households,
+        super::households::create_household,
+        super::households::get_household,
+        super::households::update_household,
+        super::households::household_history,
+        super::members::add_member,
+        super::members::update_member,
+        super::members::remove_member,
+        super::members::change_head,
         super::audit::list_audit_events,
         super::audit::verify_audit_chain,
         openapi_json,
@@ -38,6 +47,7 @@ use crate::error::ApiError;
         (name = "auth", description = "Login and one's own account"),
         (name = "users", description = "User administration (admin)"),
         (name = "reference", description = "Reference data"),
+        (name = "households", description = "The household registry (clerks, in their districts)"),
         (name = "audit", description = "The audit trail (auditor)"),
     )
 )]

@@ -10,6 +10,8 @@ pub mod auth;
 pub mod districts;
 pub mod docs;
 pub mod health;
+pub mod households;
+pub mod members;
 pub mod users;
 
 use actix_web::http::Method;
@@ -81,6 +83,35 @@ pub fn endpoints() -> Vec<Endpoint> {
             .limit(SMALL_BODY_LIMIT),
         endpoint(M::POST, "/api/v1/users/{id}/password", Requires(Action::UserResetPassword), || {
             web::post().to(users::reset_password)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/households", Requires(Action::HouseholdSearch), || {
+            web::get().to(households::list_households)
+        }),
+        endpoint(M::POST, "/api/v1/households", Requires(Action::HouseholdCreate), || {
+            web::post().to(households::create_household)
+        }),
+        endpoint(M::GET, "/api/v1/households/{id}", Requires(Action::HouseholdRead), || {
+            web::get().to(households::get_household)
+        }),
+        endpoint(M::PATCH, "/api/v1/households/{id}", Requires(Action::HouseholdUpdate), || {
+            web::patch().to(households::update_household)
+        }),
+        endpoint(M::GET, "/api/v1/households/{id}/history", Requires(Action::HouseholdRead), || {
+            web::get().to(households::household_history)
+        }),
+        endpoint(M::POST, "/api/v1/households/{id}/members", Requires(Action::HouseholdUpdate), || {
+            web::post().to(members::add_member)
+        }),
+        endpoint(M::PATCH, "/api/v1/households/{id}/members/{member_id}", Requires(Action::HouseholdUpdate), || {
+            web::patch().to(members::update_member)
+        }),
+        endpoint(M::POST, "/api/v1/households/{id}/members/{member_id}/removal", Requires(Action::HouseholdUpdate), || {
+            web::post().to(members::remove_member)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::POST, "/api/v1/households/{id}/head", Requires(Action::HouseholdUpdate), || {
+            web::post().to(members::change_head)
         })
         .limit(SMALL_BODY_LIMIT),
         endpoint(M::GET, "/api/v1/audit/events", Requires(Action::AuditRead), || {

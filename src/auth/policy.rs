@@ -26,6 +26,16 @@ pub enum Action {
     UserUpdate,
     /// Set another user's password.
     UserResetPassword,
+    /// Register a household.
+    HouseholdCreate,
+    /// Read a household's personal data and history.
+    HouseholdRead,
+    /// Search households.
+    HouseholdSearch,
+    /// Change a household or its members.
+    HouseholdUpdate,
+    /// Import households from a file.
+    HouseholdImport,
     /// Query the audit trail.
     AuditRead,
     /// Verify the audit hash chain.
@@ -34,7 +44,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 15] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
@@ -43,6 +53,11 @@ impl Action {
         Action::UserRead,
         Action::UserUpdate,
         Action::UserResetPassword,
+        Action::HouseholdCreate,
+        Action::HouseholdRead,
+        Action::HouseholdSearch,
+        Action::HouseholdUpdate,
+        Action::HouseholdImport,
         Action::AuditRead,
         Action::AuditVerify,
     ];
@@ -58,6 +73,11 @@ impl Action {
             Action::UserRead => "user_read",
             Action::UserUpdate => "user_update",
             Action::UserResetPassword => "user_reset_password",
+            Action::HouseholdCreate => "household_create",
+            Action::HouseholdRead => "household_read",
+            Action::HouseholdSearch => "household_search",
+            Action::HouseholdUpdate => "household_update",
+            Action::HouseholdImport => "household_import",
             Action::AuditRead => "audit_read",
             Action::AuditVerify => "audit_verify",
         }
@@ -73,6 +93,12 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         Action::UserList | Action::UserCreate | Action::UserRead | Action::UserUpdate | Action::UserResetPassword => {
             &[Admin]
         }
+        // Beneficiary data: clerks only (and only in their districts, enforced in SQL).
+        Action::HouseholdCreate
+        | Action::HouseholdRead
+        | Action::HouseholdSearch
+        | Action::HouseholdUpdate
+        | Action::HouseholdImport => &[Clerk],
         Action::AuditRead | Action::AuditVerify => &[Auditor],
     }
 }

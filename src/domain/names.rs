@@ -42,6 +42,11 @@ pub fn search_key(text: &str) -> String {
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `[prefix, upper)`: the key range of every key starting with `prefix`.
+pub fn prefix_range(prefix: &str) -> Option<(String, String)> {
+    prefix_upper_bound(prefix).map(|upper| (prefix.to_string(), upper))
+}
+
 /// The exclusive upper bound of all keys that start with `prefix` (for index range scans).
 pub fn prefix_upper_bound(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();

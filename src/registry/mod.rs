@@ -3,7 +3,9 @@
 //! district scope. Also the district reference data.
 
 pub mod districts;
+pub mod members;
 pub mod model;
 pub mod parse;
 pub mod repo;
+pub mod service;
 pub mod warnings;

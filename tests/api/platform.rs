@@ -84,7 +84,9 @@ async fn malformed_and_oversized_bodies_are_400_and_413() {
 
 /// Substitutes path parameters with ids that do not exist.
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{file:.*}", "index.html")
+    path.replace("{id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{member_id}", "00000000-0000-0000-0000-000000000001")
+        .replace("{file:.*}", "index.html")
 }
 
 #[actix_web::test]

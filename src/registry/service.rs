@@ -1,0 +1,442 @@
+//! Registry operations: register, read, update, search and history. Each runs inside the
+//! caller's transaction and records its audit event (ids and field names only) and, for
+//! changes, a history entry with the previous values.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use super::model::{ChangeRow, HouseholdFields, HouseholdRow, MemberFields, MemberRow};
+use super::parse::{self, NewHousehold};
+use super::repo::{self, Scope, SearchFilter};
+use super::warnings::{Warning, member_warnings};
+use crate::audit::{self, AuditContext, AuditKey, Event, now_micros};
+use crate::db::DbConnection;
+use crate::domain::codes::RemovalReason;
+use crate::error::{ApiError, FieldError};
+use crate::registry::districts;
+
+/// A member as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberView {
+    /// Member id.
+    pub id: String,
+    /// The member's attributes.
+    #[serde(flatten)]
+    pub fields: MemberFields,
+}
+
+/// A household as the API shows it, with its current members.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HouseholdView {
+    /// Household id.
+    pub id: String,
+    /// Human-readable number, e.g. `PESHAWAR-000123`.
+    pub household_number: String,
+    /// District code.
+    pub district: String,
+    /// Household attributes.
+    #[serde(flatten)]
+    pub fields: HouseholdFields,
+    /// Current members.
+    pub members: Vec<MemberView>,
+    /// Version for `If-Match`.
+    pub version: i64,
+    /// Registered (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+    /// The clerk who registered it.
+    pub registered_by: String,
+    /// The office (district) that registered it.
+    pub registered_office: String,
+}
+
+/// The answer to a registration or change: the household and any warnings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HouseholdWithWarnings {
+    /// The stored household.
+    #[serde(flatten)]
+    pub household: HouseholdView,
+    /// Plausibility warnings (never rejections).
+    pub warnings: Vec<Warning>,
+}
+
+/// Builds the view of a household from its rows.
+pub fn view(row: HouseholdRow, members: &[MemberRow]) -> HouseholdView {
+    HouseholdView {
+        fields: HouseholdFields::from_row(&row),
+        members: members
+            .iter()
+            .filter(|m| m.status == super::model::STATUS_CURRENT)
+            .map(|m| MemberView { id: m.id.clone(), fields: MemberFields::from_row(m) })
+            .collect(),
+        id: row.id,
+        household_number: row.household_number,
+        district: row.district_code,
+        version: row.version,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+        registered_by: row.registered_by,
+        registered_office: row.registered_office,
+    }
+}
+
+fn actor(ctx: &AuditContext) -> String {
+    ctx.username.clone().unwrap_or_else(|| "unknown".into())
+}
+
+/// A 409 naming the household that already holds an ID number.
+pub fn duplicate_id_conflict(field: &str, household_id: &str, household_number: &str) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("field".into(), json!(field));
+    extra.insert("existing_household".into(), json!({"id": household_id, "household_number": household_number}));
+    ApiError::Conflict {
+        code: "duplicate_id_number",
+        detail: format!("this ID number is already registered in household {household_number}"),
+        extra: Some(extra),
+    }
+}
+
+/// Checks that no current member elsewhere holds one of `members`' ID numbers.
+pub fn check_id_numbers(conn: &mut DbConnection, members: &[(String, &MemberFields)], except_member: Option<&str>) -> Result<(), ApiError> {
+    for (path, m) in members {
+        let Some(id_number) = &m.id_number else { continue };
+        if let Some((member_id, household_id, number)) = repo::holder_of_id_number(conn, id_number)?
+            && Some(member_id.as_str()) != except_member
+        {
+            return Err(duplicate_id_conflict(&format!("{path}.id_number"), &household_id, &number));
+        }
+    }
+    Ok(())
+}
+
+/// After a unique-index race (two clerks registering one person at the same moment),
+/// names the household that won, outside the failed transaction.
+pub fn name_duplicate(conn: &mut DbConnection, input: &NewHousehold, error: ApiError) -> ApiError {
+    match &error {
+        ApiError::Conflict { code: "duplicate_id_number", extra: None, .. } => {
+            let members: Vec<_> = input.members.iter().enumerate().map(|(i, m)| (format!("members[{i}]"), m)).collect();
+            check_id_numbers(conn, &members, None).err().unwrap_or(error)
+        }
+        _ => error,
+    }
+}
+
+/// Maps a unique violation while writing members to the duplicate-ID conflict.
+pub fn members_write_error(e: diesel::result::Error) -> ApiError {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => ApiError::Conflict {
+            code: "duplicate_id_number",
+            detail: "an ID number in this request is already registered".into(),
+            extra: None,
+        },
+        other => other.into(),
+    }
+}
+
+fn district_errors(conn: &mut DbConnection, scope: &Scope, district: &str) -> Result<Vec<FieldError>, ApiError> {
+    if !districts::unknown_codes(conn, &[district.to_string()])?.is_empty() {
+        return Ok(vec![FieldError::new("district", "unknown_district", "is not a district code (see GET /api/v1/districts)")]);
+    }
+    if !scope.includes(district) {
+        return Ok(vec![FieldError::new("district", "not_assigned", "you are not assigned to this district")]);
+    }
+    Ok(Vec::new())
+}
+
+/// Warnings for a set of members, plus likely duplicates of members without an ID number.
+fn warnings_for(conn: &mut DbConnection, members: &[(String, MemberFields)], household_id: &str, today: NaiveDate) -> Result<Vec<Warning>, ApiError> {
+    let mut warnings = Vec::new();
+    for (path, m) in members {
+        warnings.extend(member_warnings(m, path, today));
+        if m.id_number.is_none() {
+            for number in repo::possible_duplicates(conn, &m.dedup_key(), household_id)? {
+                warnings.push(Warning {
+                    code: "possible_duplicate",
+                    field: format!("{path}.full_name"),
+                    message: format!("a member with the same name, date of birth and father/husband name is in household {number}"),
+                    member_id: None,
+                    household_number: Some(number),
+                });
+            }
+        }
+    }
+    Ok(warnings)
+}
+
+/// Registers a household with its members. `import_hash` marks a household read from an
+/// import file, so re-running the file finds it instead of registering it twice.
+pub fn register(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    ctx: &AuditContext,
+    scope: &Scope,
+    input: &NewHousehold,
+    import_hash: Option<&str>,
+    today: NaiveDate,
+) -> Result<HouseholdWithWarnings, ApiError> {
+    let errors = district_errors(conn, scope, &input.district)?;
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    if let Some(hash) = import_hash
+        && let Some((id, number)) = repo::find_by_import_hash(conn, hash)?
+    {
+        let mut extra = Map::new();
+        extra.insert("existing_household".into(), json!({"id": id, "household_number": number}));
+        return Err(ApiError::Conflict { code: "duplicate_import", detail: format!("already imported as {number}"), extra: Some(extra) });
+    }
+    let paths: Vec<(String, MemberFields)> = input.members.iter().enumerate().map(|(i, m)| (format!("members[{i}]"), m.clone())).collect();
+    check_id_numbers(conn, &paths.iter().map(|(p, m)| (p.clone(), m)).collect::<Vec<_>>(), None)?;
+
+    let now = now_micros();
+    let id = uuid::Uuid::now_v7().to_string();
+    let row = HouseholdRow {
+        id: id.clone(),
+        household_number: repo::next_household_number(conn, &input.district)?,
+        district_code: input.district.clone(),
+        tehsil: None,
+        union_council: None,
+        village: None,
+        address: None,
+        area_type: None,
+        phone: None,
+        monthly_income_pkr: None,
+        pmt_score: None,
+        land_acres: None,
+        livestock_heads: None,
+        house_ownership: None,
+        rooms: None,
+        owns_vehicle: None,
+        import_hash: import_hash.map(str::to_string),
+        version: 1,
+        registered_by: actor(ctx),
+        registered_office: input.district.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let row = with_fields(row, &input.fields);
+    repo::insert_household(conn, &row)?;
+    let members: Vec<MemberRow> = input.members.iter().map(|m| m.new_row(uuid::Uuid::now_v7().to_string(), &id, now)).collect();
+    repo::insert_members(conn, &members).map_err(members_write_error)?;
+    let mut warnings = warnings_for(conn, &paths, &id, today)?;
+    for w in &mut warnings {
+        w.member_id = member_id_at(&w.field, &members);
+    }
+    record_change(conn, &id, None, 1, "create", Map::new(), None, ctx, now)?;
+    let event = Event::new("household_create")
+        .object("household", &id)
+        .district(&input.district)
+        .details(json!({"members": members.len(), "imported": import_hash.is_some()}));
+    audit::record(conn, key, ctx, &event)?;
+    Ok(HouseholdWithWarnings { household: view(row, &members), warnings })
+}
+
+fn member_id_at(field: &str, members: &[MemberRow]) -> Option<String> {
+    let index: usize = field.strip_prefix("members[")?.split(']').next()?.parse().ok()?;
+    members.get(index).map(|m| m.id.clone())
+}
+
+fn with_fields(mut row: HouseholdRow, f: &HouseholdFields) -> HouseholdRow {
+    let c = f.changeset();
+    row.tehsil = c.tehsil;
+    row.union_council = c.union_council;
+    row.village = c.village;
+    row.address = c.address;
+    row.area_type = c.area_type;
+    row.phone = c.phone;
+    row.monthly_income_pkr = c.monthly_income_pkr;
+    row.pmt_score = c.pmt_score;
+    row.land_acres = c.land_acres;
+    row.livestock_heads = c.livestock_heads;
+    row.house_ownership = c.house_ownership;
+    row.rooms = c.rooms;
+    row.owns_vehicle = c.owns_vehicle;
+    row
+}
+
+/// Appends a history entry.
+#[expect(clippy::too_many_arguments, reason = "one flat record of a change")]
+pub fn record_change(
+    conn: &mut DbConnection,
+    household_id: &str,
+    member_id: Option<&str>,
+    version: i64,
+    change_type: &str,
+    changes: Map<String, Value>,
+    reason: Option<&str>,
+    ctx: &AuditContext,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    repo::insert_change(
+        conn,
+        &ChangeRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            household_id: household_id.to_string(),
+            member_id: member_id.map(str::to_string),
+            version,
+            change_type: change_type.to_string(),
+            changes: Value::Object(changes).to_string(),
+            reason: reason.map(str::to_string),
+            changed_by: actor(ctx),
+            changed_at: now,
+        },
+    )?;
+    Ok(())
+}
+
+/// Loads a household inside `scope` (404 otherwise) with all its member rows.
+pub fn load(conn: &mut DbConnection, scope: &Scope, id: &str) -> Result<(HouseholdRow, Vec<MemberRow>), ApiError> {
+    let row = repo::find_household(conn, scope, id)?.ok_or(ApiError::NotFound)?;
+    let members = repo::members_of(conn, id, false)?;
+    Ok((row, members))
+}
+
+/// Reads a household and records the read.
+pub fn get(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, scope: &Scope, id: &str) -> Result<HouseholdView, ApiError> {
+    let (row, members) = load(conn, scope, id)?;
+    let event = Event::new("household_read").object("household", id).district(&row.district_code);
+    audit::record(conn, key, ctx, &event)?;
+    Ok(view(row, &members))
+}
+
+/// Applies a merge patch to a household's attributes at version `expected`.
+pub fn update(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    ctx: &AuditContext,
+    scope: &Scope,
+    id: &str,
+    expected: i64,
+    patch: &Value,
+) -> Result<HouseholdView, ApiError> {
+    let row = repo::find_household(conn, scope, id)?.ok_or(ApiError::NotFound)?;
+    if row.version != expected {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let old = HouseholdFields::from_row(&row);
+    let merged = parse::merge_patch(&parse::to_object(&old), patch, parse::HOUSEHOLD_EDITABLE).map_err(ApiError::Validation)?;
+    let new = parse::parse_household_fields(&merged).map_err(ApiError::Validation)?;
+    let changes = parse::diff(&old, &new);
+    let now = now_micros();
+    if !changes.is_empty() {
+        if repo::update_household(conn, id, expected, &new.changeset(), now)? == 0 {
+            return Err(ApiError::PreconditionFailed);
+        }
+        let fields: Vec<&String> = changes.keys().collect();
+        let event = Event::new("household_update").object("household", id).district(&row.district_code).details(json!({"changed": fields}));
+        audit::record(conn, key, ctx, &event)?;
+        record_change(conn, id, None, expected + 1, "update", changes, None, ctx, now)?;
+    }
+    let (row, members) = load(conn, scope, id)?;
+    Ok(view(row, &members))
+}
+
+/// One entry of a household's history as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// Entry id (also the pagination cursor).
+    pub id: String,
+    /// The household version this change produced.
+    pub version: i64,
+    /// `create`, `update`, `member_add`, `member_update`, `member_remove`, `head_change`.
+    pub change_type: String,
+    /// The member concerned, if any.
+    pub member_id: Option<String>,
+    /// `{field: {"from": old, "to": new}}`.
+    #[schema(value_type = Object)]
+    pub changes: Value,
+    /// Removal reason, if any.
+    pub reason: Option<String>,
+    /// Who made the change.
+    pub changed_by: String,
+    /// When (UTC).
+    pub changed_at: DateTime<Utc>,
+}
+
+/// A household's history, oldest first; the read is audited.
+#[expect(clippy::too_many_arguments, reason = "the request's parts, each needed")]
+pub fn history(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    ctx: &AuditContext,
+    scope: &Scope,
+    id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<HistoryEntry>, ApiError> {
+    let row = repo::find_household(conn, scope, id)?.ok_or(ApiError::NotFound)?;
+    let entries = repo::history(conn, id, after, limit)?;
+    audit::record(conn, key, ctx, &Event::new("household_history_read").object("household", id).district(&row.district_code))?;
+    Ok(entries
+        .into_iter()
+        .map(|e| HistoryEntry {
+            id: e.id,
+            version: e.version,
+            change_type: e.change_type,
+            member_id: e.member_id,
+            changes: serde_json::from_str(&e.changes).unwrap_or(Value::Null),
+            reason: e.reason,
+            changed_by: e.changed_by,
+            changed_at: e.changed_at.and_utc(),
+        })
+        .collect())
+}
+
+/// A search hit: enough to pick the right household, without every member's details.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HouseholdSummary {
+    /// Household id.
+    pub id: String,
+    /// Household number.
+    pub household_number: String,
+    /// District code.
+    pub district: String,
+    /// The head's name.
+    pub head_name: Option<String>,
+    /// Current members.
+    pub member_count: usize,
+    /// Version.
+    pub version: i64,
+}
+
+/// Finds households inside `scope`; the search is audited with the filters used (names of
+/// filters only, never the values).
+#[expect(clippy::too_many_arguments, reason = "the request's parts, each needed")]
+pub fn search(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    ctx: &AuditContext,
+    scope: &Scope,
+    filter: &SearchFilter,
+    filters_used: Vec<&'static str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<HouseholdSummary>, ApiError> {
+    let rows = repo::search(conn, scope, filter, after, limit)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let members = repo::current_members_of(conn, &ids)?;
+    audit::record(conn, key, ctx, &Event::new("household_search").details(json!({"filters": filters_used, "results": rows.len()})))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mine: Vec<&MemberRow> = members.iter().filter(|m| m.household_id == r.id).collect();
+            HouseholdSummary {
+                head_name: mine.iter().find(|m| m.relation_to_head == "head").map(|m| m.full_name.clone()),
+                member_count: mine.len(),
+                id: r.id,
+                household_number: r.household_number,
+                district: r.district_code,
+                version: r.version,
+            }
+        })
+        .collect())
+}
+
+/// Parses a removal reason.
+pub fn removal_reason(raw: &str) -> Result<RemovalReason, ApiError> {
+    RemovalReason::parse(raw)
+        .ok_or_else(|| ApiError::invalid_field("reason", "invalid_choice", &format!("must be one of: {}", RemovalReason::allowed())))
+}

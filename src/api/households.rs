@@ -29,7 +29,9 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     match req.headers().get("idempotency-key") {
         None => Ok(None),
         Some(v) => {
-            let key = v.to_str().map_err(|_| ApiError::bad_request("malformed_idempotency_key", "Idempotency-Key must be ASCII"))?;
+            let key = v
+                .to_str()
+                .map_err(|_| ApiError::bad_request("malformed_idempotency_key", "Idempotency-Key must be ASCII"))?;
             idempotency::check_key(key)?;
             Ok(Some(key.to_string()))
         }
@@ -54,10 +56,7 @@ fn created(result: &HouseholdWithWarnings) -> StoredResponse {
     let h = &result.household;
     StoredResponse::new(
         201,
-        vec![
-            ("location".into(), format!("/api/v1/households/{}", h.id)),
-            ("etag".into(), etag(h.version)),
-        ],
+        vec![("location".into(), format!("/api/v1/households/{}", h.id)), ("etag".into(), etag(h.version))],
         serde_json::to_value(result).unwrap_or(Value::Null),
     )
 }
@@ -81,7 +80,8 @@ pub async fn create_household(
     let key = idempotency_key(&req)?;
     let hash = idempotency::fingerprint("POST", req.path(), &body);
     let input = parse_new_household(&body, today_in_pakistan()).map_err(ApiError::Validation)?;
-    let (audit_key, ctx, scope, user_id) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), user.principal.id.clone());
+    let (audit_key, ctx, scope, user_id) =
+        (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), user.principal.id.clone());
     let stored = db::run(&state.pool, move |conn| {
         let result = idempotency::execute(conn, &user_id, key.as_deref(), &hash, |c| {
             service::register(c, &audit_key, &ctx, &scope, &input, None, today_in_pakistan()).map(|r| created(&r))
@@ -96,7 +96,12 @@ pub async fn create_household(
 #[utoipa::path(get, path = "/api/v1/households/{id}", tag = "households", security(("bearer" = [])),
     params(("id" = String, Path, description = "household id")),
     responses((status = 200, body = HouseholdView), (status = 404, description = "missing or in another district", body = crate::error::Problem)))]
-pub async fn get_household(req: HttpRequest, user: AuthUser, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_household(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let (key, ctx, scope, id) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner());
     let household = db::run_write(&state.pool, move |conn| service::get(conn, &key, &ctx, &scope, &id)).await?;
     Ok(no_store(HttpResponse::Ok()).insert_header((header::ETAG, etag(household.version))).json(household))
@@ -121,8 +126,11 @@ pub async fn update_household(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match_version(req.headers())?;
-    let (key, ctx, scope, id, patch) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner(), body.into_inner());
-    let household = db::run_write(&state.pool, move |conn| service::update(conn, &key, &ctx, &scope, &id, expected, &patch)).await?;
+    let (key, ctx, scope, id, patch) =
+        (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner(), body.into_inner());
+    let household =
+        db::run_write(&state.pool, move |conn| service::update(conn, &key, &ctx, &scope, &id, expected, &patch))
+            .await?;
     Ok(no_store(HttpResponse::Ok()).insert_header((header::ETAG, etag(household.version))).json(household))
 }
 
@@ -185,7 +193,10 @@ pub async fn list_households(
         return Err(ApiError::Validation(errors));
     }
     let (key, ctx, scope, cursor) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), q.cursor);
-    let items = db::run_write(&state.pool, move |conn| service::search(conn, &key, &ctx, &scope, &filter, used, cursor.as_deref(), limit)).await?;
+    let items = db::run_write(&state.pool, move |conn| {
+        service::search(conn, &key, &ctx, &scope, &filter, used, cursor.as_deref(), limit)
+    })
+    .await?;
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|h| h.id.clone())).flatten();
     Ok(no_store(HttpResponse::Ok()).json(Page { items, next_cursor }))
 }
@@ -202,8 +213,12 @@ pub async fn household_history(
     query: web::Query<super::PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_limit(query.limit)?;
-    let (key, ctx, scope, id, cursor) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner(), query.cursor.clone());
-    let items = db::run_write(&state.pool, move |conn| service::history(conn, &key, &ctx, &scope, &id, cursor.as_deref(), limit)).await?;
+    let (key, ctx, scope, id, cursor) =
+        (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner(), query.cursor.clone());
+    let items = db::run_write(&state.pool, move |conn| {
+        service::history(conn, &key, &ctx, &scope, &id, cursor.as_deref(), limit)
+    })
+    .await?;
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|e| e.id.clone())).flatten();
     Ok(no_store(HttpResponse::Ok()).json(Page { items, next_cursor }))
 }

@@ -47,8 +47,13 @@ pub async fn add_member(
     let key = idempotency_key(&req)?;
     let hash = idempotency::fingerprint("POST", req.path(), &body);
     let member = parse_member(&body, "", today_in_pakistan()).map_err(ApiError::Validation)?;
-    let (audit_key, ctx, scope, household_id, user_id) =
-        (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner(), user.principal.id.clone());
+    let (audit_key, ctx, scope, household_id, user_id) = (
+        state.audit_key.clone(),
+        user.audit_context(&req),
+        scope_of(&user),
+        id.into_inner(),
+        user.principal.id.clone(),
+    );
     let stored = db::run(&state.pool, move |conn| {
         idempotency::execute(conn, &user_id, key.as_deref(), &hash, |c| {
             let target = Target { ctx: &ctx, scope: &scope, household_id: &household_id, expected_version: expected };
@@ -81,7 +86,8 @@ pub async fn update_member(
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match_version(req.headers())?;
     let (household_id, member_id) = path.into_inner();
-    let (key, ctx, scope, patch) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), body.into_inner());
+    let (key, ctx, scope, patch) =
+        (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), body.into_inner());
     let result = db::run_write(&state.pool, move |conn| {
         let target = Target { ctx: &ctx, scope: &scope, household_id: &household_id, expected_version: expected };
         members::update_member(conn, &key, &target, &member_id, &patch, today_in_pakistan())
@@ -150,9 +156,14 @@ pub async fn change_head(
     let expected = if_match_version(req.headers())?;
     let ChangeHeadRequest { member_id, previous_head_relation } = body.into_inner();
     let relation = Relation::parse(&previous_head_relation).ok_or_else(|| {
-        ApiError::invalid_field("previous_head_relation", "invalid_choice", &format!("must be one of: {}", Relation::allowed()))
+        ApiError::invalid_field(
+            "previous_head_relation",
+            "invalid_choice",
+            &format!("must be one of: {}", Relation::allowed()),
+        )
     })?;
-    let (key, ctx, scope, household_id) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner());
+    let (key, ctx, scope, household_id) =
+        (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner());
     let view = db::run_write(&state.pool, move |conn| {
         let target = Target { ctx: &ctx, scope: &scope, household_id: &household_id, expected_version: expected };
         members::change_head(conn, &key, &target, &member_id, relation)

@@ -106,9 +106,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::PATCH, "/api/v1/households/{id}/members/{member_id}", Requires(Action::HouseholdUpdate), || {
             web::patch().to(members::update_member)
         }),
-        endpoint(M::POST, "/api/v1/households/{id}/members/{member_id}/removal", Requires(Action::HouseholdUpdate), || {
-            web::post().to(members::remove_member)
-        })
+        endpoint(
+            M::POST,
+            "/api/v1/households/{id}/members/{member_id}/removal",
+            Requires(Action::HouseholdUpdate),
+            || web::post().to(members::remove_member),
+        )
         .limit(SMALL_BODY_LIMIT),
         endpoint(M::POST, "/api/v1/households/{id}/head", Requires(Action::HouseholdUpdate), || {
             web::post().to(members::change_head)

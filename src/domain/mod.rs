@@ -4,13 +4,13 @@
 //! attaches the field name.
 
 pub mod codes;
-pub mod national_id;
 pub mod names;
+pub mod national_id;
 pub mod phone;
 pub mod reader;
 
-pub use national_id::NationalId;
 pub use names::{PersonName, search_key};
+pub use national_id::NationalId;
 pub use phone::Phone;
 
 /// Declares a coded value: an enum whose variants are stored and sent as fixed strings.

@@ -38,7 +38,8 @@ impl PersonName {
 /// The key names are searched and compared by: compatibility-decomposed, combining marks
 /// (Latin accents, Arabic-script harakat) removed, lower-cased, inner spaces collapsed.
 pub fn search_key(text: &str) -> String {
-    let folded: String = text.nfkd().filter(|c| !is_combining_mark(*c) && *c != '\u{0640}').collect::<String>().to_lowercase();
+    let folded: String =
+        text.nfkd().filter(|c| !is_combining_mark(*c) && *c != '\u{0640}').collect::<String>().to_lowercase();
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -61,7 +61,11 @@ impl<'v, 'e> Reader<'v, 'e> {
         }
     }
 
-    fn typed<T>(&mut self, name: &'static str, parse: impl FnOnce(&Value) -> Result<T, (&'static str, String)>) -> Patch<T> {
+    fn typed<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl FnOnce(&Value) -> Result<T, (&'static str, String)>,
+    ) -> Patch<T> {
         match self.raw(name)? {
             None => Some(None),
             Some(v) => match parse(v) {
@@ -141,6 +145,12 @@ impl<'v, 'e> Reader<'v, 'e> {
                 .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
                 .ok_or(("invalid_date", "must be a date written YYYY-MM-DD".into()))
         })
+    }
+
+    /// Whether `name` already has an error.
+    pub fn has_error(&self, name: &str) -> bool {
+        let path = self.path_of(name);
+        self.errors.iter().any(|e| e.field == path)
     }
 
     /// Reports a missing required field; returns the value when present.

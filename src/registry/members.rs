@@ -31,7 +31,9 @@ pub struct Target<'a> {
 /// Loads the household and its members, checks the version and bumps it.
 fn begin(conn: &mut DbConnection, t: &Target<'_>) -> Result<(HouseholdRow, Vec<MemberRow>), ApiError> {
     let (row, members) = service::load(conn, t.scope, t.household_id)?;
-    if row.version != t.expected_version || repo::bump_version(conn, t.household_id, t.expected_version, now_micros())? == 0 {
+    if row.version != t.expected_version
+        || repo::bump_version(conn, t.household_id, t.expected_version, now_micros())? == 0
+    {
         return Err(ApiError::PreconditionFailed);
     }
     Ok((row, members))
@@ -82,7 +84,17 @@ pub fn add_member(
     for w in &mut warnings {
         w.member_id = Some(new.id.clone());
     }
-    record_change(conn, t.household_id, Some(&new.id), t.expected_version + 1, "member_add", Map::new(), None, t.ctx, now)?;
+    record_change(
+        conn,
+        t.household_id,
+        Some(&new.id),
+        t.expected_version + 1,
+        "member_add",
+        Map::new(),
+        None,
+        t.ctx,
+        now,
+    )?;
     let household = finish(conn, key, t, &row.district_code, "member_add", json!({"member_id": new.id}))?;
     Ok(HouseholdWithWarnings { household, warnings })
 }
@@ -100,7 +112,8 @@ pub fn update_member(
     let (row, members) = begin(conn, t)?;
     let stored = current(&members, member_id)?;
     let old = MemberFields::from_row(stored);
-    let merged = parse::merge_patch(&parse::to_object(&old), patch, parse::MEMBER_EDITABLE).map_err(ApiError::Validation)?;
+    let merged =
+        parse::merge_patch(&parse::to_object(&old), patch, parse::MEMBER_EDITABLE).map_err(ApiError::Validation)?;
     let new = parse::parse_member(&merged, "", today).map_err(ApiError::Validation)?;
     if (old.relation_to_head == Relation::Head) != (new.relation_to_head == Relation::Head) {
         return Err(ApiError::invalid_field(
@@ -118,7 +131,17 @@ pub fn update_member(
         repo::update_member(conn, member_id, &new.changeset(now)).map_err(service::members_write_error)?;
     }
     let fields: Vec<String> = changes.keys().cloned().collect();
-    record_change(conn, t.household_id, Some(member_id), t.expected_version + 1, "member_update", changes, None, t.ctx, now)?;
+    record_change(
+        conn,
+        t.household_id,
+        Some(member_id),
+        t.expected_version + 1,
+        "member_update",
+        changes,
+        None,
+        t.ctx,
+        now,
+    )?;
     let mut warnings = member_warnings(&new, "member", today);
     for w in &mut warnings {
         w.member_id = Some(member_id.to_string());
@@ -145,7 +168,17 @@ pub fn remove_member(
     repo::remove_member(conn, member_id, reason.as_str(), now)?;
     let mut changes = Map::new();
     changes.insert("status".into(), json!({"from": "current", "to": "removed"}));
-    record_change(conn, t.household_id, Some(member_id), t.expected_version + 1, "member_remove", changes, Some(reason.as_str()), t.ctx, now)?;
+    record_change(
+        conn,
+        t.household_id,
+        Some(member_id),
+        t.expected_version + 1,
+        "member_remove",
+        changes,
+        Some(reason.as_str()),
+        t.ctx,
+        now,
+    )?;
     let details = json!({"member_id": member_id, "reason": reason.as_str()});
     finish(conn, key, t, &row.district_code, "member_remove", details)
 }
@@ -159,11 +192,16 @@ pub fn change_head(
     previous_head_relation: Relation,
 ) -> Result<HouseholdView, ApiError> {
     if previous_head_relation == Relation::Head {
-        return Err(ApiError::invalid_field("previous_head_relation", "invalid_choice", "the previous head needs another relation"));
+        return Err(ApiError::invalid_field(
+            "previous_head_relation",
+            "invalid_choice",
+            "the previous head needs another relation",
+        ));
     }
     let (row, members) = begin(conn, t)?;
-    let new_head = current(&members, new_head_id)
-        .map_err(|_| ApiError::invalid_field("member_id", "not_a_member", "is not a current member of this household"))?;
+    let new_head = current(&members, new_head_id).map_err(|_| {
+        ApiError::invalid_field("member_id", "not_a_member", "is not a current member of this household")
+    })?;
     if new_head.relation_to_head == Relation::Head.as_str() {
         return Err(ApiError::invalid_field("member_id", "already_head", "this member is already the head"));
     }
@@ -181,7 +219,17 @@ pub fn change_head(
         json!({"from": "head", "to": previous_head_relation.as_str(), "member_id": old_head.id}),
     );
     changes.insert("new_head_relation".into(), json!({"from": new_head.relation_to_head, "to": "head"}));
-    record_change(conn, t.household_id, Some(new_head_id), t.expected_version + 1, "head_change", changes, None, t.ctx, now)?;
+    record_change(
+        conn,
+        t.household_id,
+        Some(new_head_id),
+        t.expected_version + 1,
+        "head_change",
+        changes,
+        None,
+        t.ctx,
+        now,
+    )?;
     let details = json!({"new_head": new_head_id, "previous_head": old_head.id});
     finish(conn, key, t, &row.district_code, "head_change", details)
 }

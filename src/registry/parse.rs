@@ -218,7 +218,7 @@ fn read_member(value: &Value, path: &str, today: NaiveDate, errors: &mut Vec<Fie
         (Some(Some(IdType::None)), Some(Some(_))) => {
             r.error("id_number", "not_allowed", "leave the ID number out when id_type is none")
         }
-        (Some(Some(IdType::Cnic | IdType::BForm)), None | Some(None)) => {
+        (Some(Some(IdType::Cnic | IdType::BForm)), None | Some(None)) if !r.has_error("id_number") => {
             r.error("id_number", "required", "is required when id_type is cnic or b_form")
         }
         _ => {}

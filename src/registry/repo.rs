@@ -48,7 +48,10 @@ pub fn members_of(conn: &mut DbConnection, household_id: &str, current_only: boo
     if current_only {
         query = query.filter(members::status.eq(STATUS_CURRENT));
     }
-    query.order((members::status.asc(), members::created_at.asc(), members::id.asc())).select(MemberRow::as_select()).load(conn)
+    query
+        .order((members::status.asc(), members::created_at.asc(), members::id.asc()))
+        .select(MemberRow::as_select())
+        .load(conn)
 }
 
 /// Current members of several households (search results).
@@ -74,7 +77,11 @@ pub fn holder_of_id_number(conn: &mut DbConnection, id_number: &str) -> QueryRes
 }
 
 /// Household numbers of other households with a current member of the same dedup key.
-pub fn possible_duplicates(conn: &mut DbConnection, dedup_key: &str, except_household: &str) -> QueryResult<Vec<String>> {
+pub fn possible_duplicates(
+    conn: &mut DbConnection,
+    dedup_key: &str,
+    except_household: &str,
+) -> QueryResult<Vec<String>> {
     members::table
         .inner_join(households::table)
         .filter(members::dedup_key.eq(dedup_key))
@@ -86,22 +93,25 @@ pub fn possible_duplicates(conn: &mut DbConnection, dedup_key: &str, except_hous
 }
 
 /// Takes the next number of `district`'s sequence (locks the counter row until commit).
+/// Counters are seeded for every district; one for a district added later is created on
+/// first use, safely under concurrency.
 pub fn next_household_number(conn: &mut DbConnection, district: &str) -> QueryResult<String> {
-    let value: Option<i64> = diesel::update(household_counters::table.find(district))
-        .set(household_counters::last_value.eq(household_counters::last_value + 1))
-        .returning(household_counters::last_value)
-        .get_result(conn)
-        .optional()?;
-    let value = match value {
-        Some(v) => v,
-        None => {
-            diesel::insert_into(household_counters::table)
-                .values((household_counters::district_code.eq(district), household_counters::last_value.eq(1_i64)))
-                .execute(conn)?;
-            1
+    for _ in 0..2 {
+        let value: Option<i64> = diesel::update(household_counters::table.find(district))
+            .set(household_counters::last_value.eq(household_counters::last_value + 1))
+            .returning(household_counters::last_value)
+            .get_result(conn)
+            .optional()?;
+        if let Some(value) = value {
+            return Ok(format!("{}-{value:06}", district.to_uppercase()));
         }
-    };
-    Ok(format!("{}-{value:06}", district.to_uppercase()))
+        let row = (household_counters::district_code.eq(district), household_counters::last_value.eq(0_i64));
+        per_backend!(conn, |c| diesel::insert_into(household_counters::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Err(diesel::result::Error::NotFound)
 }
 
 /// Inserts a household row.
@@ -155,7 +165,12 @@ pub fn remove_member(conn: &mut DbConnection, member_id: &str, reason: &str, now
 }
 
 /// Sets a member's relation to the head.
-pub fn set_relation(conn: &mut DbConnection, member_id: &str, relation: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_relation(
+    conn: &mut DbConnection,
+    member_id: &str,
+    relation: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(members::table.find(member_id))
         .set((members::relation_to_head.eq(relation), members::updated_at.eq(now)))
         .execute(conn)
@@ -167,8 +182,14 @@ pub fn insert_change(conn: &mut DbConnection, row: &ChangeRow) -> QueryResult<()
 }
 
 /// A household's history, oldest first, after the `after` entry id.
-pub fn history(conn: &mut DbConnection, household_id: &str, after: Option<&str>, limit: i64) -> QueryResult<Vec<ChangeRow>> {
-    let mut query = household_changes::table.filter(household_changes::household_id.eq(household_id.to_string())).into_boxed();
+pub fn history(
+    conn: &mut DbConnection,
+    household_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ChangeRow>> {
+    let mut query =
+        household_changes::table.filter(household_changes::household_id.eq(household_id.to_string())).into_boxed();
     if let Some(after) = after {
         query = query.filter(household_changes::id.gt(after.to_string()));
     }

@@ -100,7 +100,11 @@ pub fn duplicate_id_conflict(field: &str, household_id: &str, household_number: 
 }
 
 /// Checks that no current member elsewhere holds one of `members`' ID numbers.
-pub fn check_id_numbers(conn: &mut DbConnection, members: &[(String, &MemberFields)], except_member: Option<&str>) -> Result<(), ApiError> {
+pub fn check_id_numbers(
+    conn: &mut DbConnection,
+    members: &[(String, &MemberFields)],
+    except_member: Option<&str>,
+) -> Result<(), ApiError> {
     for (path, m) in members {
         let Some(id_number) = &m.id_number else { continue };
         if let Some((member_id, household_id, number)) = repo::holder_of_id_number(conn, id_number)?
@@ -127,18 +131,24 @@ pub fn name_duplicate(conn: &mut DbConnection, input: &NewHousehold, error: ApiE
 /// Maps a unique violation while writing members to the duplicate-ID conflict.
 pub fn members_write_error(e: diesel::result::Error) -> ApiError {
     match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => ApiError::Conflict {
-            code: "duplicate_id_number",
-            detail: "an ID number in this request is already registered".into(),
-            extra: None,
-        },
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            ApiError::Conflict {
+                code: "duplicate_id_number",
+                detail: "an ID number in this request is already registered".into(),
+                extra: None,
+            }
+        }
         other => other.into(),
     }
 }
 
 fn district_errors(conn: &mut DbConnection, scope: &Scope, district: &str) -> Result<Vec<FieldError>, ApiError> {
     if !districts::unknown_codes(conn, &[district.to_string()])?.is_empty() {
-        return Ok(vec![FieldError::new("district", "unknown_district", "is not a district code (see GET /api/v1/districts)")]);
+        return Ok(vec![FieldError::new(
+            "district",
+            "unknown_district",
+            "is not a district code (see GET /api/v1/districts)",
+        )]);
     }
     if !scope.includes(district) {
         return Ok(vec![FieldError::new("district", "not_assigned", "you are not assigned to this district")]);
@@ -147,7 +157,12 @@ fn district_errors(conn: &mut DbConnection, scope: &Scope, district: &str) -> Re
 }
 
 /// Warnings for a set of members, plus likely duplicates of members without an ID number.
-fn warnings_for(conn: &mut DbConnection, members: &[(String, MemberFields)], household_id: &str, today: NaiveDate) -> Result<Vec<Warning>, ApiError> {
+fn warnings_for(
+    conn: &mut DbConnection,
+    members: &[(String, MemberFields)],
+    household_id: &str,
+    today: NaiveDate,
+) -> Result<Vec<Warning>, ApiError> {
     let mut warnings = Vec::new();
     for (path, m) in members {
         warnings.extend(member_warnings(m, path, today));
@@ -156,7 +171,9 @@ fn warnings_for(conn: &mut DbConnection, members: &[(String, MemberFields)], hou
                 warnings.push(Warning {
                     code: "possible_duplicate",
                     field: format!("{path}.full_name"),
-                    message: format!("a member with the same name, date of birth and father/husband name is in household {number}"),
+                    message: format!(
+                        "a member with the same name, date of birth and father/husband name is in household {number}"
+                    ),
                     member_id: None,
                     household_number: Some(number),
                 });
@@ -186,9 +203,14 @@ pub fn register(
     {
         let mut extra = Map::new();
         extra.insert("existing_household".into(), json!({"id": id, "household_number": number}));
-        return Err(ApiError::Conflict { code: "duplicate_import", detail: format!("already imported as {number}"), extra: Some(extra) });
+        return Err(ApiError::Conflict {
+            code: "duplicate_import",
+            detail: format!("already imported as {number}"),
+            extra: Some(extra),
+        });
     }
-    let paths: Vec<(String, MemberFields)> = input.members.iter().enumerate().map(|(i, m)| (format!("members[{i}]"), m.clone())).collect();
+    let paths: Vec<(String, MemberFields)> =
+        input.members.iter().enumerate().map(|(i, m)| (format!("members[{i}]"), m.clone())).collect();
     check_id_numbers(conn, &paths.iter().map(|(p, m)| (p.clone(), m)).collect::<Vec<_>>(), None)?;
 
     let now = now_micros();
@@ -219,7 +241,8 @@ pub fn register(
     };
     let row = with_fields(row, &input.fields);
     repo::insert_household(conn, &row)?;
-    let members: Vec<MemberRow> = input.members.iter().map(|m| m.new_row(uuid::Uuid::now_v7().to_string(), &id, now)).collect();
+    let members: Vec<MemberRow> =
+        input.members.iter().map(|m| m.new_row(uuid::Uuid::now_v7().to_string(), &id, now)).collect();
     repo::insert_members(conn, &members).map_err(members_write_error)?;
     let mut warnings = warnings_for(conn, &paths, &id, today)?;
     for w in &mut warnings {
@@ -295,7 +318,13 @@ pub fn load(conn: &mut DbConnection, scope: &Scope, id: &str) -> Result<(Househo
 }
 
 /// Reads a household and records the read.
-pub fn get(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, scope: &Scope, id: &str) -> Result<HouseholdView, ApiError> {
+pub fn get(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    ctx: &AuditContext,
+    scope: &Scope,
+    id: &str,
+) -> Result<HouseholdView, ApiError> {
     let (row, members) = load(conn, scope, id)?;
     let event = Event::new("household_read").object("household", id).district(&row.district_code);
     audit::record(conn, key, ctx, &event)?;
@@ -317,7 +346,8 @@ pub fn update(
         return Err(ApiError::PreconditionFailed);
     }
     let old = HouseholdFields::from_row(&row);
-    let merged = parse::merge_patch(&parse::to_object(&old), patch, parse::HOUSEHOLD_EDITABLE).map_err(ApiError::Validation)?;
+    let merged =
+        parse::merge_patch(&parse::to_object(&old), patch, parse::HOUSEHOLD_EDITABLE).map_err(ApiError::Validation)?;
     let new = parse::parse_household_fields(&merged).map_err(ApiError::Validation)?;
     let changes = parse::diff(&old, &new);
     let now = now_micros();
@@ -326,7 +356,10 @@ pub fn update(
             return Err(ApiError::PreconditionFailed);
         }
         let fields: Vec<&String> = changes.keys().collect();
-        let event = Event::new("household_update").object("household", id).district(&row.district_code).details(json!({"changed": fields}));
+        let event = Event::new("household_update")
+            .object("household", id)
+            .district(&row.district_code)
+            .details(json!({"changed": fields}));
         audit::record(conn, key, ctx, &event)?;
         record_change(conn, id, None, expected + 1, "update", changes, None, ctx, now)?;
     }
@@ -357,7 +390,6 @@ pub struct HistoryEntry {
 }
 
 /// A household's history, oldest first; the read is audited.
-#[expect(clippy::too_many_arguments, reason = "the request's parts, each needed")]
 pub fn history(
     conn: &mut DbConnection,
     key: &AuditKey,
@@ -369,7 +401,12 @@ pub fn history(
 ) -> Result<Vec<HistoryEntry>, ApiError> {
     let row = repo::find_household(conn, scope, id)?.ok_or(ApiError::NotFound)?;
     let entries = repo::history(conn, id, after, limit)?;
-    audit::record(conn, key, ctx, &Event::new("household_history_read").object("household", id).district(&row.district_code))?;
+    audit::record(
+        conn,
+        key,
+        ctx,
+        &Event::new("household_history_read").object("household", id).district(&row.district_code),
+    )?;
     Ok(entries
         .into_iter()
         .map(|e| HistoryEntry {
@@ -418,7 +455,12 @@ pub fn search(
     let rows = repo::search(conn, scope, filter, after, limit)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let members = repo::current_members_of(conn, &ids)?;
-    audit::record(conn, key, ctx, &Event::new("household_search").details(json!({"filters": filters_used, "results": rows.len()})))?;
+    audit::record(
+        conn,
+        key,
+        ctx,
+        &Event::new("household_search").details(json!({"filters": filters_used, "results": rows.len()})),
+    )?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -437,6 +479,7 @@ pub fn search(
 
 /// Parses a removal reason.
 pub fn removal_reason(raw: &str) -> Result<RemovalReason, ApiError> {
-    RemovalReason::parse(raw)
-        .ok_or_else(|| ApiError::invalid_field("reason", "invalid_choice", &format!("must be one of: {}", RemovalReason::allowed())))
+    RemovalReason::parse(raw).ok_or_else(|| {
+        ApiError::invalid_field("reason", "invalid_choice", &format!("must be one of: {}", RemovalReason::allowed()))
+    })
 }

@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod helpers;
+mod households;
 mod platform;
 mod schema;
 mod users;

@@ -6,6 +6,7 @@ CREATE TABLE household_counters (
     district_code TEXT PRIMARY KEY NOT NULL REFERENCES districts (code),
     last_value BIGINT NOT NULL
 );
+INSERT INTO household_counters (district_code, last_value) SELECT code, 0 FROM districts;
 
 CREATE TABLE households (
     id TEXT PRIMARY KEY NOT NULL,

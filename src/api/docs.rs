@@ -37,6 +37,7 @@ use crate::error::ApiError;
         super::members::update_member,
         super::members::remove_member,
         super::members::change_head,
+        super::imports::import_households,
         super::audit::list_audit_events,
         super::audit::verify_audit_chain,
         openapi_json,

@@ -11,6 +11,7 @@ pub mod districts;
 pub mod docs;
 pub mod health;
 pub mod households;
+pub mod imports;
 pub mod members;
 pub mod users;
 
@@ -27,6 +28,8 @@ use crate::error::{ApiError, FieldError, redact_values};
 
 /// Default body limit for JSON requests.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// Body limit of an import file sent over HTTP (larger files: use the CLI).
+pub const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Body limit of small requests (login, password changes).
 pub const SMALL_BODY_LIMIT: usize = 4 * 1024;
 /// Largest page a list endpoint returns.
@@ -117,6 +120,10 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::post().to(members::change_head)
         })
         .limit(SMALL_BODY_LIMIT),
+        endpoint(M::POST, "/api/v1/imports/households", Requires(Action::HouseholdImport), || {
+            web::post().to(imports::import_households)
+        })
+        .limit(IMPORT_BODY_LIMIT),
         endpoint(M::GET, "/api/v1/audit/events", Requires(Action::AuditRead), || {
             web::get().to(audit::list_audit_events)
         }),
@@ -154,7 +161,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             limit = limit.max(e.body_limit);
             resource = resource.route((e.route)().wrap(from_fn(move |req, next| authorize(access, req, next))));
         }
-        cfg.service(resource.app_data(json_config(limit)));
+        cfg.service(resource.app_data(json_config(limit)).app_data(web::PayloadConfig::new(limit)));
     }
     cfg.default_service(web::to(not_found));
 }

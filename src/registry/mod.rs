@@ -2,7 +2,9 @@
 //! their history, found by ID number, household number or name, and always read through a
 //! district scope. Also the district reference data.
 
+pub mod demo;
 pub mod districts;
+pub mod import;
 pub mod members;
 pub mod model;
 pub mod parse;

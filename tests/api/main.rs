@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod helpers;
 mod households;
+mod imports;
 mod platform;
 mod schema;
 mod users;

@@ -50,6 +50,9 @@ pub type PooledConn = r2d2::PooledConnection<DbManager>;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// Serialises this process's SQLite write transactions (see [`write_tx`]).
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// How long a request waits for a pooled connection before it is answered with 503.
 pub const POOL_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -164,15 +167,27 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so two writers never
 /// deadlock upgrading read locks), an ordinary transaction on PostgreSQL. Commits when `f`
 /// returns `Ok`, rolls back otherwise.
+///
+/// SQLite has one writer at a time. Writers of this process queue on a mutex first, in
+/// order, instead of spinning in SQLite's busy handler (which sleeps up to 100 ms between
+/// tries and made tail latency under load explode); `busy_timeout` still covers other
+/// processes such as a CLI import running beside the service.
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+    let _writer = match conn {
+        DbConnection::Sqlite(c) => {
+            let guard = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            Some(guard)
+        }
+        DbConnection::Postgres(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            None
+        }
+    };
     match f(conn) {
         Ok(value) => {
             per_backend!(conn, |c| AnsiTransactionManager::commit_transaction(c))?;

@@ -64,31 +64,40 @@ pub fn current_members_of(conn: &mut DbConnection, household_ids: &[String]) -> 
         .load(conn)
 }
 
-/// The household (id, number) of the current member holding `id_number`, anywhere in the
-/// registry: duplicates are caught across districts.
-pub fn holder_of_id_number(conn: &mut DbConnection, id_number: &str) -> QueryResult<Option<(String, String, String)>> {
+/// For each of `id_numbers` held by a current member anywhere in the registry (duplicates
+/// are caught across districts): (id number, member id, household id, household number).
+pub fn holders_of_id_numbers(
+    conn: &mut DbConnection,
+    id_numbers: &[String],
+) -> QueryResult<Vec<(Option<String>, String, String, String)>> {
+    if id_numbers.is_empty() {
+        return Ok(Vec::new());
+    }
     members::table
         .inner_join(households::table)
-        .filter(members::id_number.eq(id_number))
+        .filter(members::id_number.eq_any(id_numbers))
         .filter(members::status.eq(STATUS_CURRENT))
-        .select((members::id, households::id, households::household_number))
-        .first(conn)
-        .optional()
+        .select((members::id_number, members::id, households::id, households::household_number))
+        .load(conn)
 }
 
-/// Household numbers of other households with a current member of the same dedup key.
+/// (dedup key, household number) of current members of other households sharing one of
+/// `keys` (likely duplicates).
 pub fn possible_duplicates(
     conn: &mut DbConnection,
-    dedup_key: &str,
+    keys: &[String],
     except_household: &str,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<(String, String)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
     members::table
         .inner_join(households::table)
-        .filter(members::dedup_key.eq(dedup_key))
+        .filter(members::dedup_key.eq_any(keys))
         .filter(members::status.eq(STATUS_CURRENT))
         .filter(members::household_id.ne(except_household))
-        .select(households::household_number)
-        .limit(3)
+        .select((members::dedup_key, households::household_number))
+        .limit(50)
         .load(conn)
 }
 

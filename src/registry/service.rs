@@ -99,18 +99,21 @@ pub fn duplicate_id_conflict(field: &str, household_id: &str, household_number: 
     }
 }
 
-/// Checks that no current member elsewhere holds one of `members`' ID numbers.
+/// Checks that no current member elsewhere holds one of `members`' ID numbers (one query).
 pub fn check_id_numbers(
     conn: &mut DbConnection,
     members: &[(String, &MemberFields)],
     except_member: Option<&str>,
 ) -> Result<(), ApiError> {
+    let wanted: Vec<String> = members.iter().filter_map(|(_, m)| m.id_number.clone()).collect();
+    let holders = repo::holders_of_id_numbers(conn, &wanted)?;
     for (path, m) in members {
         let Some(id_number) = &m.id_number else { continue };
-        if let Some((member_id, household_id, number)) = repo::holder_of_id_number(conn, id_number)?
-            && Some(member_id.as_str()) != except_member
-        {
-            return Err(duplicate_id_conflict(&format!("{path}.id_number"), &household_id, &number));
+        let holder = holders.iter().find(|(n, member_id, _, _)| {
+            n.as_deref() == Some(id_number.as_str()) && Some(member_id.as_str()) != except_member
+        });
+        if let Some((_, _, household_id, number)) = holder {
+            return Err(duplicate_id_conflict(&format!("{path}.id_number"), household_id, number));
         }
     }
     Ok(())
@@ -163,21 +166,22 @@ fn warnings_for(
     household_id: &str,
     today: NaiveDate,
 ) -> Result<Vec<Warning>, ApiError> {
-    let mut warnings = Vec::new();
-    for (path, m) in members {
-        warnings.extend(member_warnings(m, path, today));
-        if m.id_number.is_none() {
-            for number in repo::possible_duplicates(conn, &m.dedup_key(), household_id)? {
-                warnings.push(Warning {
-                    code: "possible_duplicate",
-                    field: format!("{path}.full_name"),
-                    message: format!(
-                        "a member with the same name, date of birth and father/husband name is in household {number}"
-                    ),
-                    member_id: None,
-                    household_number: Some(number),
-                });
-            }
+    let mut warnings: Vec<Warning> = members.iter().flat_map(|(path, m)| member_warnings(m, path, today)).collect();
+    let keyed: Vec<(&String, String)> =
+        members.iter().filter(|(_, m)| m.id_number.is_none()).map(|(path, m)| (path, m.dedup_key())).collect();
+    let keys: Vec<String> = keyed.iter().map(|(_, k)| k.clone()).collect();
+    let matches = repo::possible_duplicates(conn, &keys, household_id)?;
+    for (path, key) in &keyed {
+        for (_, number) in matches.iter().filter(|(k, _)| k == key).take(3) {
+            warnings.push(Warning {
+                code: "possible_duplicate",
+                field: format!("{path}.full_name"),
+                message: format!(
+                    "a member with the same name, date of birth and father/husband name is in household {number}"
+                ),
+                member_id: None,
+                household_number: Some(number.clone()),
+            });
         }
     }
     Ok(warnings)

@@ -1,0 +1,277 @@
+//! Registry benchmarks (a bench binary, not a timed test): figures for the issue notes.
+//!
+//! ```sh
+//! cargo bench --bench registry -- registration [--households 3000] [--clients 50]
+//! cargo bench --bench registry -- search [--households 1000000] [--lookups 5000] [--clients 8]
+//! ```
+//!
+//! SQLite by default (a temporary file); PostgreSQL when `BENCH_DATABASE_URL` names a
+//! maintenance database (`postgres://postgres@127.0.0.1:5432/postgres`), in a fresh
+//! database that is dropped afterwards. The service runs in this process on a random
+//! loopback port with its production settings; clients share the machine's cores.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use sahulat::audit::{AuditContext, AuditKey};
+use sahulat::auth::Role;
+use sahulat::auth::password::hash_password;
+use sahulat::auth::service::{CreateUser, create_user};
+use sahulat::auth::users::Assignments;
+use sahulat::config::Settings;
+use sahulat::db::{self, DatabaseUrl};
+use sahulat::registry::demo::{DISTRICTS, Generator};
+use sahulat::registry::import::{ImportContext, import_values};
+use sahulat::registry::repo::Scope;
+use sahulat::registry::warnings::today_in_pakistan;
+use sahulat::startup::Application;
+use serde_json::Value;
+
+const PASSWORD: &str = "benchmark password 1";
+
+struct Db {
+    url: String,
+    drop: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Db {
+    fn new() -> Self {
+        match std::env::var("BENCH_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+            Some(maintenance) => {
+                let name = format!("sahulat_bench_{}", std::process::id());
+                let mut conn = diesel::PgConnection::establish(&maintenance).unwrap_or_else(|e| panic!("connect: {e}"));
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("create: {e}"));
+                let base = maintenance.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or_default();
+                Self { url: format!("{base}/{name}"), drop: Some((maintenance, name)), _dir: None }
+            }
+            None => {
+                let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}"));
+                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                Self { url, drop: None, _dir: Some(dir) }
+            }
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((maintenance, name)) = &self.drop
+            && let Ok(mut conn) = diesel::PgConnection::establish(maintenance)
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn settings(db: &Db, rules: &std::path::Path) -> Settings {
+    let source = [
+        ("DATABASE_URL", db.url.clone()),
+        ("SAHULAT_BIND", "127.0.0.1:0".to_string()),
+        ("SAHULAT_RULES_DIR", rules.display().to_string()),
+        ("SAHULAT_JWT_SECRET", "bench-jwt-secret-0123456789abcdef0123456789".to_string()),
+        ("SAHULAT_AUDIT_KEY", "bench-audit-key-0123456789abcdef0123456789".to_string()),
+        ("SAHULAT_LOG", "error".to_string()),
+        ("SAHULAT_DB_POOL_SIZE", "16".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Settings::from_source(&source).unwrap_or_else(|e| panic!("settings: {e}"))
+}
+
+fn arg(args: &HashMap<String, String>, name: &str, default: u64) -> u64 {
+    args.get(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+fn report(name: &str, mut latencies: Vec<Duration>, elapsed: Duration, errors: usize) {
+    latencies.sort();
+    println!(
+        "{name}: {} requests in {:.2} s = {:.0}/s; latency ms p50 {:.2} p95 {:.2} p99 {:.2} max {:.2}; errors {errors}",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0),
+    );
+}
+
+/// Runs `work(i)` for i in 0..n with `clients` concurrent callers; returns latencies.
+async fn drive<F, Fut>(n: usize, clients: usize, work: F) -> (Vec<Duration>, usize, Duration)
+where
+    F: Fn(usize) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = bool>,
+{
+    let next = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (next, work) = (next.clone(), work.clone());
+        tasks.push(actix_web::rt::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0);
+            loop {
+                let i = next.get();
+                if i >= n {
+                    break;
+                }
+                next.set(i + 1);
+                let t = Instant::now();
+                if !work(i).await {
+                    errors += 1;
+                }
+                latencies.push(t.elapsed());
+            }
+            (latencies, errors)
+        }));
+    }
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        if let Ok((l, e)) = task.await {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    (all, errors, started.elapsed())
+}
+
+async fn login(client: &awc::Client, base: &str) -> String {
+    let mut resp = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .send_json(&serde_json::json!({"username": "bench-clerk", "password": PASSWORD}))
+        .await
+        .unwrap_or_else(|e| panic!("login: {e}"));
+    let body: Value = resp.json().await.unwrap_or_else(|e| panic!("login body: {e}"));
+    body["access_token"].as_str().unwrap_or_default().to_string()
+}
+
+fn make_clerk(url: &DatabaseUrl, key: &AuditKey) {
+    let mut conn = db::connect(url).unwrap_or_else(|e| panic!("connect: {e}"));
+    let hash = hash_password(PASSWORD).unwrap_or_default();
+    let districts = DISTRICTS.iter().map(|(c, _)| c.to_string()).collect();
+    let request = CreateUser {
+        username: "bench-clerk",
+        role: Role::Clerk,
+        password: PASSWORD,
+        password_hash: &hash,
+        assignments: Assignments { districts, schemes: Vec::new() },
+    };
+    db::write_tx(&mut conn, |c| create_user(c, key, &AuditContext::cli(), request)).unwrap_or_else(|e| panic!("clerk: {e}"));
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let scenario = argv.first().cloned().unwrap_or_else(|| "registration".into());
+    let args: HashMap<String, String> =
+        argv.windows(2).filter(|w| w[0].starts_with("--")).map(|w| (w[0].trim_start_matches("--").to_string(), w[1].clone())).collect();
+    let db = Db::new();
+    let rules = tempfile::TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let settings = settings(&db, rules.path());
+    let backend = settings.database_url.backend();
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(&settings).unwrap_or_else(|e| panic!("build: {e}"));
+        let base = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.into_server());
+        let key = AuditKey::new(&settings.audit_key);
+        make_clerk(&settings.database_url, &key);
+        let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+        let token = login(&client, &base).await;
+        match scenario.as_str() {
+            "registration" => registration(&client, &base, &token, &args, backend).await,
+            "search" => search(&client, &base, &token, &settings, &key, &args, backend).await,
+            other => eprintln!("unknown scenario {other:?}: registration | search"),
+        }
+    });
+}
+
+async fn registration(client: &awc::Client, base: &str, token: &str, args: &HashMap<String, String>, backend: &str) {
+    let n = arg(args, "households", 3000) as usize;
+    let clients = arg(args, "clients", 50) as usize;
+    let districts: Vec<String> = DISTRICTS.iter().map(|(c, _)| c.to_string()).collect();
+    let mut generator = Generator::new(arg(args, "seed", 11), today_in_pakistan(), &districts);
+    let bodies: std::rc::Rc<Vec<Value>> = std::rc::Rc::new((0..n).map(|_| generator.household()).collect());
+    let members: usize = bodies.iter().map(|b| b["members"].as_array().map_or(0, Vec::len)).sum();
+    let (client, url, auth) = (client.clone(), format!("{base}/api/v1/households"), format!("Bearer {token}"));
+    let (latencies, errors, elapsed) = drive(n, clients, move |i| {
+        let (client, url, auth, bodies) = (client.clone(), url.clone(), auth.clone(), bodies.clone());
+        async move {
+            match client.post(&url).insert_header(("authorization", auth)).send_json(&bodies[i]).await {
+                Ok(mut resp) => {
+                    let ok = resp.status().as_u16() == 201;
+                    let _ = resp.body().await;
+                    ok
+                }
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    println!("backend {backend}; {n} households, {members} members ({:.1} per household), {clients} clients", members as f64 / n as f64);
+    report("POST /api/v1/households", latencies, elapsed, errors);
+}
+
+async fn search(
+    client: &awc::Client,
+    base: &str,
+    token: &str,
+    settings: &Settings,
+    key: &AuditKey,
+    args: &HashMap<String, String>,
+    backend: &str,
+) {
+    let n = arg(args, "households", 100_000);
+    let lookups = arg(args, "lookups", 5000) as usize;
+    let clients = arg(args, "clients", 8) as usize;
+    let districts: Vec<String> = DISTRICTS.iter().map(|(c, _)| c.to_string()).collect();
+    let mut generator = Generator::new(arg(args, "seed", 21), today_in_pakistan(), &districts);
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    let mut conn = db::connect(&settings.database_url).unwrap_or_else(|e| panic!("connect: {e}"));
+    let ctx = AuditContext::cli();
+    let ic = ImportContext { key, ctx: &ctx, scope: &Scope::All };
+    let values = (0..n).map(|i| {
+        let h = generator.household();
+        if i % (n / lookups as u64).max(1) == 0
+            && let Some(id) = h["members"][0]["id_number"].as_str()
+        {
+            ids.push(id.to_string());
+        }
+        h
+    });
+    let summary = import_values(&mut conn, &ic, values, |_| {}).unwrap_or_else(|e| panic!("load: {e}"));
+    println!(
+        "backend {backend}; loaded {} households in {:.1} s ({:.0}/s)",
+        summary.accepted,
+        started.elapsed().as_secs_f64(),
+        summary.accepted as f64 / started.elapsed().as_secs_f64()
+    );
+    let ids = std::rc::Rc::new(ids);
+    let count = lookups.min(ids.len());
+    let (client, base, auth) = (client.clone(), base.to_string(), format!("Bearer {token}"));
+    let (latencies, errors, elapsed) = drive(count, clients, move |i| {
+        let (client, url, auth) = (client.clone(), format!("{base}/api/v1/households?id_number={}", ids[i]), auth.clone());
+        async move {
+            match client.get(&url).insert_header(("authorization", auth)).send().await {
+                Ok(mut resp) => {
+                    let body: Value = resp.json().await.unwrap_or(Value::Null);
+                    resp.status().as_u16() == 200 && body["items"].as_array().is_some_and(|a| a.len() == 1)
+                }
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    report("GET /api/v1/households?id_number=", latencies, elapsed, errors);
+}

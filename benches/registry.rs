@@ -168,14 +168,18 @@ fn make_clerk(url: &DatabaseUrl, key: &AuditKey) {
         password_hash: &hash,
         assignments: Assignments { districts, schemes: Vec::new() },
     };
-    db::write_tx(&mut conn, |c| create_user(c, key, &AuditContext::cli(), request)).unwrap_or_else(|e| panic!("clerk: {e}"));
+    db::write_tx(&mut conn, |c| create_user(c, key, &AuditContext::cli(), request))
+        .unwrap_or_else(|e| panic!("clerk: {e}"));
 }
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let scenario = argv.first().cloned().unwrap_or_else(|| "registration".into());
-    let args: HashMap<String, String> =
-        argv.windows(2).filter(|w| w[0].starts_with("--")).map(|w| (w[0].trim_start_matches("--").to_string(), w[1].clone())).collect();
+    let args: HashMap<String, String> = argv
+        .windows(2)
+        .filter(|w| w[0].starts_with("--"))
+        .map(|w| (w[0].trim_start_matches("--").to_string(), w[1].clone()))
+        .collect();
     let db = Db::new();
     let rules = tempfile::TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let settings = settings(&db, rules.path());
@@ -218,7 +222,10 @@ async fn registration(client: &awc::Client, base: &str, token: &str, args: &Hash
         }
     })
     .await;
-    println!("backend {backend}; {n} households, {members} members ({:.1} per household), {clients} clients", members as f64 / n as f64);
+    println!(
+        "backend {backend}; {n} households, {members} members ({:.1} per household), {clients} clients",
+        members as f64 / n as f64
+    );
     report("POST /api/v1/households", latencies, elapsed, errors);
 }
 
@@ -261,7 +268,8 @@ async fn search(
     let count = lookups.min(ids.len());
     let (client, base, auth) = (client.clone(), base.to_string(), format!("Bearer {token}"));
     let (latencies, errors, elapsed) = drive(count, clients, move |i| {
-        let (client, url, auth) = (client.clone(), format!("{base}/api/v1/households?id_number={}", ids[i]), auth.clone());
+        let (client, url, auth) =
+            (client.clone(), format!("{base}/api/v1/households?id_number={}", ids[i]), auth.clone());
         async move {
             match client.get(&url).insert_header(("authorization", auth)).send().await {
                 Ok(mut resp) => {

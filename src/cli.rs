@@ -170,10 +170,11 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
             let mut conn = open(settings)?;
             let report = audit::verify_chain(&mut conn, &AuditKey::new(&settings.audit_key))?;
             if report.ok {
-                println!("ok: {} events verified", report.count);
+                println!("ok: {} events in {} chain(s) verified", report.count, report.chains);
             } else {
                 println!(
-                    "BROKEN at seq {}: {} ({} events verified before it)",
+                    "BROKEN in chain {} at seq {}: {} ({} events verified before it)",
+                    report.broken_chain.as_deref().unwrap_or("?"),
                     report.first_broken_seq.unwrap_or_default(),
                     report.reason.as_deref().unwrap_or("unknown"),
                     report.count

@@ -13,6 +13,7 @@ use anyhow::Context;
 use crate::audit::AuditKey;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::{self, HashLimiter};
+use crate::auth::service::PrincipalCache;
 use crate::config::Settings;
 use crate::db::{self, DatabaseUrl, DbPool};
 use crate::{api, telemetry};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub audit_key: AuditKey,
     /// Caps concurrent password hashing.
     pub hash_limiter: HashLimiter,
+    /// Recently resolved principals (see `PrincipalCache`).
+    pub principals: std::sync::Arc<PrincipalCache>,
     /// The rules directory (checked by `/readyz`).
     pub rules_dir: PathBuf,
 }
@@ -74,6 +77,7 @@ impl Application {
             tokens: TokenKeys::new(&settings.jwt_secret, settings.token_ttl),
             audit_key: AuditKey::new(&settings.audit_key),
             hash_limiter: HashLimiter::new(),
+            principals: std::sync::Arc::new(PrincipalCache::default()),
             rules_dir: settings.rules_dir.clone(),
         };
         std::thread::spawn(password::warm_up);

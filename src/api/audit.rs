@@ -48,9 +48,9 @@ fn filter_from(query: &AuditQuery, user: &AuthUser) -> Result<AuditFilter, ApiEr
     let mut errors = Vec::new();
     let from = parse_day("from", query.from.as_deref(), &mut errors);
     let to = parse_day("to", query.to.as_deref(), &mut errors);
-    let before_seq = match query.cursor.as_deref().map(str::parse::<i64>) {
-        Some(Ok(seq)) => Some(seq),
-        Some(Err(_)) => {
+    let before_id = match query.cursor.as_deref() {
+        Some(id) if uuid::Uuid::parse_str(id).is_ok() => Some(id.to_string()),
+        Some(_) => {
             errors.push(FieldError::new("cursor", "invalid_cursor", "pass the next_cursor of the previous page"));
             None
         }
@@ -67,7 +67,7 @@ fn filter_from(query: &AuditQuery, user: &AuthUser) -> Result<AuditFilter, ApiEr
         from: from.and_then(midnight),
         to: to.and_then(|d| d.succ_opt()).and_then(midnight),
         districts: (!districts.is_empty()).then(|| districts.clone()),
-        before_seq,
+        before_id,
     })
 }
 
@@ -101,7 +101,7 @@ pub async fn list_audit_events(
         Ok(repo::list(conn, &filter, limit)?)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.seq.to_string())).flatten();
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id.clone())).flatten();
     let items = rows.into_iter().map(AuditEventView::from).collect();
     Ok(no_store(HttpResponse::Ok()).json(Page { items, next_cursor }))
 }
@@ -117,7 +117,8 @@ pub async fn verify_audit_chain(
     let key = state.audit_key.clone();
     let report = db::run(&state.pool, move |conn| Ok(audit::verify_chain(conn, &key)?)).await?;
     let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
-    let event = Event::new("audit_verify").details(serde_json::json!({ "ok": report.ok, "count": report.count }));
+    let event = Event::new("audit_verify")
+        .details(serde_json::json!({ "ok": report.ok, "count": report.count, "chains": report.chains }));
     db::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
     Ok(no_store(HttpResponse::Ok()).json(report))
 }

@@ -145,7 +145,9 @@ pub async fn change_password(
         .await??
         .ok_or(ApiError::Unauthorized(BAD_CREDENTIALS))?;
     let (key, ctx, id) = (state.audit_key.clone(), user.audit_context(&req), user.principal.id.clone());
+    let target = id.clone();
     db::run_write(&state.pool, move |conn| service::set_password(conn, &key, &ctx, &id, &new_hash, "password_change"))
         .await?;
+    state.principals.forget(&target);
     Ok(HttpResponse::NoContent().finish())
 }

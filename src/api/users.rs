@@ -123,6 +123,7 @@ pub async fn update_user(
     let (key, ctx, id) = (state.audit_key.clone(), user.audit_context(&req), id.into_inner());
     let view =
         db::run_write(&state.pool, move |conn| service::update_user(conn, &key, &ctx, &id, expected, changes)).await?;
+    state.principals.forget(&view.id);
     Ok(no_store(HttpResponse::Ok()).insert_header((header::ETAG, etag(view.version))).json(view))
 }
 
@@ -156,7 +157,9 @@ pub async fn reset_password(
         .map_err(|m| ApiError::invalid_field("new_password", "weak_password", m))?;
     let hash = state.hash_limiter.run(move || hash_password(&new_password)).await??;
     let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
+    let target = id.clone();
     db::run_write(&state.pool, move |conn| service::set_password(conn, &key, &ctx, &id, &hash, "user_reset_password"))
         .await?;
+    state.principals.forget(&target);
     Ok(HttpResponse::NoContent().finish())
 }

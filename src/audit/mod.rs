@@ -1,10 +1,14 @@
 //! The audit trail: append-only, hash-chained events written in the same transaction as
 //! the change they record, and the verifier that walks the chain.
 //!
-//! Each event's `mac` is HMAC-SHA256(audit key, `prev_mac` | canonical JSON of the event).
-//! Sequence numbers come from the single `audit_chain` row, updated inside the writing
-//! transaction; that row lock orders concurrent writers on PostgreSQL (SQLite already runs
-//! one writer at a time). Events carry ids and field names only, never personal data.
+//! Events form chains: one per district (events about a district's records), one per acting
+//! user for events without a district, one for the command line and one for anonymous
+//! attempts. Within a chain each event's `mac` is HMAC-SHA256(audit key, `prev_mac` |
+//! canonical JSON of the event), and sequence numbers are gapless, taken from the chain's
+//! `audit_chains` row inside the writing transaction. That row lock orders the chain's
+//! concurrent writers on PostgreSQL, while writers of different districts proceed in
+//! parallel (one global chain serialised every write through its commit and halved
+//! registration throughput). Events carry ids and field names only, never personal data.
 
 pub mod repo;
 pub mod verify;
@@ -17,7 +21,8 @@ use serde::Serialize;
 use crate::auth::Role;
 use crate::config::Secret;
 use crate::db::DbConnection;
-use crate::db::schema::{audit_chain, audit_events};
+use crate::db::schema::{audit_chains, audit_events};
+use crate::per_backend;
 
 pub use repo::{AuditEventView, AuditFilter};
 pub use verify::{VerifyReport, verify_chain};
@@ -149,9 +154,21 @@ impl Event {
     }
 }
 
+/// The chain an event belongs to.
+pub fn chain_of(ctx: &AuditContext, event: &Event) -> String {
+    match (&event.district_code, &ctx.user_id, &ctx.username) {
+        (Some(district), _, _) => format!("district:{district}"),
+        (None, Some(user), _) => format!("user:{user}"),
+        (None, None, Some(name)) if name == "cli" => "cli".into(),
+        _ => "anonymous".into(),
+    }
+}
+
 /// The exact bytes the MAC covers. Field order is fixed by the struct.
 #[derive(Serialize)]
 pub(crate) struct Canonical<'a> {
+    pub id: &'a str,
+    pub chain_id: &'a str,
     pub seq: i64,
     pub occurred_at: String,
     pub actor_user_id: Option<&'a str>,
@@ -188,6 +205,8 @@ pub(crate) fn format_ts(ts: &NaiveDateTime) -> String {
 #[derive(Insertable)]
 #[diesel(table_name = audit_events)]
 struct NewAuditEvent<'a> {
+    id: &'a str,
+    chain_id: &'a str,
     seq: i64,
     occurred_at: NaiveDateTime,
     actor_user_id: Option<&'a str>,
@@ -205,17 +224,42 @@ struct NewAuditEvent<'a> {
     mac: &'a str,
 }
 
+/// Takes the next sequence number of `chain` and its last MAC, creating the chain on first
+/// use. The row stays locked until the transaction ends.
+fn advance_chain(conn: &mut DbConnection, chain: &str) -> QueryResult<(i64, String)> {
+    for _ in 0..2 {
+        let head: Option<(i64, String)> = diesel::update(audit_chains::table.find(chain))
+            .set(audit_chains::last_seq.eq(audit_chains::last_seq + 1))
+            .returning((audit_chains::last_seq, audit_chains::last_mac))
+            .get_result(conn)
+            .optional()?;
+        if let Some(head) = head {
+            return Ok(head);
+        }
+        let row = (
+            audit_chains::chain_id.eq(chain),
+            audit_chains::last_seq.eq(0_i64),
+            audit_chains::last_mac.eq(verify::GENESIS_MAC),
+        );
+        per_backend!(conn, |c| diesel::insert_into(audit_chains::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Err(diesel::result::Error::NotFound)
+}
+
 /// Appends one event. Call it inside the transaction of the change it records, so the
-/// change and its event commit or roll back together. Returns the event's sequence number.
-pub fn record(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, event: &Event) -> QueryResult<i64> {
-    // Taking the next number also locks the chain head until commit.
-    let (seq, prev_mac): (i64, String) = diesel::update(audit_chain::table.find(1))
-        .set(audit_chain::last_seq.eq(audit_chain::last_seq + 1))
-        .returning((audit_chain::last_seq, audit_chain::last_mac))
-        .get_result(conn)?;
+/// change and its event commit or roll back together. Returns the event's id.
+pub fn record(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, event: &Event) -> QueryResult<String> {
+    let chain = chain_of(ctx, event);
+    let (seq, prev_mac) = advance_chain(conn, &chain)?;
+    let id = uuid::Uuid::now_v7().to_string();
     let occurred_at = now_micros();
     let details = event.details.to_string();
     let canonical = Canonical {
+        id: &id,
+        chain_id: &chain,
         seq,
         occurred_at: format_ts(&occurred_at),
         actor_user_id: ctx.user_id.as_deref(),
@@ -233,6 +277,8 @@ pub fn record(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, event
     let mac = canonical.mac(key, &prev_mac);
     diesel::insert_into(audit_events::table)
         .values(NewAuditEvent {
+            id: &id,
+            chain_id: &chain,
             seq,
             occurred_at,
             actor_user_id: canonical.actor_user_id,
@@ -250,6 +296,6 @@ pub fn record(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, event
             mac: &mac,
         })
         .execute(conn)?;
-    diesel::update(audit_chain::table.find(1)).set(audit_chain::last_mac.eq(&mac)).execute(conn)?;
-    Ok(seq)
+    diesel::update(audit_chains::table.find(&chain)).set(audit_chains::last_mac.eq(&mac)).execute(conn)?;
+    Ok(id)
 }

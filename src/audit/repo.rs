@@ -12,6 +12,8 @@ use crate::db::schema::audit_events;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEventRow {
+    pub id: String,
+    pub chain_id: String,
     pub seq: i64,
     pub occurred_at: NaiveDateTime,
     pub actor_user_id: Option<String>,
@@ -32,7 +34,11 @@ pub struct AuditEventRow {
 /// An audit event as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuditEventView {
-    /// Position in the chain (gapless, from 1).
+    /// Event id (time-ordered; the pagination cursor).
+    pub id: String,
+    /// The chain the event belongs to (`district:…`, `user:…`, `cli`, `anonymous`).
+    pub chain_id: String,
+    /// Position in its chain (gapless, from 1).
     pub seq: i64,
     /// When it happened (UTC).
     pub occurred_at: String,
@@ -66,6 +72,8 @@ pub struct AuditEventView {
 impl From<AuditEventRow> for AuditEventView {
     fn from(row: AuditEventRow) -> Self {
         Self {
+            id: row.id,
+            chain_id: row.chain_id,
             seq: row.seq,
             occurred_at: super::format_ts(&row.occurred_at),
             actor_user_id: row.actor_user_id,
@@ -95,8 +103,8 @@ pub struct AuditFilter {
     pub to: Option<NaiveDateTime>,
     /// Restrict to these districts (an auditor with assigned districts).
     pub districts: Option<Vec<String>>,
-    /// Only events with a sequence number below this (keyset cursor; newest first).
-    pub before_seq: Option<i64>,
+    /// Only events older than this event id (keyset cursor; newest first).
+    pub before_id: Option<String>,
 }
 
 /// Lists events newest first, at most `limit`.
@@ -123,16 +131,17 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter, limit: i64) -> QueryR
     if let Some(codes) = &filter.districts {
         query = query.filter(audit_events::district_code.eq_any(codes.clone()));
     }
-    if let Some(v) = filter.before_seq {
-        query = query.filter(audit_events::seq.lt(v));
+    if let Some(v) = &filter.before_id {
+        query = query.filter(audit_events::id.lt(v.clone()));
     }
-    query.order(audit_events::seq.desc()).limit(limit).load(conn)
+    query.order(audit_events::id.desc()).limit(limit).load(conn)
 }
 
-/// Loads events with `seq > after`, oldest first (for verification).
-pub fn batch_after(conn: &mut DbConnection, after: i64, limit: i64) -> QueryResult<Vec<AuditEventRow>> {
+/// Loads events of `chain` with `seq > after`, oldest first (for verification).
+pub fn batch_after(conn: &mut DbConnection, chain: &str, after: i64, limit: i64) -> QueryResult<Vec<AuditEventRow>> {
     audit_events::table
         .select(AuditEventRow::as_select())
+        .filter(audit_events::chain_id.eq(chain))
         .filter(audit_events::seq.gt(after))
         .order(audit_events::seq.asc())
         .limit(limit)

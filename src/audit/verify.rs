@@ -1,5 +1,8 @@
-//! Walking the audit chain: recomputes every MAC in sequence order and reports the first
-//! event that does not fit (modified, deleted, inserted or reordered), or the count.
+//! Walking the audit chains: recomputes every MAC of every chain in sequence order and
+//! reports the first event that does not fit (modified, deleted, inserted or reordered), or
+//! the count. Memory stays constant: events are read in batches.
+
+use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -8,28 +11,26 @@ use utoipa::ToSchema;
 use super::repo::{AuditEventRow, batch_after};
 use super::{AuditKey, Canonical, format_ts};
 use crate::db::DbConnection;
-use crate::db::schema::audit_chain;
+use crate::db::schema::{audit_chains, audit_events};
 
-/// The genesis `prev_mac` of the first event.
+/// The genesis `prev_mac` of the first event of every chain.
 pub const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The verifier's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct VerifyReport {
-    /// True when every event and the chain head check out.
+    /// True when every event and every chain head check out.
     pub ok: bool,
     /// Events checked.
     pub count: i64,
-    /// The sequence number of the first broken link, if any.
+    /// Chains checked.
+    pub chains: i64,
+    /// The chain of the first broken link, if any.
+    pub broken_chain: Option<String>,
+    /// The sequence number (within that chain) of the first broken link.
     pub first_broken_seq: Option<i64>,
     /// Why that link is broken.
     pub reason: Option<String>,
-}
-
-impl VerifyReport {
-    fn broken(count: i64, seq: i64, reason: impl Into<String>) -> Self {
-        Self { ok: false, count, first_broken_seq: Some(seq), reason: Some(reason.into()) }
-    }
 }
 
 fn check_row(key: &AuditKey, row: &AuditEventRow, expected_seq: i64, prev_mac: &str) -> Option<&'static str> {
@@ -40,6 +41,8 @@ fn check_row(key: &AuditKey, row: &AuditEventRow, expected_seq: i64, prev_mac: &
         return Some("prev_mac does not match the previous event's mac");
     }
     let canonical = Canonical {
+        id: &row.id,
+        chain_id: &row.chain_id,
         seq: row.seq,
         occurred_at: format_ts(&row.occurred_at),
         actor_user_id: row.actor_user_id.as_deref(),
@@ -57,33 +60,71 @@ fn check_row(key: &AuditKey, row: &AuditEventRow, expected_seq: i64, prev_mac: &
     (canonical.mac(key, prev_mac) != row.mac).then_some("mac mismatch: the event was modified")
 }
 
-/// Verifies the whole chain in batches (constant memory), then the chain head.
-pub fn verify_chain(conn: &mut DbConnection, key: &AuditKey) -> QueryResult<VerifyReport> {
+/// Where a chain breaks: (seq, reason).
+type Break = (i64, &'static str);
+
+/// Verifies one chain; returns the events checked and the first break, if any.
+fn verify_one(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    chain: &str,
+    head: Option<(i64, String)>,
+) -> QueryResult<(i64, Option<Break>)> {
     const BATCH: i64 = 2_000;
     let mut count = 0_i64;
     let mut prev_mac = GENESIS_MAC.to_string();
     loop {
-        let rows = batch_after(conn, count, BATCH)?;
+        let rows = batch_after(conn, chain, count, BATCH)?;
         if rows.is_empty() {
             break;
         }
         for row in &rows {
             if let Some(reason) = check_row(key, row, count + 1, &prev_mac) {
-                return Ok(VerifyReport::broken(count, count + 1, reason));
+                return Ok((count, Some((count + 1, reason))));
             }
             count += 1;
             prev_mac.clone_from(&row.mac);
         }
     }
-    let (head_seq, head_mac): (i64, String) =
-        audit_chain::table.find(1).select((audit_chain::last_seq, audit_chain::last_mac)).first(conn)?;
-    if head_seq != count || head_mac != prev_mac {
-        let reason = if head_seq > count {
-            "events at the end of the chain are missing"
-        } else {
-            "the chain head does not match the last event"
-        };
-        return Ok(VerifyReport::broken(count, count + 1, reason));
+    let broken = match head {
+        None => Some((count + 1, "the chain head is missing")),
+        Some((seq, _)) if seq > count => Some((count + 1, "events at the end of the chain are missing")),
+        Some((seq, mac)) if seq != count || mac != prev_mac => {
+            Some((count + 1, "the chain head does not match the last event"))
+        }
+        Some(_) => None,
+    };
+    Ok((count, broken))
+}
+
+/// Verifies every chain (heads, and chains that only have events).
+pub fn verify_chain(conn: &mut DbConnection, key: &AuditKey) -> QueryResult<VerifyReport> {
+    let heads: Vec<(String, i64, String)> = audit_chains::table
+        .select((audit_chains::chain_id, audit_chains::last_seq, audit_chains::last_mac))
+        .order(audit_chains::chain_id.asc())
+        .load(conn)?;
+    let with_events: Vec<String> = audit_events::table.select(audit_events::chain_id).distinct().load(conn)?;
+    let mut chains: BTreeSet<String> = heads.iter().map(|(c, _, _)| c.clone()).collect();
+    chains.extend(with_events);
+    let mut report = VerifyReport {
+        ok: true,
+        count: 0,
+        chains: chains.len() as i64,
+        broken_chain: None,
+        first_broken_seq: None,
+        reason: None,
+    };
+    for chain in chains {
+        let head = heads.iter().find(|(c, _, _)| *c == chain).map(|(_, s, m)| (*s, m.clone()));
+        let (count, broken) = verify_one(conn, key, &chain, head)?;
+        report.count += count;
+        if let Some((seq, reason)) = broken {
+            report.ok = false;
+            report.broken_chain = Some(chain);
+            report.first_broken_seq = Some(seq);
+            report.reason = Some(reason.into());
+            return Ok(report);
+        }
     }
-    Ok(VerifyReport { ok: true, count, first_broken_seq: None, reason: None })
+    Ok(report)
 }

@@ -94,10 +94,22 @@ async fn authenticate(req: &ServiceRequest, action: Action) -> Result<AuthUser, 
         req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| anyhow::anyhow!("application state missing"))?;
     let token = bearer_token(req).ok_or(ApiError::Unauthorized("a bearer token is required"))?;
     let claims = state.tokens.verify(token).ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
-    let (user_id, issued_at_ms) = (claims.sub, claims.iat_ms);
-    let principal = db::run(&state.pool, move |conn| service::principal(conn, &user_id, issued_at_ms))
-        .await?
-        .ok_or(ApiError::Unauthorized("the token is no longer valid"))?;
+    let cached = state.principals.get(&claims.sub);
+    let (principal, valid_after_ms) = match cached {
+        Some(entry) => entry,
+        None => {
+            let user_id = claims.sub.clone();
+            let loaded = db::run(&state.pool, move |conn| service::active_principal(conn, &user_id))
+                .await?
+                .ok_or(ApiError::Unauthorized("the token is no longer valid"))?;
+            state.principals.put(&loaded.0, loaded.1);
+            loaded
+        }
+    };
+    // A token issued before a password change (or disabling) is revoked.
+    if claims.iat_ms < valid_after_ms {
+        return Err(ApiError::Unauthorized("the token is no longer valid"));
+    }
     if policy::permits(principal.role, action) {
         return Ok(AuthUser { principal, action });
     }

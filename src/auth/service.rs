@@ -290,19 +290,53 @@ pub fn set_password(
     Ok(())
 }
 
-/// Resolves a verified token's subject to the current principal, or `None` when the
-/// account is gone, disabled, or the token predates `tokens_valid_after`.
-///
-/// `issued_at_ms` is the token's issue time in milliseconds (`iat` has whole seconds only,
-/// which would let a token from the same second as a password change survive it).
-pub fn principal(conn: &mut DbConnection, user_id: &str, issued_at_ms: i64) -> Result<Option<Principal>, ApiError> {
+/// The current principal of `user_id` if the account exists and is active, with the
+/// account's `tokens_valid_after` in milliseconds.
+pub fn active_principal(conn: &mut DbConnection, user_id: &str) -> Result<Option<(Principal, i64)>, ApiError> {
     let Some(row) = users::find_by_id(conn, user_id)? else { return Ok(None) };
     let Some(role) = row.role() else { return Ok(None) };
-    if !row.active || issued_at_ms < row.tokens_valid_after.and_utc().timestamp_millis() {
+    if !row.active {
         return Ok(None);
     }
     let assignments = users::assignments(conn, user_id)?;
-    Ok(Some(Principal { id: row.id, username: row.username, role, assignments }))
+    let valid_after_ms = row.tokens_valid_after.and_utc().timestamp_millis();
+    Ok(Some((Principal { id: row.id, username: row.username, role, assignments }, valid_after_ms)))
+}
+
+/// Remembers principals for a moment, so a burst of requests with one token does not
+/// read the account for each. Changes made through this process are forgotten at once;
+/// changes made elsewhere (another instance, the CLI) take effect within [`PRINCIPAL_TTL`].
+#[derive(Default)]
+pub struct PrincipalCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Principal, i64)>>,
+}
+
+/// How long a principal is remembered.
+pub const PRINCIPAL_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl PrincipalCache {
+    /// A fresh entry for `user_id`, if any.
+    pub fn get(&self, user_id: &str) -> Option<(Principal, i64)> {
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries
+            .get(user_id)
+            .filter(|(at, _, _)| at.elapsed() < PRINCIPAL_TTL)
+            .map(|(_, p, valid_after)| (p.clone(), *valid_after))
+    }
+
+    /// Stores an entry (and drops stale ones when the map grows).
+    pub fn put(&self, principal: &Principal, valid_after_ms: i64) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() > 10_000 {
+            entries.retain(|_, (at, _, _)| at.elapsed() < PRINCIPAL_TTL);
+        }
+        entries.insert(principal.id.clone(), (std::time::Instant::now(), principal.clone(), valid_after_ms));
+    }
+
+    /// Forgets `user_id` (after a change to the account).
+    pub fn forget(&self, user_id: &str) {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(user_id);
+    }
 }
 
 #[cfg(test)]

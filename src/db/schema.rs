@@ -1,15 +1,17 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
-    audit_chain (id) {
-        id -> Integer,
+    audit_chains (chain_id) {
+        chain_id -> Text,
         last_seq -> BigInt,
         last_mac -> Text,
     }
 }
 
 diesel::table! {
-    audit_events (seq) {
+    audit_events (id) {
+        id -> Text,
+        chain_id -> Text,
         seq -> BigInt,
         occurred_at -> Timestamp,
         actor_user_id -> Nullable<Text>,
@@ -173,7 +175,7 @@ diesel::joinable!(user_districts -> users (user_id));
 diesel::joinable!(user_schemes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    audit_chain,
+    audit_chains,
     audit_events,
     districts,
     household_changes,

@@ -65,13 +65,13 @@ async fn tampering_with_one_row_is_named_by_audit_verify() {
     }
     let ok = app.cli(&["audit", "verify"], "");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "ok: 4 events verified");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "ok: 4 events in 1 chain(s) verified");
 
-    tamper(&app.db, 3, "UPDATE audit_events SET details = '{}' WHERE seq = {seq}");
+    tamper(&app.db, 3, "UPDATE audit_events SET details = '{}' WHERE chain_id = 'cli' AND seq = {seq}");
     let broken = app.cli(&["audit", "verify"], "");
     assert!(!broken.status.success());
     let out = String::from_utf8_lossy(&broken.stdout);
-    assert!(out.starts_with("BROKEN at seq 3: mac mismatch"), "{out}");
+    assert!(out.starts_with("BROKEN in chain cli at seq 3: mac mismatch"), "{out}");
 }
 
 #[actix_web::test]
@@ -80,18 +80,18 @@ async fn deleting_a_row_or_the_tail_is_detected() {
     for name in ["clerk-a", "clerk-b", "clerk-c", "clerk-d"] {
         app.create_user(name, Role::Clerk, &["swat"], &[]).await;
     }
-    tamper(&app.db, 4, "DELETE FROM audit_events WHERE seq = {seq}");
+    tamper(&app.db, 4, "DELETE FROM audit_events WHERE chain_id = 'cli' AND seq = {seq}");
     let out = app.cli(&["audit", "verify"], "");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("BROKEN at seq 4: "), "{text}");
+    assert!(text.starts_with("BROKEN in chain cli at seq 4: "), "{text}");
 
     let app = spawn_app().await;
     for name in ["clerk-a", "clerk-b", "clerk-c"] {
         app.create_user(name, Role::Clerk, &["swat"], &[]).await;
     }
-    tamper(&app.db, 2, "DELETE FROM audit_events WHERE seq > {seq}");
+    tamper(&app.db, 2, "DELETE FROM audit_events WHERE chain_id = 'cli' AND seq > {seq}");
     let text = String::from_utf8_lossy(&app.cli(&["audit", "verify"], "").stdout).to_string();
-    assert!(text.starts_with("BROKEN at seq 3: events at the end"), "{text}");
+    assert!(text.starts_with("BROKEN in chain cli at seq 3: events at the end"), "{text}");
 }
 
 #[actix_web::test]

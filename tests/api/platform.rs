@@ -229,7 +229,7 @@ fn cli_creates_users_from_stdin_and_refuses_short_passwords() {
     let reset = run_cli(&env, &["user", "set-password", "--username", "amina"], "another long password\n");
     assert!(reset.status.success());
     let verify = run_cli(&env, &["audit", "verify"], "");
-    assert_eq!(String::from_utf8_lossy(&verify.stdout).trim(), "ok: 3 events verified");
+    assert_eq!(String::from_utf8_lossy(&verify.stdout).trim(), "ok: 3 events in 1 chain(s) verified");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-DROP TABLE audit_chain;
+DROP TABLE audit_chains;
 DROP TABLE audit_events;
 DROP FUNCTION audit_events_append_only();
 DROP TABLE user_schemes;

@@ -1,4 +1,4 @@
-DROP TABLE audit_chain;
+DROP TABLE audit_chains;
 DROP TRIGGER audit_events_no_delete;
 DROP TRIGGER audit_events_no_update;
 DROP TABLE audit_events;

@@ -70,10 +70,14 @@ CREATE TABLE user_schemes (
     PRIMARY KEY (user_id, scheme_id)
 );
 
--- Append-only, hash-chained trail. seq is assigned from audit_chain inside the writing
--- transaction, so it is gapless; mac = HMAC-SHA256(key, prev_mac || canonical row).
+-- Append-only, hash-chained trail. Events form several chains (one per district, one per
+-- acting user for events without a district) so that writers in different districts do
+-- not queue behind one lock. Within a chain, seq is gapless, assigned from audit_chains
+-- inside the writing transaction; mac = HMAC-SHA256(key, prev_mac | canonical event).
 CREATE TABLE audit_events (
-    seq BIGINT PRIMARY KEY NOT NULL,
+    id TEXT PRIMARY KEY NOT NULL,
+    chain_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
     occurred_at TIMESTAMP NOT NULL,
     actor_user_id TEXT,
     actor_username TEXT,
@@ -87,10 +91,11 @@ CREATE TABLE audit_events (
     outcome TEXT NOT NULL,
     details TEXT NOT NULL,
     prev_mac TEXT NOT NULL,
-    mac TEXT NOT NULL
+    mac TEXT NOT NULL,
+    UNIQUE (chain_id, seq)
 );
-CREATE INDEX audit_events_actor ON audit_events (actor_user_id, seq);
-CREATE INDEX audit_events_object ON audit_events (object_type, object_id, seq);
+CREATE INDEX audit_events_actor ON audit_events (actor_user_id, id);
+CREATE INDEX audit_events_object ON audit_events (object_type, object_id, id);
 CREATE INDEX audit_events_occurred ON audit_events (occurred_at);
 
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
@@ -98,12 +103,10 @@ BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
 
--- The chain head: one row, updated in the same transaction as every event. Its row lock is
--- what serialises concurrent writers on PostgreSQL.
-CREATE TABLE audit_chain (
-    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+-- The chain heads: one row per chain, updated in the same transaction as every event of
+-- the chain. Its row lock orders the chain's concurrent writers on PostgreSQL.
+CREATE TABLE audit_chains (
+    chain_id TEXT PRIMARY KEY NOT NULL,
     last_seq BIGINT NOT NULL,
     last_mac TEXT NOT NULL
 );
-INSERT INTO audit_chain (id, last_seq, last_mac)
-VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');

@@ -75,7 +75,7 @@ fn settings(db: &Db, rules: &std::path::Path) -> Settings {
         ("SAHULAT_JWT_SECRET", "bench-jwt-secret-0123456789abcdef0123456789".to_string()),
         ("SAHULAT_AUDIT_KEY", "bench-audit-key-0123456789abcdef0123456789".to_string()),
         ("SAHULAT_LOG", "error".to_string()),
-        ("SAHULAT_DB_POOL_SIZE", "16".to_string()),
+        ("SAHULAT_DB_POOL_SIZE", std::env::var("BENCH_POOL_SIZE").unwrap_or_else(|_| "16".into())),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

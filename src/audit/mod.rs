@@ -224,15 +224,15 @@ struct NewAuditEvent<'a> {
     mac: &'a str,
 }
 
-/// Takes the next sequence number of `chain` and its last MAC, creating the chain on first
-/// use. The row stays locked until the transaction ends.
-fn advance_chain(conn: &mut DbConnection, chain: &str) -> QueryResult<(i64, String)> {
+/// Reads `chain`'s head (last seq and MAC), locking it until the transaction ends, and
+/// creates the chain on first use. On SQLite the write transaction already holds the lock.
+fn lock_chain(conn: &mut DbConnection, chain: &str) -> QueryResult<(i64, String)> {
     for _ in 0..2 {
-        let head: Option<(i64, String)> = diesel::update(audit_chains::table.find(chain))
-            .set(audit_chains::last_seq.eq(audit_chains::last_seq + 1))
-            .returning((audit_chains::last_seq, audit_chains::last_mac))
-            .get_result(conn)
-            .optional()?;
+        let query = audit_chains::table.find(chain).select((audit_chains::last_seq, audit_chains::last_mac));
+        let head: Option<(i64, String)> = match conn {
+            DbConnection::Postgres(c) => query.for_update().first(c).optional()?,
+            DbConnection::Sqlite(c) => query.first(c).optional()?,
+        };
         if let Some(head) = head {
             return Ok(head);
         }
@@ -241,10 +241,7 @@ fn advance_chain(conn: &mut DbConnection, chain: &str) -> QueryResult<(i64, Stri
             audit_chains::last_seq.eq(0_i64),
             audit_chains::last_mac.eq(verify::GENESIS_MAC),
         );
-        per_backend!(conn, |c| diesel::insert_into(audit_chains::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c))?;
+        per_backend!(conn, |c| diesel::insert_into(audit_chains::table).values(row).on_conflict_do_nothing().execute(c))?;
     }
     Err(diesel::result::Error::NotFound)
 }
@@ -253,7 +250,9 @@ fn advance_chain(conn: &mut DbConnection, chain: &str) -> QueryResult<(i64, Stri
 /// change and its event commit or roll back together. Returns the event's id.
 pub fn record(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, event: &Event) -> QueryResult<String> {
     let chain = chain_of(ctx, event);
-    let (seq, prev_mac) = advance_chain(conn, &chain)?;
+    // One UPDATE per event: each row version of a hot chain head costs every later reader.
+    let (last_seq, prev_mac) = lock_chain(conn, &chain)?;
+    let seq = last_seq + 1;
     let id = uuid::Uuid::now_v7().to_string();
     let occurred_at = now_micros();
     let details = event.details.to_string();
@@ -296,6 +295,8 @@ pub fn record(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, event
             mac: &mac,
         })
         .execute(conn)?;
-    diesel::update(audit_chains::table.find(&chain)).set(audit_chains::last_mac.eq(&mac)).execute(conn)?;
+    diesel::update(audit_chains::table.find(&chain))
+        .set((audit_chains::last_seq.eq(seq), audit_chains::last_mac.eq(&mac)))
+        .execute(conn)?;
     Ok(id)
 }

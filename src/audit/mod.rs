@@ -241,7 +241,10 @@ fn lock_chain(conn: &mut DbConnection, chain: &str) -> QueryResult<(i64, String)
             audit_chains::last_seq.eq(0_i64),
             audit_chains::last_mac.eq(verify::GENESIS_MAC),
         );
-        per_backend!(conn, |c| diesel::insert_into(audit_chains::table).values(row).on_conflict_do_nothing().execute(c))?;
+        per_backend!(conn, |c| diesel::insert_into(audit_chains::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c))?;
     }
     Err(diesel::result::Error::NotFound)
 }

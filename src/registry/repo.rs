@@ -69,10 +69,7 @@ pub type IdHolder = (Option<String>, String, String, String);
 
 /// For each of `id_numbers` held by a current member anywhere in the registry (duplicates
 /// are caught across districts): (id number, member id, household id, household number).
-pub fn holders_of_id_numbers(
-    conn: &mut DbConnection,
-    id_numbers: &[String],
-) -> QueryResult<Vec<IdHolder>> {
+pub fn holders_of_id_numbers(conn: &mut DbConnection, id_numbers: &[String]) -> QueryResult<Vec<IdHolder>> {
     if id_numbers.is_empty() {
         return Ok(Vec::new());
     }

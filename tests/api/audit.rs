@@ -110,3 +110,32 @@ async fn audit_queries_are_themselves_audited_and_filtered() {
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
     assert_eq!(unknown.body["code"], "malformed_query");
 }
+
+#[actix_web::test]
+async fn each_district_has_its_own_chain_and_verify_names_it() {
+    let app = spawn_app().await;
+    app.create_user("amina", Role::Clerk, &["swat"], &[]).await;
+    let clerk = app.login("amina", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
+    let auditor = app.token_for("ayesha", Role::Auditor).await;
+    for id in ["15602-1111111-1", "15602-2222222-1"] {
+        let body = json!({"district": "swat", "members": [{"full_name": "Gul", "relation_to_head": "head", "sex": "male",
+            "date_of_birth": "1970-01-01", "id_type": "cnic", "id_number": id}]});
+        assert_eq!(app.call("POST", "/api/v1/households", Some(&clerk), Some(&body)).await.status, StatusCode::CREATED);
+    }
+    let events = app.call("GET", "/api/v1/audit/events?action=household_create", Some(&auditor), None).await;
+    let chains: Vec<_> = events.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| (e["chain_id"].clone(), e["seq"].clone()))
+        .collect();
+    assert_eq!(chains, vec![(json!("district:swat"), json!(2)), (json!("district:swat"), json!(1))]);
+    let verify = app.call("GET", "/api/v1/audit/verify", Some(&auditor), None).await;
+    assert_eq!(verify.body["ok"], true, "{:?}", verify.body);
+
+    tamper(&app.db, 1, "UPDATE audit_events SET outcome = 'denied' WHERE chain_id = 'district:swat' AND seq = {seq}");
+    let verify = app.call("GET", "/api/v1/audit/verify", Some(&auditor), None).await;
+    assert_eq!(verify.body["ok"], false);
+    assert_eq!(verify.body["broken_chain"], "district:swat");
+    assert_eq!(verify.body["first_broken_seq"], 1);
+}

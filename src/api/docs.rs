@@ -23,6 +23,8 @@ use crate::error::ApiError;
         super::auth::me,
         super::auth::change_password,
         super::districts::list_districts,
+        super::districts::create_district,
+        super::districts::update_district,
         super::users::list_users,
         super::users::create_user,
         super::users::get_user,

@@ -78,6 +78,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/api/v1/districts", Requires(Action::DistrictList), || {
             web::get().to(districts::list_districts)
         }),
+        endpoint(M::POST, "/api/v1/districts", Requires(Action::DistrictManage), || {
+            web::post().to(districts::create_district)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::PATCH, "/api/v1/districts/{code}", Requires(Action::DistrictManage), || {
+            web::patch().to(districts::update_district)
+        })
+        .limit(SMALL_BODY_LIMIT),
         endpoint(M::GET, "/api/v1/users", Requires(Action::UserList), || web::get().to(users::list_users)),
         endpoint(M::POST, "/api/v1/users", Requires(Action::UserCreate), || web::post().to(users::create_user))
             .limit(SMALL_BODY_LIMIT),

@@ -16,6 +16,8 @@ pub enum Action {
     AccountChangePassword,
     /// List the district reference data.
     DistrictList,
+    /// Add or change districts.
+    DistrictManage,
     /// List user accounts.
     UserList,
     /// Create a user account.
@@ -44,10 +46,11 @@ pub enum Action {
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
+        Action::DistrictManage,
         Action::UserList,
         Action::UserCreate,
         Action::UserRead,
@@ -68,6 +71,7 @@ impl Action {
             Action::AccountRead => "account_read",
             Action::AccountChangePassword => "account_change_password",
             Action::DistrictList => "district_list",
+            Action::DistrictManage => "district_manage",
             Action::UserList => "user_list",
             Action::UserCreate => "user_create",
             Action::UserRead => "user_read",
@@ -90,9 +94,12 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         Action::AccountRead | Action::AccountChangePassword | Action::DistrictList => {
             &[Clerk, SchemeAdmin, Auditor, Admin]
         }
-        Action::UserList | Action::UserCreate | Action::UserRead | Action::UserUpdate | Action::UserResetPassword => {
-            &[Admin]
-        }
+        Action::DistrictManage
+        | Action::UserList
+        | Action::UserCreate
+        | Action::UserRead
+        | Action::UserUpdate
+        | Action::UserResetPassword => &[Admin],
         // Beneficiary data: clerks only (and only in their districts, enforced in SQL).
         Action::HouseholdCreate
         | Action::HouseholdRead

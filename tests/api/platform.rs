@@ -86,6 +86,7 @@ async fn malformed_and_oversized_bodies_are_400_and_413() {
 fn concrete(path: &str) -> String {
     path.replace("{id}", "00000000-0000-0000-0000-000000000000")
         .replace("{member_id}", "00000000-0000-0000-0000-000000000001")
+        .replace("{code}", "no-such-district")
         .replace("{file:.*}", "index.html")
 }
 

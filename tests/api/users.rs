@@ -149,3 +149,37 @@ async fn an_admin_reset_password_revokes_tokens() {
     assert_eq!(app.call("GET", "/api/v1/auth/me", Some(&clerk), None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.login("amina", "reset by the admin").await.status, StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn an_admin_adds_and_changes_districts_without_a_code_change() {
+    let app = spawn_app().await;
+    let admin = app.token_for("root", Role::Admin).await;
+    let body = json!({"code": "new-district", "name": "New District", "division": "Peshawar"});
+    let created = app.call("POST", "/api/v1/districts", Some(&admin), Some(&body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(app.call("POST", "/api/v1/districts", Some(&admin), Some(&body)).await.status, StatusCode::CONFLICT);
+    let bad = app
+        .call("POST", "/api/v1/districts", Some(&admin), Some(&json!({"code": "X", "name": "", "division": "d"})))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["errors"].as_array().expect("errors").len(), 2);
+
+    // The new district is usable at once: a clerk assigned to it registers a household there.
+    app.create_user("amina", Role::Clerk, &["new-district"], &[]).await;
+    let clerk = app.login("amina", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
+    let household = json!({"district": "new-district", "members": [{"full_name": "Gul", "relation_to_head": "head",
+        "sex": "male", "date_of_birth": "1970-01-01", "id_type": "none"}]});
+    let registered = app.call("POST", "/api/v1/households", Some(&clerk), Some(&household)).await;
+    assert_eq!(registered.body["household_number"], "NEW-DISTRICT-000001");
+
+    let renamed =
+        app.call("PATCH", "/api/v1/districts/new-district", Some(&admin), Some(&json!({"name": "Renamed"}))).await;
+    assert_eq!(renamed.status, StatusCode::OK);
+    assert_eq!(renamed.body["name"], "Renamed");
+    let list = app.call("GET", "/api/v1/districts", Some(&clerk), None).await;
+    assert!(list.body.as_array().expect("list").iter().any(|d| d["name"] == "Renamed"));
+    assert_eq!(
+        app.call("PATCH", "/api/v1/districts/new-district", Some(&clerk), Some(&json!({"active": false}))).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -106,7 +106,11 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for ConnectionSetup {
                  PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
             }
             // A runaway statement must not hold a pooled connection for ever.
-            DbConnection::Postgres(_) => "SET statement_timeout = '30s'; SET TIME ZONE 'UTC';",
+            // Custom plans: a generic plan cached while a table was small (a fresh registry)
+            // keeps scanning it sequentially after it has grown.
+            DbConnection::Postgres(_) => {
+                "SET statement_timeout = '30s'; SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan;"
+            }
         };
         conn.batch_execute(sql).map_err(r2d2::Error::QueryError)
     }

@@ -51,8 +51,8 @@ pub fn respond(stored: StoredResponse) -> HttpResponse {
     builder.json(stored.body)
 }
 
-/// A household (with warnings) as a stored response with `Location` and `ETag`.
-fn created(result: &HouseholdWithWarnings) -> StoredResponse {
+/// A household (with warnings) as a stored 201 response with `Location` and `ETag`.
+pub fn created(result: &HouseholdWithWarnings) -> StoredResponse {
     let h = &result.household;
     StoredResponse::new(
         201,

@@ -7,13 +7,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::households::{idempotency_key, respond, scope_of};
+use super::households::{created, idempotency_key, respond, scope_of};
 use super::{etag, if_match_version, no_store};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::codes::Relation;
 use crate::error::ApiError;
-use crate::idempotency::{self, StoredResponse};
+use crate::idempotency;
 use crate::registry::members::{self, Target};
 use crate::registry::parse::parse_member;
 use crate::registry::service::{self, HouseholdView, HouseholdWithWarnings};
@@ -57,13 +57,7 @@ pub async fn add_member(
     let stored = db::run(&state.pool, move |conn| {
         idempotency::execute(conn, &user_id, key.as_deref(), &hash, |c| {
             let target = Target { ctx: &ctx, scope: &scope, household_id: &household_id, expected_version: expected };
-            let result = members::add_member(c, &audit_key, &target, &member, today_in_pakistan())?;
-            let h = &result.household;
-            Ok(StoredResponse::new(
-                201,
-                vec![("location".into(), format!("/api/v1/households/{}", h.id)), ("etag".into(), etag(h.version))],
-                serde_json::to_value(&result).unwrap_or(Value::Null),
-            ))
+            members::add_member(c, &audit_key, &target, &member, today_in_pakistan()).map(|r| created(&r))
         })
     })
     .await?;

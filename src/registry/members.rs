@@ -109,7 +109,11 @@ pub fn update_member(
     patch: &Value,
     today: NaiveDate,
 ) -> Result<HouseholdWithWarnings, ApiError> {
-    let (row, members) = begin(conn, t)?;
+    // Not `begin`: a patch that changes nothing must not bump the version or add history.
+    let (row, members) = service::load(conn, t.scope, t.household_id)?;
+    if row.version != t.expected_version {
+        return Err(ApiError::PreconditionFailed);
+    }
     let stored = current(&members, member_id)?;
     let old = MemberFields::from_row(stored);
     let merged =
@@ -127,9 +131,13 @@ pub fn update_member(
     }
     let changes = parse::diff(&old, &new);
     let now = now_micros();
-    if !changes.is_empty() {
-        repo::update_member(conn, member_id, &new.changeset(now)).map_err(service::members_write_error)?;
+    if changes.is_empty() {
+        return Ok(HouseholdWithWarnings { household: view(row, &members), warnings: Vec::new() });
     }
+    if repo::bump_version(conn, t.household_id, t.expected_version, now)? == 0 {
+        return Err(ApiError::PreconditionFailed);
+    }
+    repo::update_member(conn, member_id, &new.changeset(now)).map_err(service::members_write_error)?;
     let fields: Vec<String> = changes.keys().cloned().collect();
     record_change(
         conn,

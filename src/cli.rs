@@ -54,6 +54,9 @@ enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Check and test the scheme rule files (no database or configuration needed).
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Generate realistic synthetic households (into the database, or to a JSON Lines file).
     DemoData {
         /// How many households.
@@ -122,6 +125,20 @@ enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Load and type-check every rule file; print each mistake with file, line and column.
+    Check {
+        /// The rules directory (default: `SAHULAT_RULES_DIR`, else `./rules`).
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Run the example households written in the rule files and report each one.
+    Test {
+        /// The rules directory (default: `SAHULAT_RULES_DIR`, else `./rules`).
+        dir: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Walk the hash chain; print "ok" and the count, or the first broken sequence number.
     Verify,
@@ -130,6 +147,9 @@ enum AuditCommand {
 /// Parses the command line, runs the command and maps failures to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Rules(cmd) = &cli.command {
+        return rules(cmd);
+    }
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(message) => {
@@ -162,6 +182,7 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
             println!("applied {} migration(s) on {}", applied.len(), settings.database_url.backend());
         }
         Command::User(cmd) => user(cmd, settings)?,
+        Command::Rules(cmd) => return Ok(rules(&cmd)),
         Command::Import(ImportCommand::Households { file, format }) => {
             return import_households(settings, &file, format.as_deref());
         }
@@ -184,6 +205,50 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn rules(cmd: &RulesCommand) -> ExitCode {
+    let (RulesCommand::Check { dir } | RulesCommand::Test { dir }) = cmd;
+    let dir = dir.clone().unwrap_or_else(|| {
+        std::env::var_os("SAHULAT_RULES_DIR").map_or_else(|| "./rules".into(), std::path::PathBuf::from)
+    });
+    let started = std::time::Instant::now();
+    let set = match crate::rules::load_dir(&dir) {
+        Ok(set) => set,
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                println!("{d}");
+            }
+            println!("{} error(s) in {}", diagnostics.len(), dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let loaded = started.elapsed();
+    if let RulesCommand::Check { .. } = cmd {
+        println!(
+            "ok: {} schemes, {} criteria, {} examples checked in {:.1} ms; rules version {}",
+            set.schemes.len(),
+            set.criterion_count(),
+            set.schemes.iter().map(|s| s.examples.len()).sum::<usize>(),
+            loaded.as_secs_f64() * 1000.0,
+            set.version
+        );
+        return ExitCode::SUCCESS;
+    }
+    let reports = crate::rules::examples::run(&set);
+    let failed = reports.iter().filter(|r| !r.passed()).count();
+    for r in &reports {
+        if r.passed() {
+            println!("pass  {}: {}", r.scheme, r.name);
+        } else {
+            println!("FAIL  {}: {} ({})", r.scheme, r.name, r.location);
+            for p in &r.problems {
+                println!("        {p}");
+            }
+        }
+    }
+    println!("{} examples: {} passed, {failed} failed", reports.len(), reports.len() - failed);
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 fn serve(settings: &Settings) -> anyhow::Result<()> {

@@ -14,5 +14,6 @@ pub mod domain;
 pub mod error;
 pub mod idempotency;
 pub mod registry;
+pub mod rules;
 pub mod startup;
 pub mod telemetry;

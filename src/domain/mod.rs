@@ -27,6 +27,14 @@ macro_rules! coded_value {
             /// Every allowed value.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// Every allowed value's text, in the order of `ALL`.
+            pub const TEXTS: &'static [&'static str] = &[$($text),+];
+
+            /// The position of this value in `ALL` (and `TEXTS`).
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
             /// The stored and serialised text.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }

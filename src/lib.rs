@@ -15,5 +15,6 @@ pub mod error;
 pub mod idempotency;
 pub mod registry;
 pub mod rules;
+pub mod screening;
 pub mod startup;
 pub mod telemetry;

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -16,6 +17,7 @@ use crate::auth::password::{self, HashLimiter};
 use crate::auth::service::PrincipalCache;
 use crate::config::Settings;
 use crate::db::{self, DatabaseUrl, DbPool};
+use crate::screening::RulesHandle;
 use crate::{api, telemetry};
 
 /// State shared by every handler.
@@ -33,6 +35,8 @@ pub struct AppState {
     pub principals: std::sync::Arc<PrincipalCache>,
     /// The rules directory (checked by `/readyz`).
     pub rules_dir: PathBuf,
+    /// The rule set in force (reloadable).
+    pub rules: Arc<RulesHandle>,
 }
 
 /// Creates the parent directory of an SQLite file, so the default `./data/` just works.
@@ -65,6 +69,22 @@ impl Application {
     /// and binds the listener.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         settings.check_rules_dir().map_err(anyhow::Error::msg)?;
+        let rules = RulesHandle::load(&settings.rules_dir).map_err(|diagnostics| {
+            let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!(
+                "the rules in {} have {} mistake(s); the service will not start with them:\n{}",
+                settings.rules_dir.display(),
+                diagnostics.len(),
+                listed.join("\n")
+            )
+        })?;
+        let loaded = rules.current();
+        tracing::info!(
+            schemes = loaded.set.schemes.len(),
+            criteria = loaded.set.criterion_count(),
+            version = %loaded.set.version,
+            "rules loaded"
+        );
         ensure_sqlite_dir(&settings.database_url)?;
         if settings.migrate_on_start {
             let applied = migrate(&settings.database_url)?;
@@ -79,6 +99,7 @@ impl Application {
             hash_limiter: HashLimiter::new(),
             principals: std::sync::Arc::new(PrincipalCache::default()),
             rules_dir: settings.rules_dir.clone(),
+            rules: Arc::new(rules),
         };
         std::thread::spawn(password::warm_up);
         let listener = TcpListener::bind(settings.bind)
@@ -100,6 +121,7 @@ impl Application {
 
     /// Runs until the server is stopped (SIGINT/SIGTERM drain in-flight requests).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        reload_on_hangup(self.state.clone());
         self.server.await
     }
 
@@ -107,6 +129,27 @@ impl Application {
     pub fn into_server(self) -> Server {
         self.server
     }
+}
+
+/// `kill -HUP` reloads the rules (audited; a directory with mistakes is refused and the
+/// rules in force stay).
+fn reload_on_hangup(state: AppState) {
+    #[cfg(unix)]
+    actix_web::rt::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; reload the rules through the API");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let ctx = crate::audit::AuditContext::cli();
+            if let Err(error) = api::schemes::reload(&state, ctx, "sighup").await {
+                tracing::warn!(%error, "rules reload on SIGHUP failed");
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = state;
 }
 
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {

@@ -42,6 +42,11 @@ use crate::error::ApiError;
         super::imports::import_households,
         super::audit::list_audit_events,
         super::audit::verify_audit_chain,
+        super::schemes::list_schemes,
+        super::schemes::get_scheme,
+        super::schemes::pre_screen,
+        super::schemes::rules_info,
+        super::schemes::reload_rules,
         openapi_json,
     ),
     modifiers(&BearerAuth),
@@ -52,6 +57,7 @@ use crate::error::ApiError;
         (name = "reference", description = "Reference data"),
         (name = "households", description = "The household registry (clerks, in their districts)"),
         (name = "audit", description = "The audit trail (auditor)"),
+        (name = "schemes", description = "The scheme catalogue, screening and the rule set"),
     )
 )]
 pub struct ApiDoc;

@@ -13,6 +13,7 @@ pub mod health;
 pub mod households;
 pub mod imports;
 pub mod members;
+pub mod schemes;
 pub mod users;
 
 use actix_web::http::Method;
@@ -135,6 +136,16 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/api/v1/audit/events", Requires(Action::AuditRead), || {
             web::get().to(audit::list_audit_events)
         }),
+        endpoint(M::GET, "/api/v1/schemes", Requires(Action::SchemeList), || web::get().to(schemes::list_schemes)),
+        endpoint(M::GET, "/api/v1/schemes/{id}", Requires(Action::SchemeList), || web::get().to(schemes::get_scheme)),
+        endpoint(M::POST, "/api/v1/screenings", Requires(Action::ScreeningPreview), || {
+            web::post().to(schemes::pre_screen)
+        }),
+        endpoint(M::GET, "/api/v1/rules", Requires(Action::RulesRead), || web::get().to(schemes::rules_info)),
+        endpoint(M::POST, "/api/v1/rules/reload", Requires(Action::RulesReload), || {
+            web::post().to(schemes::reload_rules)
+        })
+        .limit(SMALL_BODY_LIMIT),
         endpoint(M::GET, "/api/v1/audit/verify", Requires(Action::AuditVerify), || {
             web::get().to(audit::verify_audit_chain)
         }),

@@ -42,11 +42,19 @@ pub enum Action {
     AuditRead,
     /// Verify the audit hash chain.
     AuditVerify,
+    /// Read the scheme catalogue.
+    SchemeList,
+    /// Screen a household that is not stored (pre-screening a walk-in, simulating rules).
+    ScreeningPreview,
+    /// Read the state of the loaded rule set.
+    RulesRead,
+    /// Reload the rule files.
+    RulesReload,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 20] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
@@ -63,6 +71,10 @@ impl Action {
         Action::HouseholdImport,
         Action::AuditRead,
         Action::AuditVerify,
+        Action::SchemeList,
+        Action::ScreeningPreview,
+        Action::RulesRead,
+        Action::RulesReload,
     ];
 
     /// The name used in audit events and logs.
@@ -84,6 +96,10 @@ impl Action {
             Action::HouseholdImport => "household_import",
             Action::AuditRead => "audit_read",
             Action::AuditVerify => "audit_verify",
+            Action::SchemeList => "scheme_list",
+            Action::ScreeningPreview => "screening_preview",
+            Action::RulesRead => "rules_read",
+            Action::RulesReload => "rules_reload",
         }
     }
 }
@@ -91,7 +107,7 @@ impl Action {
 /// The roles allowed to perform `action`.
 pub fn roles_for(action: Action) -> &'static [Role] {
     match action {
-        Action::AccountRead | Action::AccountChangePassword | Action::DistrictList => {
+        Action::AccountRead | Action::AccountChangePassword | Action::DistrictList | Action::SchemeList => {
             &[Clerk, SchemeAdmin, Auditor, Admin]
         }
         Action::DistrictManage
@@ -107,6 +123,11 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         | Action::HouseholdUpdate
         | Action::HouseholdImport => &[Clerk],
         Action::AuditRead | Action::AuditVerify => &[Auditor],
+        // Screening a posted household stores nothing but an audit record: clerks screen
+        // walk-ins, scheme administrators try their rules on example households.
+        Action::ScreeningPreview => &[Clerk, SchemeAdmin],
+        Action::RulesRead => &[SchemeAdmin, Admin],
+        Action::RulesReload => &[Admin],
     }
 }
 

@@ -181,7 +181,11 @@ impl Node {
                 let in_line = before.rsplit('\n').next().unwrap_or("").chars().count();
                 // The block's first content line follows the `|` indicator's line.
                 let line = self.pos.line + 1 + line_index;
-                let indent = source.lines().nth(line - 1).map_or(0, |l| l.chars().take_while(|c| *c == ' ').count());
+                let spaces = |l: &str| l.chars().take_while(|c| *c == ' ').count();
+                // The block's indentation: the file line's leading spaces less those kept in
+                // the scalar (a continuation line indented further keeps its extra spaces).
+                let kept = text.split('\n').nth(line_index).map_or(0, spaces);
+                let indent = source.lines().nth(line - 1).map_or(0, |l| spaces(l).saturating_sub(kept));
                 Pos { line, col: indent + 1 + in_line }
             }
             _ => self.pos,
@@ -213,6 +217,10 @@ mod tests {
         let second = entries(&items[1]);
         assert_eq!(second[0].1.text(), Some("first\nand second\n"));
         assert_eq!(second[0].1.pos_at(src, 10), Pos { line: 7, col: 11 });
+        // A continuation line indented further than the block keeps its extra spaces.
+        let src = "rule: |\n  first and\n    second\n";
+        let root = parse(src).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(entries(&root)[0].1.pos_at(src, 16), Pos { line: 3, col: 5 });
     }
 
     #[test]

@@ -96,12 +96,25 @@ pub struct TestApp {
     pub state: AppState,
     pub db: TestDb,
     pub settings: Settings,
-    _rules: TempDir,
+    pub rules: TempDir,
+}
+
+/// A temporary copy of the repository's `rules/` (tests may change it and reload).
+pub fn rules_copy() -> TempDir {
+    let dir = TempDir::new().expect("rules dir");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for entry in std::fs::read_dir(source).expect("rules/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "yaml") {
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy rule file");
+        }
+    }
+    dir
 }
 
 pub async fn spawn_app() -> TestApp {
     let db = TestDb::new();
-    let rules = TempDir::new().expect("rules dir");
+    let rules = rules_copy();
     let settings = Settings::from_source(&test_source(db.url(), rules.path())).expect("settings");
     spawn_with(db, rules, settings)
 }
@@ -112,7 +125,7 @@ pub fn spawn_with(db: TestDb, rules: TempDir, settings: Settings) -> TestApp {
     let state = app.state().clone();
     actix_web::rt::spawn(app.into_server());
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).disable_redirects().finish();
-    TestApp { address, client, state, db, settings, _rules: rules }
+    TestApp { address, client, state, db, settings, rules }
 }
 
 /// A response read to the end.

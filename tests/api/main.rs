@@ -10,4 +10,5 @@ mod households;
 mod imports;
 mod platform;
 mod schema;
+mod schemes;
 mod users;

@@ -39,6 +39,16 @@ pub enum BoolIr {
     Eligible(usize),
 }
 
+impl NumIr {
+    fn cost(&self) -> usize {
+        match self {
+            NumIr::Const(_) | NumIr::Param(_) | NumIr::Field(..) => 1,
+            NumIr::Arith(_, a, b) => 1 + a.cost() + b.cost(),
+            NumIr::Neg(x) => 1 + x.cost(),
+        }
+    }
+}
+
 /// A number expression, typed and resolved.
 #[derive(Debug, Clone)]
 pub enum NumIr {
@@ -118,7 +128,7 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// Checks a criterion: it must be a yes/no test.
 pub fn check_criterion(expr: &Expr, names: &Names) -> Result<BoolIr, TypeError> {
     let typed = Checker { names }.expr(expr, Scope::Household)?;
-    Checker { names }.as_bool(typed, expr.span)
+    Checker { names }.as_bool(typed, expr.span, Scope::Household)
 }
 
 struct Checker<'a> {
@@ -185,7 +195,7 @@ impl Checker<'_> {
             Kind::Name { name, household } => self.name(name, *household, e.span, scope)?,
             Kind::Not(inner) => {
                 let t = self.expr(inner, scope)?;
-                Typed::Bool(BoolIr::Not(Box::new(self.as_bool(t, inner.span)?)))
+                Typed::Bool(BoolIr::Not(Box::new(self.as_bool(t, inner.span, scope)?)))
             }
             Kind::And(..) | Kind::Or(..) => {
                 let is_and = matches!(e.kind, Kind::And(..));
@@ -200,7 +210,7 @@ impl Checker<'_> {
                         }
                         _ => {
                             let t = self.expr(node, scope)?;
-                            parts.push(self.as_bool(t, node.span)?);
+                            parts.push(self.as_bool(t, node.span, scope)?);
                         }
                     }
                 }
@@ -267,7 +277,7 @@ impl Checker<'_> {
                     return err(e.span, "`any`, `all` and `count` cannot be nested inside each other");
                 }
                 let t = self.expr(p, Scope::Member)?;
-                let body = self.as_bool(t, p.span)?;
+                let body = self.as_bool(t, p.span, Scope::Member)?;
                 match e.kind {
                     Kind::Any(_) => Typed::Bool(BoolIr::Any(Box::new(body))),
                     Kind::All(_) => Typed::Bool(BoolIr::All(Box::new(body))),
@@ -368,7 +378,7 @@ impl Checker<'_> {
         }
     }
 
-    fn as_bool(&self, t: Typed, span: Span) -> Result<BoolIr, TypeError> {
+    fn as_bool(&self, t: Typed, span: Span, scope: Scope) -> Result<BoolIr, TypeError> {
         match t {
             Typed::Bool(b) => Ok(b),
             Typed::Num(_) => err(span, "this is a number, but a yes/no test is needed here (missing a comparison?)"),
@@ -383,7 +393,7 @@ impl Checker<'_> {
                 ),
             ),
             Typed::Text(t) => err(span, format!("\"{t}\" is text, but a yes/no test is needed here")),
-            Typed::Word(w) => Err(self.unknown_name(&w, span, Scope::Member)),
+            Typed::Word(w) => Err(self.unknown_name(&w, span, scope)),
         }
     }
 
@@ -408,6 +418,20 @@ fn simplify_same(l: BoolIr, r: BoolIr) -> BoolIr {
 }
 
 impl BoolIr {
+    /// A rough cost of evaluating the expression (a member quantifier counts as a loop).
+    pub fn cost(&self) -> usize {
+        match self {
+            BoolIr::Const(_) | BoolIr::Eligible(_) => 1,
+            BoolIr::Field(..) | BoolIr::Coded(..) => 2,
+            BoolIr::Cmp(_, l, r) => 1 + l.cost() + r.cost(),
+            BoolIr::Same(a, b) => a.cost() + b.cost(),
+            BoolIr::Not(x) => x.cost(),
+            BoolIr::And(xs) | BoolIr::Or(xs) => xs.iter().map(BoolIr::cost).sum(),
+            BoolIr::Any(p) | BoolIr::All(p) => 8 + 7 * p.cost(),
+            BoolIr::Count(p, _, k) => 8 + 7 * p.cost() + k.cost(),
+        }
+    }
+
     /// The schemes this expression's `eligible(…)` calls name.
     pub fn dependencies(&self, out: &mut Vec<usize>) {
         match self {

@@ -166,11 +166,34 @@ pub struct Facts {
     pub household: [i64; HH_SLOTS],
     /// Member slots, in the household's member order.
     pub members: Vec<[i64; MEMBER_SLOTS]>,
+    /// Per member slot, over all members (filled by [`Facts::derive`]).
+    pub summary: Summary,
+}
+
+/// What every member slot holds across the household: enough to decide many `any`/`all`
+/// tests without visiting the members (`any member (age >= 60 and …)` is false at once when
+/// no one is 60 and every age is known).
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Smallest known value per slot (`i64::MAX` when none).
+    pub min: [i64; MEMBER_SLOTS],
+    /// Largest known value per slot (`i64::MIN` when none).
+    pub max: [i64; MEMBER_SLOTS],
+    /// Coded and yes/no values present per slot, as a bit mask.
+    pub present: [u64; MEMBER_SLOTS],
+    /// Bit `s` is set when some member's slot `s` is unknown.
+    pub unknown: u32,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary { min: [i64::MAX; MEMBER_SLOTS], max: [i64::MIN; MEMBER_SLOTS], present: [0; MEMBER_SLOTS], unknown: 0 }
+    }
 }
 
 impl Default for Facts {
     fn default() -> Self {
-        Facts { household: [UNKNOWN; HH_SLOTS], members: Vec::new() }
+        Facts { household: [UNKNOWN; HH_SLOTS], members: Vec::new(), summary: Summary::default() }
     }
 }
 
@@ -186,9 +209,10 @@ fn opt_code(v: Option<usize>) -> i64 {
     v.map_or(UNKNOWN, |i| i as i64)
 }
 
-/// A date's slot value.
+/// A date's slot value: `yyyymmdd` as an integer (ordered like dates, and the age arithmetic
+/// needs only its digits).
 pub fn date_slot(date: NaiveDate) -> i64 {
-    i64::from(date.num_days_from_ce())
+    i64::from(date.year()) * 10_000 + i64::from(date.month()) * 100 + i64::from(date.day())
 }
 
 impl Facts {
@@ -256,24 +280,41 @@ impl Facts {
         let size = num::int(self.members.len() as i64);
         self.household[9] = size;
         self.household[10] = num::div(self.household[2], size);
+        let on = date_slot(as_of);
+        let mut summary = Summary::default();
         for m in &mut self.members {
-            let (age, months) = match NaiveDate::from_num_days_from_ce_opt(m[2].clamp(0, i32::MAX as i64) as i32) {
-                Some(dob) if m[2] != UNKNOWN => ages(dob, as_of),
-                _ => (UNKNOWN, UNKNOWN),
-            };
+            let (age, months) = if m[2] == UNKNOWN { (UNKNOWN, UNKNOWN) } else { ages_of(m[2], on) };
             m[22] = age;
             m[23] = months;
+            for (s, &v) in m.iter().enumerate() {
+                if v == UNKNOWN {
+                    summary.unknown |= 1 << s;
+                } else {
+                    summary.min[s] = summary.min[s].min(v);
+                    summary.max[s] = summary.max[s].max(v);
+                    if (0..64).contains(&v) {
+                        summary.present[s] |= 1 << v;
+                    }
+                }
+            }
         }
+        self.summary = summary;
     }
+}
+
+/// Completed years and months between two `yyyymmdd` slot values.
+#[inline]
+fn ages_of(dob: i64, on: i64) -> (i64, i64) {
+    let (by, bm, bd) = (dob / 10_000, dob / 100 % 100, dob % 100);
+    let (y, m, d) = (on / 10_000, on / 100 % 100, on % 100);
+    let years = y - by - i64::from((m, d) < (bm, bd));
+    let months = 12 * (y - by) + (m - bm) - i64::from(d < bd);
+    (num::int(years), num::int(months))
 }
 
 /// Completed years and months at `as_of` (may be negative for a date of birth after it).
 pub fn ages(dob: NaiveDate, as_of: NaiveDate) -> (i64, i64) {
-    let before_birthday = (as_of.month(), as_of.day()) < (dob.month(), dob.day());
-    let years = i64::from(as_of.year() - dob.year()) - i64::from(before_birthday);
-    let months = 12 * i64::from(as_of.year() - dob.year()) + i64::from(as_of.month() as i32 - dob.month() as i32)
-        - i64::from(as_of.day() < dob.day());
-    (num::int(years), num::int(months))
+    ages_of(date_slot(dob), date_slot(as_of))
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@
 use chrono::NaiveDate;
 
 use super::check::{BoolIr, NumIr};
-use super::compile::{Env, NO_MEMBER, count_outcome};
+use super::compile::{Env, Member, NO_MEMBER, count_outcome};
 use super::dict::{self, Facts, Scope};
-use super::expr::ArOp;
+use super::expr::{ArOp, CmpOp};
 use super::num::{self, UNKNOWN};
 use super::{RuleSet, Status, Tri};
 
@@ -82,7 +82,7 @@ impl Bound<'_> {
     }
 
     fn env<'a>(&'a self, facts: &'a Facts, status: &'a [Status]) -> Env<'a> {
-        Env { hh: &facts.household, m: &NO_MEMBER, members: &facts.members, params: &self.params, status }
+        Env { hh: &facts.household, members: &facts.members, params: &self.params, status, summary: &facts.summary }
     }
 
     /// Batch mode: the status of every scheme (inactive ones `NotEligible`), no explanations.
@@ -96,8 +96,9 @@ impl Bound<'_> {
             }
             let env = self.env(facts, out);
             let mut status = Status::Eligible;
-            for c in &self.rules.schemes[i].criteria {
-                match (c.compiled)(&env) {
+            let scheme = &self.rules.schemes[i];
+            for &c in &scheme.batch_order {
+                match (scheme.criteria[c].compiled)(&env, &NO_MEMBER) {
                     Tri::False => {
                         status = Status::NotEligible;
                         break;
@@ -130,7 +131,7 @@ impl Bound<'_> {
             let env = self.env(facts, &out.statuses);
             let mut status = Status::Eligible;
             for c in &self.rules.schemes[i].criteria {
-                let t = (c.compiled)(&env);
+                let t = (c.compiled)(&env, &NO_MEMBER);
                 match t {
                     Tri::False => status = Status::NotEligible,
                     Tri::Unknown if status == Status::Eligible => status = Status::Undetermined,
@@ -141,7 +142,7 @@ impl Bound<'_> {
             if status == Status::Undetermined {
                 for (c, t) in self.rules.schemes[i].criteria.iter().zip(&result.outcomes) {
                     if *t == Tri::Unknown {
-                        self.missing(&c.ir, &env, None, &mut result.missing);
+                        self.missing(&c.ir, &env, &NO_MEMBER, None, &mut result.missing);
                     }
                 }
             }
@@ -152,13 +153,14 @@ impl Bound<'_> {
 
     /// Collects the missing fields of an expression known to be unknown: only the parts that
     /// are themselves unknown can change the outcome.
-    fn missing(&self, ir: &BoolIr, env: &Env, member: Option<usize>, out: &mut Vec<Missing>) {
+    fn missing(&self, ir: &BoolIr, env: &Env, m: &Member, member: Option<usize>, out: &mut Vec<Missing>) {
         let mut push = |scope: Scope, slot: usize| {
             let field = dict::at(scope, slot);
             if let Some(source) = field.source {
-                let m = Missing { member: if scope == Scope::Member { member } else { None }, field: source };
-                if !out.contains(&m) {
-                    out.push(m);
+                let member = if scope == Scope::Member { member } else { None };
+                // Field names are static: comparing addresses is enough to deduplicate.
+                if !out.iter().any(|x| x.member == member && std::ptr::eq(x.field, source)) {
+                    out.push(Missing { member, field: source });
                 }
             }
         };
@@ -166,133 +168,130 @@ impl Bound<'_> {
             BoolIr::Const(_) => {}
             BoolIr::Field(scope, slot) | BoolIr::Coded(scope, slot, _) => push(*scope, *slot),
             BoolIr::Cmp(_, l, r) => {
-                self.missing_num(l, env, member, out);
-                self.missing_num(r, env, member, out);
+                self.missing_num(l, env, m, member, out);
+                self.missing_num(r, env, m, member, out);
             }
             BoolIr::Same(a, b) => {
                 for x in [a, b] {
-                    if eval_bool(x, env) == Tri::Unknown {
-                        self.missing(x, env, member, out);
+                    if eval_bool(x, env, m) == Tri::Unknown {
+                        self.missing(x, env, m, member, out);
                     }
                 }
             }
-            BoolIr::Not(x) => self.missing(x, env, member, out),
+            BoolIr::Not(x) => self.missing(x, env, m, member, out),
             BoolIr::And(xs) | BoolIr::Or(xs) => {
                 for x in xs {
-                    if eval_bool(x, env) == Tri::Unknown {
-                        self.missing(x, env, member, out);
+                    if eval_bool(x, env, m) == Tri::Unknown {
+                        self.missing(x, env, m, member, out);
                     }
                 }
             }
             BoolIr::Any(p) | BoolIr::All(p) | BoolIr::Count(p, _, _) => {
                 if let BoolIr::Count(_, _, k) = ir {
-                    self.missing_num(k, env, member, out);
+                    self.missing_num(k, env, m, member, out);
                 }
-                for (i, m) in env.members.iter().enumerate() {
-                    let member_env = Env { m, ..*env };
-                    if eval_bool(p, &member_env) == Tri::Unknown {
-                        self.missing(p, &member_env, Some(i), out);
+                for (i, each) in env.members.iter().enumerate() {
+                    if eval_bool(p, env, each) == Tri::Unknown {
+                        self.missing(p, env, each, Some(i), out);
                     }
                 }
             }
             BoolIr::Eligible(s) => {
-                let household_env = Env { m: &NO_MEMBER, ..*env };
                 for c in &self.rules.schemes[*s].criteria {
-                    if eval_bool(&c.ir, &household_env) == Tri::Unknown {
-                        self.missing(&c.ir, &household_env, None, out);
+                    if eval_bool(&c.ir, env, &NO_MEMBER) == Tri::Unknown {
+                        self.missing(&c.ir, env, &NO_MEMBER, None, out);
                     }
                 }
             }
         }
     }
 
-    fn missing_num(&self, ir: &NumIr, env: &Env, member: Option<usize>, out: &mut Vec<Missing>) {
-        if eval_num(ir, env) != UNKNOWN {
+    fn missing_num(&self, ir: &NumIr, env: &Env, m: &Member, member: Option<usize>, out: &mut Vec<Missing>) {
+        if eval_num(ir, env, m) != UNKNOWN {
             return;
         }
         match ir {
-            NumIr::Field(scope, slot) => self.missing(&BoolIr::Field(*scope, *slot), env, member, out),
+            NumIr::Field(scope, slot) => self.missing(&BoolIr::Field(*scope, *slot), env, m, member, out),
             NumIr::Arith(_, a, b) => {
-                self.missing_num(a, env, member, out);
-                self.missing_num(b, env, member, out);
+                self.missing_num(a, env, m, member, out);
+                self.missing_num(b, env, m, member, out);
             }
-            NumIr::Neg(x) => self.missing_num(x, env, member, out),
+            NumIr::Neg(x) => self.missing_num(x, env, m, member, out),
             NumIr::Const(_) | NumIr::Param(_) => {}
         }
     }
 }
 
 /// The reference interpreter over typed IR: the same semantics as the compiled closures,
-/// written as plainly as possible. Explanations use it; tests check the two agree.
-pub fn eval_bool(ir: &BoolIr, env: &Env) -> Tri {
+/// written as plainly as possible (quantifiers through the count rule of SCHEMES.md §1).
+/// Explanations use it; tests check that it and the closures agree.
+pub fn eval_bool(ir: &BoolIr, env: &Env, m: &Member) -> Tri {
     match ir {
         BoolIr::Const(t) => *t,
         BoolIr::Field(scope, slot) => {
-            let v = slot_value(env, *scope, *slot);
+            let v = slot_value(env, m, *scope, *slot);
             if v == UNKNOWN { Tri::Unknown } else { Tri::from(v != 0) }
         }
         BoolIr::Coded(scope, slot, mask) => {
-            let v = slot_value(env, *scope, *slot);
+            let v = slot_value(env, m, *scope, *slot);
             if v == UNKNOWN { Tri::Unknown } else { Tri::from((0..64).contains(&v) && mask & (1 << v) != 0) }
         }
         BoolIr::Cmp(op, l, r) => {
-            let (a, b) = (eval_num(l, env), eval_num(r, env));
+            let (a, b) = (eval_num(l, env, m), eval_num(r, env, m));
             if a == UNKNOWN || b == UNKNOWN { Tri::Unknown } else { Tri::from(op.holds(a, b)) }
         }
-        BoolIr::Same(a, b) => match (eval_bool(a, env), eval_bool(b, env)) {
+        BoolIr::Same(a, b) => match (eval_bool(a, env, m), eval_bool(b, env, m)) {
             (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
             (x, y) => Tri::from(x == y),
         },
-        BoolIr::Not(x) => !eval_bool(x, env),
+        BoolIr::Not(x) => !eval_bool(x, env, m),
         BoolIr::And(xs) => {
-            let outcomes: Vec<Tri> = xs.iter().map(|x| eval_bool(x, env)).collect();
-            if outcomes.contains(&Tri::False) {
-                Tri::False
-            } else if outcomes.contains(&Tri::Unknown) {
-                Tri::Unknown
-            } else {
-                Tri::True
-            }
+            let outcomes = xs.iter().map(|x| eval_bool(x, env, m));
+            outcomes.fold(Tri::True, |acc, t| match (acc, t) {
+                (Tri::False, _) | (_, Tri::False) => Tri::False,
+                (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
+                _ => Tri::True,
+            })
         }
         BoolIr::Or(xs) => {
-            let outcomes: Vec<Tri> = xs.iter().map(|x| eval_bool(x, env)).collect();
-            if outcomes.contains(&Tri::True) {
-                Tri::True
-            } else if outcomes.contains(&Tri::Unknown) {
-                Tri::Unknown
-            } else {
-                Tri::False
-            }
+            let outcomes = xs.iter().map(|x| eval_bool(x, env, m));
+            outcomes.fold(Tri::False, |acc, t| match (acc, t) {
+                (Tri::True, _) | (_, Tri::True) => Tri::True,
+                (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
+                _ => Tri::False,
+            })
         }
-        BoolIr::Any(p) => eval_bool(&BoolIr::Count(p.clone(), super::expr::CmpOp::Ge, NumIr::Const(num::int(1))), env),
+        BoolIr::Any(p) => count(p, CmpOp::Ge, num::int(1), env),
         BoolIr::All(p) => {
-            let negated = BoolIr::Not(p.clone());
-            eval_bool(&BoolIr::Count(Box::new(negated), super::expr::CmpOp::Eq, NumIr::Const(0)), env)
+            // All members pass ⇔ the number of members that pass equals the number of members.
+            count(p, CmpOp::Eq, num::int(env.members.len() as i64), env)
         }
-        BoolIr::Count(p, op, k) => {
-            let (mut t, mut u) = (0, 0);
-            for m in env.members {
-                match eval_bool(p, &Env { m, ..*env }) {
-                    Tri::True => t += 1,
-                    Tri::Unknown => u += 1,
-                    Tri::False => {}
-                }
-            }
-            count_outcome(*op, t, u, eval_num(k, env))
-        }
+        BoolIr::Count(p, op, k) => count(p, *op, eval_num(k, env, m), env),
         BoolIr::Eligible(s) => env.status[*s].as_tri(),
     }
 }
 
+fn count(p: &BoolIr, op: CmpOp, k: i64, env: &Env) -> Tri {
+    let (mut t, mut u) = (0, 0);
+    for each in env.members {
+        match eval_bool(p, env, each) {
+            Tri::True => t += 1,
+            Tri::Unknown => u += 1,
+            Tri::False => {}
+        }
+    }
+    count_outcome(op, t, u, k)
+}
+
 /// The reference interpreter for numbers.
-pub fn eval_num(ir: &NumIr, env: &Env) -> i64 {
+pub fn eval_num(ir: &NumIr, env: &Env, m: &Member) -> i64 {
     match ir {
         NumIr::Const(c) => *c,
-        NumIr::Field(scope, slot) => slot_value(env, *scope, *slot),
+        NumIr::Field(scope, slot) => slot_value(env, m, *scope, *slot),
         NumIr::Param(p) => env.params[*p],
-        NumIr::Neg(x) => num::neg(eval_num(x, env)),
+        NumIr::Neg(x) => num::neg(eval_num(x, env, m)),
         NumIr::Arith(op, a, b) => {
-            let (a, b) = (eval_num(a, env), eval_num(b, env));
+            let (a, b) = (eval_num(a, env, m), eval_num(b, env, m));
             match op {
                 ArOp::Add => num::add(a, b),
                 ArOp::Sub => num::sub(a, b),
@@ -303,9 +302,9 @@ pub fn eval_num(ir: &NumIr, env: &Env) -> i64 {
     }
 }
 
-fn slot_value(env: &Env, scope: Scope, slot: usize) -> i64 {
+fn slot_value(env: &Env, m: &Member, scope: Scope, slot: usize) -> i64 {
     match scope {
         Scope::Household => env.hh[slot],
-        Scope::Member => env.m[slot],
+        Scope::Member => m[slot],
     }
 }

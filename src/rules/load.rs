@@ -189,6 +189,9 @@ pub fn load_sources(files: &[(String, String)]) -> Result<RuleSet, Vec<Diagnosti
                 }
             }
         }
+        let mut order: Vec<usize> = (0..d.scheme.criteria.len()).collect();
+        order.sort_by_key(|&c| d.scheme.criteria[c].ir.cost());
+        d.scheme.batch_order = order;
         let mut r = Reader { file: d.file, source: d.source, diags: &mut diags };
         let valid = (d.scheme.valid_from, d.scheme.valid_until);
         for node in &d.examples {
@@ -531,6 +534,7 @@ impl<'a> Reader<'a, '_> {
             acknowledge_within_days,
             parameters,
             criteria: Vec::new(),
+            batch_order: Vec::new(),
             subject_to,
             examples: Vec::new(),
             file: self.file.to_string(),

@@ -210,6 +210,9 @@ pub struct Scheme {
     pub parameters: Vec<Parameter>,
     /// Criteria, all of which must hold.
     pub criteria: Vec<Criterion>,
+    /// The order batch mode tries the criteria in: cheapest first, since the first false
+    /// one decides (the status does not depend on the order).
+    pub batch_order: Vec<usize>,
     /// Conditions the office cannot check.
     pub subject_to: Vec<Text>,
     /// Example households.

@@ -177,6 +177,9 @@ impl Node {
                 Pos { line: self.pos.line, col: self.pos.col + 1 + before.chars().count() }
             }
             Some(ScalarStyle::Literal) => {
+                // An offset past the block's final line break is the end of its last line.
+                let content = text.trim_end_matches('\n').len();
+                let before = if offset > content { text.get(..content).unwrap_or(before) } else { before };
                 let line_index = before.matches('\n').count();
                 let in_line = before.rsplit('\n').next().unwrap_or("").chars().count();
                 // The block's first content line follows the `|` indicator's line.
@@ -221,6 +224,8 @@ mod tests {
         let src = "rule: |\n  first and\n    second\n";
         let root = parse(src).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(entries(&root)[0].1.pos_at(src, 16), Pos { line: 3, col: 5 });
+        // The end of the block is the end of its last line, not the line after it.
+        assert_eq!(entries(&root)[0].1.pos_at(src, 19), Pos { line: 3, col: 11 });
     }
 
     #[test]

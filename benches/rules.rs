@@ -125,7 +125,8 @@ fn batch(set: &RuleSet, all: &mut [Facts], as_of: NaiveDate, what: &str) -> Dura
     let mut out = Vec::new();
     let mut runs = Vec::new();
     let mut eligible = 0usize;
-    for _ in 0..3 {
+    let repeat: usize = arg("--repeat").and_then(|v| v.parse().ok()).unwrap_or(3);
+    for _ in 0..repeat {
         eligible = 0;
         let started = Instant::now();
         for facts in all.iter_mut() {
@@ -400,7 +401,9 @@ fn by_hand(s: Slots, f: &Facts, out: &mut [Status; 13]) {
     }]);
     out[11] = decide(&[
         &|| {
-            any(ms, |m| and(or(yes(m[s.eobi]), yes(m[s.essi])), is(m[s.employment], Employment::EmployedFormal.index())))
+            any(ms, |m| {
+                and(or(yes(m[s.eobi]), yes(m[s.essi])), is(m[s.employment], Employment::EmployedFormal.index()))
+            })
         },
         &|| {
             any(ms, |m| {
@@ -418,7 +421,8 @@ fn by_hand(s: Slots, f: &Facts, out: &mut [Status; 13]) {
 fn hand_written(reference: &RuleSet, all: &mut [Facts], as_of: NaiveDate) -> Duration {
     let s = slots();
     let bound = reference.bind(as_of);
-    let index: Vec<usize> = REFERENCE.iter().map(|id| reference.schemes.iter().position(|x| x.id == *id).unwrap_or(0)).collect();
+    let index: Vec<usize> =
+        REFERENCE.iter().map(|id| reference.schemes.iter().position(|x| x.id == *id).unwrap_or(0)).collect();
     let mut engine = Vec::new();
     let mut hand = [Status::NotEligible; 13];
     let mut mismatches = 0;

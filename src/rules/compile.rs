@@ -1,11 +1,17 @@
 //! Typed IR → a tree of closures, built once per rule set and run for every household.
 //!
-//! A field read is one indexed load from the facts array; the common shapes (a field against
-//! a constant or a parameter, a coded field against a set of values) get their own closures
-//! so they cost one call. Nothing here allocates while a household is evaluated.
+//! Most criteria are built from *leaves*: one slot tested against a constant, a parameter or a
+//! set of coded values. Inside `any`/`all`/`count`, a leaf is evaluated for all members at
+//! once into two bit masks (members that pass, members whose value is unknown), cached per
+//! household and shared by every scheme that tests the same thing; a conjunction of leaves
+//! over the members is then a few bit operations, Kleene logic included. Everything else is
+//! a closure tree. Nothing here allocates while a household is evaluated.
 
 use super::check::{BoolIr, NumIr};
-use super::dict::{HH_SLOTS, MEMBER_SLOTS, Scope, Summary};
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use super::dict::{HH_SLOTS, MEMBER_SLOTS, Scope};
 use super::expr::{ArOp, CmpOp};
 use super::num::{self, UNKNOWN};
 use super::{Status, Tri};
@@ -21,8 +27,35 @@ pub struct Env<'a> {
     pub params: &'a [i64],
     /// Statuses of the schemes evaluated so far (for `eligible(…)`).
     pub status: &'a [Status],
-    /// Member slots summarised over the household.
-    pub summary: &'a Summary,
+    /// Leaf masks computed so far for this household.
+    pub cache: &'a LeafCache,
+}
+
+/// Households with more members than this are evaluated member by member.
+pub const MASK_MEMBERS: usize = 64;
+
+/// Per-household cache of member-leaf masks: `(pass, unknown)` by leaf id, valid when its
+/// stamp equals the current household's.
+#[derive(Debug, Clone, Default)]
+pub struct LeafCache {
+    stamps: Vec<Cell<u32>>,
+    masks: Vec<Cell<(u64, u64)>>,
+    current: u32,
+}
+
+impl LeafCache {
+    /// Starts a new household: every cached mask becomes stale.
+    pub fn next_household(&mut self, leaves: usize) {
+        if self.stamps.len() < leaves {
+            self.stamps.resize_with(leaves, Default::default);
+            self.masks.resize_with(leaves, Default::default);
+        }
+        self.current = self.current.wrapping_add(1);
+        if self.current == 0 {
+            self.stamps.iter().for_each(|s| s.set(0));
+            self.current = 1;
+        }
+    }
 }
 
 /// One member's slots.
@@ -36,15 +69,9 @@ pub type BoolFn = Box<dyn Fn(&Env, &Member) -> Tri + Send + Sync>;
 /// A compiled number expression.
 pub type NumFn = Box<dyn Fn(&Env, &Member) -> i64 + Send + Sync>;
 
-
 #[inline]
 fn cmp(op: CmpOp, a: i64, b: i64) -> Tri {
     if a == UNKNOWN || b == UNKNOWN { Tri::Unknown } else { Tri::from(op.holds(a, b)) }
-}
-
-#[inline]
-fn coded(v: i64, mask: u64) -> Tri {
-    if v == UNKNOWN { Tri::Unknown } else { Tri::from((0..64).contains(&v) && (mask >> v) & 1 == 1) }
 }
 
 /// The Kleene value of `count op k` when the count lies in `[t, t + u]`.
@@ -111,25 +138,21 @@ pub fn num(ir: &NumIr) -> NumFn {
     }
 }
 
-/// A test that reads one slot: the shape most criteria are built from. Conjunctions and
-/// disjunctions of leaves, and quantifiers over them, run as a loop over a flat list with
-/// no indirect call per test.
+/// A test that reads one slot.
 #[derive(Debug, Clone, Copy)]
 struct Leaf {
     test: Test,
     negate: bool,
+    /// Cache index of a member test.
+    id: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Test {
-    /// A member slot lies in `[lo, hi]` (comparisons with a constant, and yes/no fields).
-    MemberRange(usize, i64, i64),
-    /// A household slot lies in `[lo, hi]`.
-    HouseholdRange(usize, i64, i64),
-    /// A coded member slot is in the mask.
-    MemberCoded(usize, u64),
-    /// A coded household slot is in the mask.
-    HouseholdCoded(usize, u64),
+    /// A slot lies in `[lo, hi]` (comparisons with a constant, and yes/no fields).
+    Range(Scope, usize, i64, i64),
+    /// A coded slot is in the mask.
+    Coded(Scope, usize, u64),
     /// A comparison with a parameter.
     CmpParam(CmpOp, Scope, usize, usize),
 }
@@ -146,180 +169,206 @@ fn range(op: CmpOp, c: i64) -> (i64, i64, bool) {
     }
 }
 
-impl Leaf {
-    fn of(ir: &BoolIr) -> Option<Leaf> {
-        let ranged = |scope: Scope, s: usize, (lo, hi, negate): (i64, i64, bool)| {
-            let test = match scope {
-                Scope::Member => Test::MemberRange(s, lo, hi),
-                Scope::Household => Test::HouseholdRange(s, lo, hi),
-            };
-            Some(Leaf { test, negate })
-        };
-        match ir {
-            BoolIr::Not(inner) => {
-                let leaf = Leaf::of(inner)?;
-                Some(Leaf { negate: !leaf.negate, ..leaf })
-            }
-            BoolIr::Field(scope, s) => ranged(*scope, *s, (1, i64::MAX, false)),
-            BoolIr::Coded(Scope::Member, s, mask) => Some(Leaf { test: Test::MemberCoded(*s, *mask), negate: false }),
-            BoolIr::Coded(Scope::Household, s, mask) => {
-                Some(Leaf { test: Test::HouseholdCoded(*s, *mask), negate: false })
-            }
-            BoolIr::Cmp(op, NumIr::Field(scope, s), NumIr::Const(c)) => ranged(*scope, *s, range(*op, *c)),
-            BoolIr::Cmp(op, NumIr::Const(c), NumIr::Field(scope, s)) => ranged(*scope, *s, range(op.flipped(), *c)),
-            BoolIr::Cmp(op, NumIr::Field(scope, s), NumIr::Param(p)) => {
-                Some(Leaf { test: Test::CmpParam(*op, *scope, *s, *p), negate: false })
-            }
-            BoolIr::Cmp(op, NumIr::Param(p), NumIr::Field(scope, s)) => {
-                Some(Leaf { test: Test::CmpParam(op.flipped(), *scope, *s, *p), negate: false })
-            }
-            _ => None,
+impl Test {
+    fn scope(self) -> Scope {
+        match self {
+            Test::Range(s, ..) | Test::Coded(s, ..) | Test::CmpParam(_, s, ..) => s,
         }
     }
 
+    #[inline(always)]
+    fn on(self, v: i64, params: &[i64]) -> Tri {
+        if v == UNKNOWN {
+            return Tri::Unknown;
+        }
+        match self {
+            Test::Range(_, _, lo, hi) => Tri::from(lo <= v && v <= hi),
+            Test::Coded(_, _, mask) => Tri::from((0..64).contains(&v) && (mask >> v) & 1 == 1),
+            Test::CmpParam(op, _, _, p) => cmp(op, v, params[p]),
+        }
+    }
+
+    #[inline(always)]
+    fn slot(self) -> usize {
+        match self {
+            Test::Range(_, s, ..) | Test::Coded(_, s, _) | Test::CmpParam(_, _, s, _) => s,
+        }
+    }
+}
+
+/// Shared state of one rule set's compilation: the member tests and their cache ids.
+#[derive(Debug, Default)]
+pub struct Compiler {
+    ids: HashMap<Test, usize>,
+}
+
+impl Compiler {
+    /// Number of distinct member tests (the size of a [`LeafCache`]).
+    pub fn leaves(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn leaf(&mut self, ir: &BoolIr) -> Option<Leaf> {
+        let test = match ir {
+            BoolIr::Not(inner) => {
+                let leaf = self.leaf(inner)?;
+                return Some(Leaf { negate: !leaf.negate, ..leaf });
+            }
+            BoolIr::Field(scope, s) => Test::Range(*scope, *s, 1, i64::MAX),
+            BoolIr::Coded(scope, s, mask) => Test::Coded(*scope, *s, *mask),
+            BoolIr::Cmp(op, NumIr::Field(scope, s), NumIr::Const(c))
+            | BoolIr::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), NumIr::Const(c), NumIr::Field(scope, s)) => {
+                let (lo, hi, negate) = range(*op, *c);
+                return Some(self.with_id(Test::Range(*scope, *s, lo, hi), negate));
+            }
+            BoolIr::Cmp(op, NumIr::Const(c), NumIr::Field(scope, s)) => {
+                let (lo, hi, negate) = range(op.flipped(), *c);
+                return Some(self.with_id(Test::Range(*scope, *s, lo, hi), negate));
+            }
+            BoolIr::Cmp(op, NumIr::Field(scope, s), NumIr::Param(p)) => Test::CmpParam(*op, *scope, *s, *p),
+            BoolIr::Cmp(op, NumIr::Param(p), NumIr::Field(scope, s)) => Test::CmpParam(op.flipped(), *scope, *s, *p),
+            _ => return None,
+        };
+        Some(self.with_id(test, false))
+    }
+
+    fn with_id(&mut self, test: Test, negate: bool) -> Leaf {
+        let id = if test.scope() == Scope::Member {
+            let next = self.ids.len();
+            *self.ids.entry(test).or_insert(next)
+        } else {
+            usize::MAX
+        };
+        Leaf { test, negate, id }
+    }
+}
+
+impl Leaf {
+    /// The leaf for the member in scope (or the household).
     #[inline(always)]
     fn eval(&self, e: &Env, m: &Member) -> Tri {
-        #[inline(always)]
-        fn within(v: i64, lo: i64, hi: i64) -> Tri {
-            if v == UNKNOWN { Tri::Unknown } else { Tri::from(lo <= v && v <= hi) }
-        }
-        let t = match self.test {
-            Test::MemberRange(s, lo, hi) => within(m[s], lo, hi),
-            Test::HouseholdRange(s, lo, hi) => within(e.hh[s], lo, hi),
-            Test::MemberCoded(s, mask) => coded(m[s], mask),
-            Test::HouseholdCoded(s, mask) => coded(e.hh[s], mask),
-            Test::CmpParam(op, Scope::Member, s, p) => cmp(op, m[s], e.params[p]),
-            Test::CmpParam(op, Scope::Household, s, p) => cmp(op, e.hh[s], e.params[p]),
+        let v = match self.test.scope() {
+            Scope::Member => m[self.test.slot()],
+            Scope::Household => e.hh[self.test.slot()],
         };
+        let t = self.test.on(v, e.params);
         if self.negate { !t } else { t }
     }
-}
 
-/// What the household summary says of a member leaf over all members.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Across {
-    /// Every member's value is known and none passes the leaf.
-    NoneCan,
-    /// Every member's value is known and every one passes.
-    AllDo,
-    /// Visit the members.
-    Visit,
-}
-
-impl Leaf {
+    /// `(pass, unknown)` over all members, as bit masks (`all` has a bit per member).
     #[inline(always)]
-    fn across(&self, sum: &Summary) -> Across {
-        let (s, inside_possible, all_inside) = match self.test {
-            Test::MemberRange(s, lo, hi) => (s, sum.max[s] >= lo && sum.min[s] <= hi, lo <= sum.min[s] && sum.max[s] <= hi),
-            Test::MemberCoded(s, mask) => (s, sum.present[s] & mask != 0, sum.present[s] & !mask == 0),
-            _ => return Across::Visit,
+    fn masks(&self, e: &Env, all: u64) -> (u64, u64) {
+        let (pass, unknown) = match self.test.scope() {
+            Scope::Household => match self.test.on(e.hh[self.test.slot()], e.params) {
+                Tri::True => (all, 0),
+                Tri::False => (0, 0),
+                Tri::Unknown => (0, all),
+            },
+            Scope::Member => {
+                let cache = e.cache;
+                if cache.stamps[self.id].get() == cache.current {
+                    cache.masks[self.id].get()
+                } else {
+                    let (mut pass, mut unknown) = (0u64, 0u64);
+                    let slot = self.test.slot();
+                    for (i, m) in e.members.iter().enumerate() {
+                        match self.test.on(m[slot], e.params) {
+                            Tri::True => pass |= 1 << i,
+                            Tri::Unknown => unknown |= 1 << i,
+                            Tri::False => {}
+                        }
+                    }
+                    cache.stamps[self.id].set(cache.current);
+                    cache.masks[self.id].set((pass, unknown));
+                    (pass, unknown)
+                }
+            }
         };
-        if sum.unknown & (1 << s) != 0 {
-            return Across::Visit;
-        }
-        // `negate` swaps "passes" and "fails".
-        let (some_pass, all_pass) = if self.negate { (!all_inside, !inside_possible) } else { (inside_possible, all_inside) };
-        if !some_pass {
-            Across::NoneCan
-        } else if all_pass {
-            Across::AllDo
-        } else {
-            Across::Visit
-        }
+        if self.negate { (all & !pass & !unknown, unknown) } else { (pass, unknown) }
     }
 }
 
-/// A quantifier's body: leaves evaluated inline where possible.
+/// A quantifier's body, evaluated for all members at once as `(true, unknown)` bit masks.
 enum Pred {
+    /// One slot test (cached per household).
     Leaf(Leaf),
-    All(Box<[Leaf]>),
-    Any(Box<[Leaf]>),
-    Mixed { leaves: Box<[Leaf]>, rest: Box<[BoolFn]>, conjunction: bool },
-    Dyn(BoolFn),
-}
-
-#[inline(always)]
-fn conjunction(leaves: &[Leaf], e: &Env, m: &Member) -> Tri {
-    let mut out = Tri::True;
-    for l in leaves {
-        match l.eval(e, m) {
-            Tri::False => return Tri::False,
-            Tri::Unknown => out = Tri::Unknown,
-            Tri::True => {}
-        }
-    }
-    out
-}
-
-#[inline(always)]
-fn disjunction(leaves: &[Leaf], e: &Env, m: &Member) -> Tri {
-    let mut out = Tri::False;
-    for l in leaves {
-        match l.eval(e, m) {
-            Tri::True => return Tri::True,
-            Tri::Unknown => out = Tri::Unknown,
-            Tri::False => {}
-        }
-    }
-    out
+    /// `and` of its parts.
+    And(Box<[Pred]>),
+    /// `or` of its parts.
+    Or(Box<[Pred]>),
+    /// `not`.
+    Not(Box<Pred>),
+    /// Anything else (arithmetic, `eligible`): member by member.
+    Each(BoolFn),
 }
 
 impl Pred {
-    /// The summary's verdict over all members, for a household with at least one member.
-    #[inline(always)]
-    fn across(&self, sum: &Summary) -> Across {
-        let any_is = |ls: &[Leaf], want: Across| ls.iter().any(|l| l.across(sum) == want);
-        let all_are = |ls: &[Leaf], want: Across| ls.iter().all(|l| l.across(sum) == want);
-        match self {
-            Pred::Leaf(l) => l.across(sum),
-            Pred::All(ls) if any_is(ls, Across::NoneCan) => Across::NoneCan,
-            Pred::All(ls) if all_are(ls, Across::AllDo) => Across::AllDo,
-            Pred::Any(ls) if any_is(ls, Across::AllDo) => Across::AllDo,
-            Pred::Any(ls) if all_are(ls, Across::NoneCan) => Across::NoneCan,
-            Pred::Mixed { leaves, conjunction: true, .. } if any_is(leaves, Across::NoneCan) => Across::NoneCan,
-            Pred::Mixed { leaves, conjunction: false, .. } if any_is(leaves, Across::AllDo) => Across::AllDo,
-            _ => Across::Visit,
-        }
-    }
-
-    fn of(ir: &BoolIr) -> Pred {
-        if let Some(leaf) = Leaf::of(ir) {
+    fn of(ir: &BoolIr, c: &mut Compiler) -> Pred {
+        if let Some(leaf) = c.leaf(ir) {
             return Pred::Leaf(leaf);
         }
-        let (parts, is_and) = match ir {
-            BoolIr::And(_) => (flatten(ir, true), true),
-            BoolIr::Or(_) => (flatten(ir, false), false),
-            _ => return Pred::Dyn(boolean(ir)),
-        };
-        let mut leaves = Vec::new();
-        let mut rest = Vec::new();
-        for p in parts {
-            match Leaf::of(p) {
-                Some(l) => leaves.push(l),
-                None => rest.push(boolean(p)),
-            }
-        }
-        match (rest.is_empty(), is_and) {
-            (true, true) => Pred::All(leaves.into()),
-            (true, false) => Pred::Any(leaves.into()),
-            (false, conjunction) => Pred::Mixed { leaves: leaves.into(), rest: rest.into(), conjunction },
+        match ir {
+            BoolIr::And(_) => Pred::And(flatten(ir, true).into_iter().map(|p| Pred::of(p, c)).collect()),
+            BoolIr::Or(_) => Pred::Or(flatten(ir, false).into_iter().map(|p| Pred::of(p, c)).collect()),
+            BoolIr::Not(x) => Pred::Not(Box::new(Pred::of(x, c))),
+            _ => Pred::Each(boolean(ir, c)),
         }
     }
 
-    #[inline(always)]
+    /// `(true, unknown)` member masks; `all` has a bit per member (at most 64 members).
+    fn masks(&self, e: &Env, all: u64) -> (u64, u64) {
+        match self {
+            Pred::Leaf(l) => l.masks(e, all),
+            Pred::And(parts) => {
+                let (mut yes, mut no) = (all, 0);
+                for p in parts.iter() {
+                    let (t, u) = p.masks(e, all);
+                    yes &= t;
+                    no |= all & !t & !u;
+                    if no == all {
+                        break;
+                    }
+                }
+                (yes, all & !yes & !no)
+            }
+            Pred::Or(parts) => {
+                let (mut yes, mut no) = (0, all);
+                for p in parts.iter() {
+                    let (t, u) = p.masks(e, all);
+                    yes |= t;
+                    no &= all & !t & !u;
+                    if yes == all {
+                        break;
+                    }
+                }
+                (yes, all & !yes & !no)
+            }
+            Pred::Not(x) => {
+                let (t, u) = x.masks(e, all);
+                (all & !t & !u, u)
+            }
+            Pred::Each(f) => {
+                let (mut yes, mut unknown) = (0u64, 0u64);
+                for (i, m) in e.members.iter().enumerate().take(MASK_MEMBERS) {
+                    match f(e, m) {
+                        Tri::True => yes |= 1 << i,
+                        Tri::Unknown => unknown |= 1 << i,
+                        Tri::False => {}
+                    }
+                }
+                (yes, unknown)
+            }
+        }
+    }
+
+    /// The body for one member (households above 64 members).
     fn eval(&self, e: &Env, m: &Member) -> Tri {
         match self {
             Pred::Leaf(l) => l.eval(e, m),
-            Pred::All(ls) => conjunction(ls, e, m),
-            Pred::Any(ls) => disjunction(ls, e, m),
-            Pred::Mixed { leaves, rest, conjunction: true } => {
-                let first = conjunction(leaves, e, m);
-                if first == Tri::False {
-                    return Tri::False;
-                }
-                let mut out = first;
-                for x in rest.iter() {
-                    match x(e, m) {
+            Pred::And(parts) => {
+                let mut out = Tri::True;
+                for p in parts.iter() {
+                    match p.eval(e, m) {
                         Tri::False => return Tri::False,
                         Tri::Unknown => out = Tri::Unknown,
                         Tri::True => {}
@@ -327,14 +376,10 @@ impl Pred {
                 }
                 out
             }
-            Pred::Mixed { leaves, rest, conjunction: false } => {
-                let first = disjunction(leaves, e, m);
-                if first == Tri::True {
-                    return Tri::True;
-                }
-                let mut out = first;
-                for x in rest.iter() {
-                    match x(e, m) {
+            Pred::Or(parts) => {
+                let mut out = Tri::False;
+                for p in parts.iter() {
+                    match p.eval(e, m) {
                         Tri::True => return Tri::True,
                         Tri::Unknown => out = Tri::Unknown,
                         Tri::False => {}
@@ -342,7 +387,41 @@ impl Pred {
                 }
                 out
             }
-            Pred::Dyn(f) => f(e, m),
+            Pred::Not(x) => !x.eval(e, m),
+            Pred::Each(f) => f(e, m),
+        }
+    }
+
+    /// How many members pass `(certainly, possibly more)`.
+    #[inline(always)]
+    fn count(&self, e: &Env) -> (i64, i64) {
+        let n = e.members.len();
+        if n <= MASK_MEMBERS {
+            let all = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+            let (yes, unknown) = self.masks(e, all);
+            return (i64::from(yes.count_ones()), i64::from(unknown.count_ones()));
+        }
+        let (mut t, mut u) = (0, 0);
+        for m in e.members {
+            match self.eval(e, m) {
+                Tri::True => t += 1,
+                Tri::Unknown => u += 1,
+                Tri::False => {}
+            }
+        }
+        (t, u)
+    }
+
+    /// `any member (…)`.
+    #[inline(always)]
+    fn any(&self, e: &Env) -> Tri {
+        let (t, u) = self.count(e);
+        if t > 0 {
+            Tri::True
+        } else if u > 0 {
+            Tri::Unknown
+        } else {
+            Tri::False
         }
     }
 }
@@ -361,8 +440,8 @@ fn flatten(ir: &BoolIr, is_and: bool) -> Vec<&BoolIr> {
 }
 
 /// Compiles a yes/no expression.
-pub fn boolean(ir: &BoolIr) -> BoolFn {
-    if let Some(leaf) = Leaf::of(ir) {
+pub fn boolean(ir: &BoolIr, c: &mut Compiler) -> BoolFn {
+    if let Some(leaf) = c.leaf(ir) {
         return Box::new(move |e, m| leaf.eval(e, m));
     }
     match ir {
@@ -370,86 +449,69 @@ pub fn boolean(ir: &BoolIr) -> BoolFn {
             let t = *t;
             Box::new(move |_, _| t)
         }
-        // Leaves were handled above; connectives become a flat predicate.
-        BoolIr::Field(..) | BoolIr::Coded(..) | BoolIr::And(_) | BoolIr::Or(_) => {
-            let pred = Pred::of(ir);
-            Box::new(move |e, m| pred.eval(e, m))
+        BoolIr::Field(..) | BoolIr::Coded(..) => {
+            // Always leaves; kept for an exhaustive match.
+            Box::new(|_, _| Tri::Unknown)
+        }
+        BoolIr::And(_) | BoolIr::Or(_) => {
+            let conjunction = matches!(ir, BoolIr::And(_));
+            let parts: Vec<BoolFn> = flatten(ir, conjunction).into_iter().map(|p| boolean(p, c)).collect();
+            if conjunction {
+                Box::new(move |e, m| {
+                    let mut out = Tri::True;
+                    for x in &parts {
+                        match x(e, m) {
+                            Tri::False => return Tri::False,
+                            Tri::Unknown => out = Tri::Unknown,
+                            Tri::True => {}
+                        }
+                    }
+                    out
+                })
+            } else {
+                Box::new(move |e, m| {
+                    let mut out = Tri::False;
+                    for x in &parts {
+                        match x(e, m) {
+                            Tri::True => return Tri::True,
+                            Tri::Unknown => out = Tri::Unknown,
+                            Tri::False => {}
+                        }
+                    }
+                    out
+                })
+            }
         }
         BoolIr::Cmp(op, l, r) => {
             let (op, l, r) = (*op, num(l), num(r));
             Box::new(move |e, m| cmp(op, l(e, m), r(e, m)))
         }
         BoolIr::Same(a, b) => {
-            let (a, b) = (boolean(a), boolean(b));
+            let (a, b) = (boolean(a, c), boolean(b, c));
             Box::new(move |e, m| match (a(e, m), b(e, m)) {
                 (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
                 (x, y) => Tri::from(x == y),
             })
         }
         BoolIr::Not(x) => {
-            let x = boolean(x);
+            let x = boolean(x, c);
             Box::new(move |e, m| !x(e, m))
         }
         BoolIr::Any(p) => {
-            let p = Pred::of(p);
-            Box::new(move |e, _| {
-                if !e.members.is_empty() {
-                    match p.across(e.summary) {
-                        Across::NoneCan => return Tri::False,
-                        Across::AllDo => return Tri::True,
-                        Across::Visit => {}
-                    }
-                }
-                let mut out = Tri::False;
-                for m in e.members {
-                    match p.eval(e, m) {
-                        Tri::True => return Tri::True,
-                        Tri::Unknown => out = Tri::Unknown,
-                        Tri::False => {}
-                    }
-                }
-                out
-            })
+            let p = Pred::of(p, c);
+            Box::new(move |e, _| p.any(e))
         }
         BoolIr::All(p) => {
-            let p = Pred::of(p);
+            let p = Pred::of(p, c);
             Box::new(move |e, _| {
-                if !e.members.is_empty() {
-                    match p.across(e.summary) {
-                        Across::NoneCan => return Tri::False,
-                        Across::AllDo => return Tri::True,
-                        Across::Visit => {}
-                    }
-                }
-                let mut out = Tri::True;
-                for m in e.members {
-                    match p.eval(e, m) {
-                        Tri::False => return Tri::False,
-                        Tri::Unknown => out = Tri::Unknown,
-                        Tri::True => {}
-                    }
-                }
-                out
+                let (t, u) = p.count(e);
+                count_outcome(CmpOp::Eq, t, u, num::int(e.members.len() as i64))
             })
         }
         BoolIr::Count(p, op, k) => {
-            let (p, op, k) = (Pred::of(p), *op, num(k));
+            let (p, op, k) = (Pred::of(p, c), *op, num(k));
             Box::new(move |e, m0| {
-                if !e.members.is_empty() {
-                    match p.across(e.summary) {
-                        Across::NoneCan => return count_outcome(op, 0, 0, k(e, m0)),
-                        Across::AllDo => return count_outcome(op, e.members.len() as i64, 0, k(e, m0)),
-                        Across::Visit => {}
-                    }
-                }
-                let (mut t, mut u) = (0, 0);
-                for m in e.members {
-                    match p.eval(e, m) {
-                        Tri::True => t += 1,
-                        Tri::Unknown => u += 1,
-                        Tri::False => {}
-                    }
-                }
+                let (t, u) = p.count(e);
                 count_outcome(op, t, u, k(e, m0))
             })
         }

@@ -20,7 +20,7 @@ pub const HH_SLOTS: usize = 11;
 pub const MEMBER_SLOTS: usize = 24;
 
 /// Where a field lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     /// One value per household.
     Household,
@@ -166,34 +166,11 @@ pub struct Facts {
     pub household: [i64; HH_SLOTS],
     /// Member slots, in the household's member order.
     pub members: Vec<[i64; MEMBER_SLOTS]>,
-    /// Per member slot, over all members (filled by [`Facts::derive`]).
-    pub summary: Summary,
-}
-
-/// What every member slot holds across the household: enough to decide many `any`/`all`
-/// tests without visiting the members (`any member (age >= 60 and …)` is false at once when
-/// no one is 60 and every age is known).
-#[derive(Debug, Clone)]
-pub struct Summary {
-    /// Smallest known value per slot (`i64::MAX` when none).
-    pub min: [i64; MEMBER_SLOTS],
-    /// Largest known value per slot (`i64::MIN` when none).
-    pub max: [i64; MEMBER_SLOTS],
-    /// Coded and yes/no values present per slot, as a bit mask.
-    pub present: [u64; MEMBER_SLOTS],
-    /// Bit `s` is set when some member's slot `s` is unknown.
-    pub unknown: u32,
-}
-
-impl Default for Summary {
-    fn default() -> Self {
-        Summary { min: [i64::MAX; MEMBER_SLOTS], max: [i64::MIN; MEMBER_SLOTS], present: [0; MEMBER_SLOTS], unknown: 0 }
-    }
 }
 
 impl Default for Facts {
     fn default() -> Self {
-        Facts { household: [UNKNOWN; HH_SLOTS], members: Vec::new(), summary: Summary::default() }
+        Facts { household: [UNKNOWN; HH_SLOTS], members: Vec::new() }
     }
 }
 
@@ -281,24 +258,11 @@ impl Facts {
         self.household[9] = size;
         self.household[10] = num::div(self.household[2], size);
         let on = date_slot(as_of);
-        let mut summary = Summary::default();
         for m in &mut self.members {
             let (age, months) = if m[2] == UNKNOWN { (UNKNOWN, UNKNOWN) } else { ages_of(m[2], on) };
             m[22] = age;
             m[23] = months;
-            for (s, &v) in m.iter().enumerate() {
-                if v == UNKNOWN {
-                    summary.unknown |= 1 << s;
-                } else {
-                    summary.min[s] = summary.min[s].min(v);
-                    summary.max[s] = summary.max[s].max(v);
-                    if (0..64).contains(&v) {
-                        summary.present[s] |= 1 << v;
-                    }
-                }
-            }
         }
-        self.summary = summary;
     }
 }
 

@@ -9,7 +9,9 @@
 use chrono::NaiveDate;
 
 use super::check::{BoolIr, NumIr};
-use super::compile::{Env, Member, NO_MEMBER, count_outcome};
+use std::cell::RefCell;
+
+use super::compile::{Env, LeafCache, Member, NO_MEMBER, count_outcome};
 use super::dict::{self, Facts, Scope};
 use super::expr::{ArOp, CmpOp};
 use super::num::{self, UNKNOWN};
@@ -81,12 +83,16 @@ impl Bound<'_> {
         &self.params
     }
 
-    fn env<'a>(&'a self, facts: &'a Facts, status: &'a [Status]) -> Env<'a> {
-        Env { hh: &facts.household, members: &facts.members, params: &self.params, status, summary: &facts.summary }
+    fn env<'a>(&'a self, facts: &'a Facts, status: &'a [Status], cache: &'a LeafCache) -> Env<'a> {
+        Env { hh: &facts.household, members: &facts.members, params: &self.params, status, cache }
     }
 
     /// Batch mode: the status of every scheme (inactive ones `NotEligible`), no explanations.
     pub fn statuses(&self, facts: &mut Facts, out: &mut Vec<Status>) {
+        with_cache(self.rules.leaf_count, |cache| self.statuses_with(facts, out, cache));
+    }
+
+    fn statuses_with(&self, facts: &mut Facts, out: &mut Vec<Status>, cache: &LeafCache) {
         facts.derive(self.as_of);
         out.clear();
         out.resize(self.rules.schemes.len(), Status::NotEligible);
@@ -94,7 +100,7 @@ impl Bound<'_> {
             if !self.active[i] {
                 continue;
             }
-            let env = self.env(facts, out);
+            let env = self.env(facts, out, cache);
             let mut status = Status::Eligible;
             let scheme = &self.rules.schemes[i];
             for &c in &scheme.batch_order {
@@ -114,6 +120,10 @@ impl Bound<'_> {
     /// Explained mode: every criterion's outcome and, for undetermined schemes, the missing
     /// fields.
     pub fn explain(&self, facts: &mut Facts, out: &mut Explanation) {
+        with_cache(self.rules.leaf_count, |cache| self.explain_with(facts, out, cache));
+    }
+
+    fn explain_with(&self, facts: &mut Facts, out: &mut Explanation, cache: &LeafCache) {
         facts.derive(self.as_of);
         let n = self.rules.schemes.len();
         out.results.resize_with(n, SchemeResult::default);
@@ -128,7 +138,7 @@ impl Bound<'_> {
             if !self.active[i] {
                 continue;
             }
-            let env = self.env(facts, &out.statuses);
+            let env = self.env(facts, &out.statuses, cache);
             let mut status = Status::Eligible;
             for c in &self.rules.schemes[i].criteria {
                 let t = (c.compiled)(&env, &NO_MEMBER);
@@ -220,6 +230,27 @@ impl Bound<'_> {
             NumIr::Const(_) | NumIr::Param(_) => {}
         }
     }
+}
+
+thread_local! {
+    /// Each thread's leaf cache: working memory reused from household to household.
+    static CACHE: RefCell<LeafCache> = RefCell::new(LeafCache::default());
+}
+
+/// Runs `f` with this thread's leaf cache, started afresh for a new household.
+fn with_cache<T>(leaves: usize, f: impl FnOnce(&LeafCache) -> T) -> T {
+    CACHE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut cache) => {
+            cache.next_household(leaves);
+            f(&cache)
+        }
+        // Re-entered on the same thread (not done by the engine itself): use a fresh cache.
+        Err(_) => {
+            let mut cache = LeafCache::default();
+            cache.next_household(leaves);
+            f(&cache)
+        }
+    })
 }
 
 /// The reference interpreter over typed IR: the same semantics as the compiled closures,

@@ -23,7 +23,7 @@ pub const MAX_DEPTH: usize = 40;
 pub type Span = (usize, usize);
 
 /// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CmpOp {
     /// `=`
     Eq,

@@ -18,7 +18,7 @@ pub const MAX_FILE_BYTES: usize = 256 * 1024;
 /// Most rule files in a directory.
 pub const MAX_FILES: usize = 1000;
 const MAX_ITEMS: usize = 200;
-const MAX_MEMBERS: usize = 100;
+const MAX_MEMBERS: usize = 64;
 
 /// One mistake in a rule file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -160,6 +160,7 @@ pub fn load_sources(files: &[(String, String)]) -> Result<RuleSet, Vec<Diagnosti
         }
     }
     let mut deps: Vec<Vec<(usize, Pos)>> = vec![Vec::new(); drafts.len()];
+    let mut compiler = compile::Compiler::default();
     let mut schemes = Vec::new();
     for (i, mut d) in drafts.into_iter().enumerate() {
         let names = Names { params: &d.params, schemes: &ids, this_scheme: i };
@@ -179,7 +180,7 @@ pub fn load_sources(files: &[(String, String)]) -> Result<RuleSet, Vec<Diagnosti
                     let mut refs = Vec::new();
                     ir.dependencies(&mut refs);
                     deps[i].extend(refs.into_iter().map(|s| (s, node.pos)));
-                    let compiled = compile::boolean(&ir);
+                    let compiled = compile::boolean(&ir, &mut compiler);
                     d.scheme.criteria.push(Criterion { id, label, rule, ir, compiled });
                 }
                 Err(e) => {
@@ -226,7 +227,7 @@ pub fn load_sources(files: &[(String, String)]) -> Result<RuleSet, Vec<Diagnosti
         diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         return Err(diags);
     }
-    Ok(RuleSet { version: version(files), schemes, order, parameter_count })
+    Ok(RuleSet { version: version(files), schemes, order, parameter_count, leaf_count: compiler.leaves() })
 }
 
 /// Content hash of the rule files: names and bytes, in name order.

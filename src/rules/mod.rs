@@ -239,6 +239,8 @@ pub struct RuleSet {
     pub order: Vec<usize>,
     /// Number of parameters over all schemes.
     pub parameter_count: usize,
+    /// Number of distinct member tests (the size of each household's leaf cache).
+    pub leaf_count: usize,
 }
 
 impl RuleSet {

@@ -254,6 +254,7 @@ fn rules(cmd: &RulesCommand) -> ExitCode {
 fn serve(settings: &Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async {
         let app = Application::build(settings)?;
+        app.reload_rules_on_hangup();
         tracing::info!(
             bind = %settings.bind,
             port = app.port(),

@@ -121,8 +121,13 @@ impl Application {
 
     /// Runs until the server is stopped (SIGINT/SIGTERM drain in-flight requests).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        reload_on_hangup(self.state.clone());
         self.server.await
+    }
+
+    /// Reloads the rules on SIGHUP from now on (call inside the runtime, before announcing
+    /// that the service is up: until then SIGHUP would end the process).
+    pub fn reload_rules_on_hangup(&self) {
+        reload_on_hangup(self.state.clone());
     }
 
     /// Splits off the server future (tests spawn it).
@@ -135,19 +140,22 @@ impl Application {
 /// rules in force stay).
 fn reload_on_hangup(state: AppState) {
     #[cfg(unix)]
-    actix_web::rt::spawn(async move {
+    {
         use tokio::signal::unix::{SignalKind, signal};
+        // Registered here, synchronously; the loop runs on the event loop.
         let Ok(mut hangups) = signal(SignalKind::hangup()) else {
             tracing::warn!("cannot listen for SIGHUP; reload the rules through the API");
             return;
         };
-        while hangups.recv().await.is_some() {
-            let ctx = crate::audit::AuditContext::cli();
-            if let Err(error) = api::schemes::reload(&state, ctx, "sighup").await {
-                tracing::warn!(%error, "rules reload on SIGHUP failed");
+        actix_web::rt::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let ctx = crate::audit::AuditContext::cli();
+                if let Err(error) = api::schemes::reload(&state, ctx, "sighup").await {
+                    tracing::warn!(%error, "rules reload on SIGHUP failed");
+                }
             }
-        }
-    });
+        });
+    }
     #[cfg(not(unix))]
     let _ = state;
 }

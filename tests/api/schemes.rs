@@ -215,3 +215,67 @@ async fn the_service_refuses_to_start_on_invalid_rules() {
     let text = format!("{error:#}");
     assert!(text.contains("broken.yaml:2:7"), "{text}");
 }
+
+/// `kill -HUP` reloads the rules of a running `sahulat serve`: a broken directory is refused
+/// (the process keeps running), a good one is taken; both attempts are audited.
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_rules_and_is_audited() {
+    use sahulat::audit::repo::{self, AuditFilter};
+    let db = TestDb::new();
+    let rules = rules_copy();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sahulat"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(&test_source(db.url(), rules.path()))
+        .env("SAHULAT_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn sahulat serve");
+    // Wait until it serves (it logs the line once the rules are loaded and the port bound).
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let started = std::time::Instant::now();
+    while !rx.recv_timeout(std::time::Duration::from_secs(30)).expect("serve log").contains("sahulat is serving") {
+        assert!(started.elapsed().as_secs() < 60, "serve did not start");
+    }
+    let hangup = || {
+        let status = std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().expect("kill");
+        assert!(status.success());
+    };
+    let reloads = |want: usize| {
+        let mut conn = db.connect();
+        for _ in 0..100 {
+            let filter = AuditFilter { action: Some("rules_reload".into()), ..AuditFilter::default() };
+            let events = repo::list(&mut conn, &filter, 10).expect("audit events");
+            if events.len() >= want {
+                return events;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("no rules_reload event after SIGHUP");
+    };
+    let path = rules.path().join("bisp-kafaalat.yaml");
+    let original = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, original.replacen("pmt_score <=", "pmt_scor <=", 1)).expect("write");
+    hangup();
+    let events = reloads(1);
+    assert_eq!(events[0].outcome, "denied");
+    assert!(events[0].details.contains("sighup"), "{}", events[0].details);
+
+    std::fs::write(&path, &original).expect("write");
+    hangup();
+    let events = reloads(2);
+    assert_eq!(events[0].outcome, "success", "newest first");
+    assert!(child.try_wait().expect("status").is_none(), "the service keeps running");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -69,6 +69,14 @@ pub type BoolFn = Box<dyn Fn(&Env, &Member) -> Tri + Send + Sync>;
 /// A compiled number expression.
 pub type NumFn = Box<dyn Fn(&Env, &Member) -> i64 + Send + Sync>;
 
+/// True when `pass`, else unknown when `unknown`, else false (callers clear `pass` when the
+/// value itself is unknown). A table lookup: no branch on the data.
+#[inline(always)]
+fn tri(pass: bool, unknown: bool) -> Tri {
+    const TABLE: [Tri; 4] = [Tri::False, Tri::True, Tri::Unknown, Tri::True];
+    TABLE[usize::from(pass) | (usize::from(unknown) << 1)]
+}
+
 #[inline]
 fn cmp(op: CmpOp, a: i64, b: i64) -> Tri {
     if a == UNKNOWN || b == UNKNOWN { Tri::Unknown } else { Tri::from(op.holds(a, b)) }
@@ -176,16 +184,21 @@ impl Test {
         }
     }
 
+    /// Whether `v` passes (false for an unknown value, which is reported separately).
+    #[inline(always)]
+    fn passes(self, v: i64, params: &[i64]) -> bool {
+        match self {
+            // `lo` is above `UNKNOWN` (i64::MIN), so an unknown value is never in range.
+            Test::Range(_, _, lo, hi) => (lo <= v) & (v <= hi),
+            Test::Coded(_, _, mask) => (0..64).contains(&v) & ((mask >> (v & 63)) & 1 == 1),
+            Test::CmpParam(op, _, _, p) => (v != UNKNOWN) & (params[p] != UNKNOWN) & op.holds(v, params[p]),
+        }
+    }
+
     #[inline(always)]
     fn on(self, v: i64, params: &[i64]) -> Tri {
-        if v == UNKNOWN {
-            return Tri::Unknown;
-        }
-        match self {
-            Test::Range(_, _, lo, hi) => Tri::from(lo <= v && v <= hi),
-            Test::Coded(_, _, mask) => Tri::from((0..64).contains(&v) && (mask >> v) & 1 == 1),
-            Test::CmpParam(op, _, _, p) => cmp(op, v, params[p]),
-        }
+        let unknown = v == UNKNOWN || matches!(self, Test::CmpParam(_, _, _, p) if params[p] == UNKNOWN);
+        tri(self.passes(v, params) & !unknown, unknown)
     }
 
     #[inline(always)]
@@ -251,8 +264,9 @@ impl Leaf {
             Scope::Member => m[self.test.slot()],
             Scope::Household => e.hh[self.test.slot()],
         };
-        let t = self.test.on(v, e.params);
-        if self.negate { !t } else { t }
+        let unknown = v == UNKNOWN || matches!(self.test, Test::CmpParam(_, _, _, p) if e.params[p] == UNKNOWN);
+        // Negation flips a known outcome only; without a branch on the data.
+        tri((self.test.passes(v, e.params) ^ self.negate) & !unknown, unknown)
     }
 
     /// `(pass, unknown)` over all members, as bit masks (`all` has a bit per member).
@@ -269,15 +283,7 @@ impl Leaf {
                 if cache.stamps[self.id].get() == cache.current {
                     cache.masks[self.id].get()
                 } else {
-                    let (mut pass, mut unknown) = (0u64, 0u64);
-                    let slot = self.test.slot();
-                    for (i, m) in e.members.iter().enumerate() {
-                        match self.test.on(m[slot], e.params) {
-                            Tri::True => pass |= 1 << i,
-                            Tri::Unknown => unknown |= 1 << i,
-                            Tri::False => {}
-                        }
-                    }
+                    let (pass, unknown) = member_masks(self.test, e);
                     cache.stamps[self.id].set(cache.current);
                     cache.masks[self.id].set((pass, unknown));
                     (pass, unknown)
@@ -286,6 +292,42 @@ impl Leaf {
         };
         if self.negate { (all & !pass & !unknown, unknown) } else { (pass, unknown) }
     }
+}
+
+/// `(pass, unknown)` masks of a member test, without a data-dependent branch per member
+/// (households differ, so such branches would be mispredicted).
+#[inline(always)]
+fn member_masks(test: Test, e: &Env) -> (u64, u64) {
+    let (mut pass, mut unknown) = (0u64, 0u64);
+    let members = e.members.iter().take(MASK_MEMBERS).enumerate();
+    match test {
+        Test::Range(_, slot, lo, hi) => {
+            // `lo` is above `UNKNOWN` (i64::MIN), so an unknown value is never in range.
+            for (i, m) in members {
+                let v = m[slot];
+                pass |= u64::from((lo <= v) & (v <= hi)) << i;
+                unknown |= u64::from(v == UNKNOWN) << i;
+            }
+        }
+        Test::Coded(_, slot, mask) => {
+            for (i, m) in members {
+                let v = m[slot];
+                let known_code = (0..64).contains(&v);
+                pass |= (u64::from(known_code) & (mask >> (v & 63)) & 1) << i;
+                unknown |= u64::from(v == UNKNOWN) << i;
+            }
+        }
+        Test::CmpParam(op, _, slot, p) => {
+            for (i, m) in members {
+                match cmp(op, m[slot], e.params[p]) {
+                    Tri::True => pass |= 1 << i,
+                    Tri::Unknown => unknown |= 1 << i,
+                    Tri::False => {}
+                }
+            }
+        }
+    }
+    (pass, unknown)
 }
 
 /// A quantifier's body, evaluated for all members at once as `(true, unknown)` bit masks.
@@ -325,9 +367,6 @@ impl Pred {
                     let (t, u) = p.masks(e, all);
                     yes &= t;
                     no |= all & !t & !u;
-                    if no == all {
-                        break;
-                    }
                 }
                 (yes, all & !yes & !no)
             }
@@ -337,9 +376,6 @@ impl Pred {
                     let (t, u) = p.masks(e, all);
                     yes |= t;
                     no &= all & !t & !u;
-                    if yes == all {
-                        break;
-                    }
                 }
                 (yes, all & !yes & !no)
             }
@@ -416,13 +452,7 @@ impl Pred {
     #[inline(always)]
     fn any(&self, e: &Env) -> Tri {
         let (t, u) = self.count(e);
-        if t > 0 {
-            Tri::True
-        } else if u > 0 {
-            Tri::Unknown
-        } else {
-            Tri::False
-        }
+        tri(t > 0, u > 0)
     }
 }
 

@@ -96,15 +96,14 @@ impl Bound<'_> {
         facts.derive(self.as_of);
         out.clear();
         out.resize(self.rules.schemes.len(), Status::NotEligible);
-        for &i in &self.rules.order {
-            if !self.active[i] {
+        for (i, criteria) in &self.rules.batch.steps {
+            if !self.active[*i] {
                 continue;
             }
             let env = self.env(facts, out, cache);
             let mut status = Status::Eligible;
-            let scheme = &self.rules.schemes[i];
-            for &c in &scheme.batch_order {
-                match (scheme.criteria[c].compiled)(&env, &NO_MEMBER) {
+            for f in &self.rules.batch.fns[criteria.clone()] {
+                match f(&env, &NO_MEMBER) {
                     Tri::False => {
                         status = Status::NotEligible;
                         break;
@@ -113,6 +112,7 @@ impl Bound<'_> {
                     Tri::True => {}
                 }
             }
+            let i = *i;
             out[i] = status;
         }
     }

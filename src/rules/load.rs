@@ -227,7 +227,23 @@ pub fn load_sources(files: &[(String, String)]) -> Result<RuleSet, Vec<Diagnosti
         diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         return Err(diags);
     }
-    Ok(RuleSet { version: version(files), schemes, order, parameter_count, leaf_count: compiler.leaves() })
+    let mut batch_plan = Vec::with_capacity(order.len());
+    let mut batch_fns = Vec::new();
+    for &i in &order {
+        let start = batch_fns.len();
+        for &c in &schemes[i].batch_order {
+            batch_fns.push(compile::boolean(&schemes[i].criteria[c].ir, &mut compiler));
+        }
+        batch_plan.push((i, start..batch_fns.len()));
+    }
+    Ok(RuleSet {
+        version: version(files),
+        schemes,
+        order,
+        parameter_count,
+        leaf_count: compiler.leaves(),
+        batch: super::BatchPlan { steps: batch_plan, fns: batch_fns },
+    })
 }
 
 /// Content hash of the rule files: names and bytes, in name order.

@@ -241,6 +241,23 @@ pub struct RuleSet {
     pub parameter_count: usize,
     /// Number of distinct member tests (the size of each household's leaf cache).
     pub leaf_count: usize,
+    /// Batch mode's program.
+    pub batch: BatchPlan,
+}
+
+/// Batch mode's program: every scheme in evaluation order with the range of its criteria
+/// (cheapest first) in one contiguous list of closures, for the hot loop.
+pub struct BatchPlan {
+    /// `(scheme index, range in fns)`, in evaluation order.
+    pub steps: Vec<(usize, std::ops::Range<usize>)>,
+    /// The criteria closures.
+    pub fns: Vec<compile::BoolFn>,
+}
+
+impl std::fmt::Debug for BatchPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BatchPlan({} schemes, {} criteria)", self.steps.len(), self.fns.len())
+    }
 }
 
 impl RuleSet {

@@ -523,10 +523,17 @@ pub fn boolean(ir: &BoolIr, c: &mut Compiler) -> BoolFn {
                 (x, y) => Tri::from(x == y),
             })
         }
-        BoolIr::Not(x) => {
-            let x = boolean(x, c);
-            Box::new(move |e, m| !x(e, m))
-        }
+        BoolIr::Not(x) => match x.as_ref() {
+            // `not any member (…)` ("no member is …") is common: one closure, not two.
+            BoolIr::Any(p) => {
+                let p = Pred::of(p, c);
+                Box::new(move |e, _| !p.any(e))
+            }
+            _ => {
+                let x = boolean(x, c);
+                Box::new(move |e, m| !x(e, m))
+            }
+        },
         BoolIr::Any(p) => {
             let p = Pred::of(p, c);
             Box::new(move |e, _| p.any(e))

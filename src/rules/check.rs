@@ -150,10 +150,11 @@ impl Checker<'_> {
                 hint: Some(format!("for example `any member ({name} …)`")),
             };
         }
-        let close = candidates.iter().any(|c| distance(c, name) <= (name.len() / 3).max(1));
         let hint = suggest(name, candidates).or_else(|| {
-            (!close && scope == Scope::Household)
-                .then(|| format!("a coded value such as `{name}` must be compared with a field, e.g. `sex = female`"))
+            Some(format!(
+                "a parameter must be declared under `parameters:`; a coded value such as `{name}` is compared \
+                 with a field, e.g. `sex = female`"
+            ))
         });
         TypeError { span, message: format!("unknown field or parameter `{name}`"), hint }
     }

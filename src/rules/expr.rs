@@ -18,6 +18,8 @@
 pub const MAX_LEN: usize = 4000;
 /// Deepest nesting accepted.
 pub const MAX_DEPTH: usize = 40;
+/// Most operands in one flat `and` / `or` / `+` … chain.
+pub const MAX_CHAIN: usize = 200;
 
 /// A byte range in the expression.
 pub type Span = (usize, usize);
@@ -330,6 +332,16 @@ impl Parser {
         }
     }
 
+    /// One more operand in a flat chain (`a and b and …`): chains may be long, but not
+    /// unbounded (each operand is a level of the tree the checker walks).
+    fn chain(&mut self, start: usize) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth - start > MAX_CHAIN {
+            return self.fail(format!("more than {MAX_CHAIN} terms in one chain; split the rule into criteria"));
+        }
+        Ok(())
+    }
+
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -344,7 +356,7 @@ impl Parser {
         let saved = self.depth;
         while self.is_word("or") {
             self.bump();
-            self.enter()?;
+            self.chain(saved)?;
             let right = self.and()?;
             let span = (left.span.0, right.span.1);
             left = Expr { kind: Kind::Or(bx(left), bx(right)), span };
@@ -358,7 +370,7 @@ impl Parser {
         let saved = self.depth;
         while self.is_word("and") {
             self.bump();
-            self.enter()?;
+            self.chain(saved)?;
             let right = self.not()?;
             let span = (left.span.0, right.span.1);
             left = Expr { kind: Kind::And(bx(left), bx(right)), span };
@@ -434,7 +446,7 @@ impl Parser {
         let saved = self.depth;
         while let Tok::Ar(op @ (ArOp::Add | ArOp::Sub)) = *self.peek() {
             self.bump();
-            self.enter()?;
+            self.chain(saved)?;
             let right = self.product()?;
             let span = (left.span.0, right.span.1);
             left = Expr { kind: Kind::Arith(op, bx(left), bx(right)), span };
@@ -448,7 +460,7 @@ impl Parser {
         let saved = self.depth;
         while let Tok::Ar(op @ (ArOp::Mul | ArOp::Div)) = *self.peek() {
             self.bump();
-            self.enter()?;
+            self.chain(saved)?;
             let right = self.unary()?;
             let span = (left.span.0, right.span.1);
             left = Expr { kind: Kind::Arith(op, bx(left), bx(right)), span };

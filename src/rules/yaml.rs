@@ -223,7 +223,7 @@ mod tests {
         // A continuation line indented further than the block keeps its extra spaces.
         let src = "rule: |\n  first and\n    second\n";
         let root = parse(src).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(entries(&root)[0].1.pos_at(src, 16), Pos { line: 3, col: 5 });
+        assert_eq!(entries(&root)[0].1.pos_at(src, 12), Pos { line: 3, col: 5 });
         // The end of the block is the end of its last line, not the line after it.
         assert_eq!(entries(&root)[0].1.pos_at(src, 19), Pos { line: 3, col: 11 });
     }

@@ -56,6 +56,40 @@ pub struct Explanation {
     /// Per scheme.
     pub results: Vec<SchemeResult>,
     statuses: Vec<Status>,
+    member_unknown: Vec<u32>,
+}
+
+/// What the missing-field walk reads besides the household.
+struct Walk<'a> {
+    /// Results of the schemes already explained (all that `eligible(…)` can name).
+    done: &'a [SchemeResult],
+    /// Per member, a bit per unknown slot.
+    member_unknown: &'a [u32],
+}
+
+/// The member slots a quantifier's body reads, or `None` when it also reads something the
+/// same for every member (a household field, another scheme's status).
+fn member_reads(ir: &BoolIr) -> Option<u32> {
+    fn num(ir: &NumIr) -> Option<u32> {
+        match ir {
+            NumIr::Const(_) | NumIr::Param(_) => Some(0),
+            NumIr::Field(Scope::Member, s) => Some(1 << s),
+            NumIr::Field(Scope::Household, _) => None,
+            NumIr::Arith(_, a, b) => Some(num(a)? | num(b)?),
+            NumIr::Neg(x) => num(x),
+        }
+    }
+    match ir {
+        BoolIr::Const(_) => Some(0),
+        BoolIr::Field(Scope::Member, s) | BoolIr::Coded(Scope::Member, s, _) => Some(1 << s),
+        BoolIr::Field(Scope::Household, _) | BoolIr::Coded(Scope::Household, _, _) | BoolIr::Eligible(_) => None,
+        BoolIr::Cmp(_, l, r) => Some(num(l)? | num(r)?),
+        BoolIr::Same(a, b) => Some(member_reads(a)? | member_reads(b)?),
+        BoolIr::Not(x) => member_reads(x),
+        BoolIr::And(xs) | BoolIr::Or(xs) => xs.iter().try_fold(0, |acc, x| Some(acc | member_reads(x)?)),
+        BoolIr::Any(p) | BoolIr::All(p) => member_reads(p),
+        BoolIr::Count(p, _, k) => Some(member_reads(p)? | num(k)?),
+    }
 }
 
 impl RuleSet {
@@ -129,13 +163,23 @@ impl Bound<'_> {
         out.results.resize_with(n, SchemeResult::default);
         out.statuses.clear();
         out.statuses.resize(n, Status::NotEligible);
+        // Each member's unknown slots, to skip members a test cannot be unknown for.
+        out.member_unknown.clear();
+        out.member_unknown.extend(
+            facts
+                .members
+                .iter()
+                .map(|m| m.iter().enumerate().fold(0u32, |acc, (s, v)| acc | (u32::from(*v == UNKNOWN) << s))),
+        );
         for &i in &self.rules.order {
-            let result = &mut out.results[i];
+            // Taken out while it is filled, so the finished results stay readable.
+            let mut result = std::mem::take(&mut out.results[i]);
             result.outcomes.clear();
             result.missing.clear();
             result.active = self.active[i];
             result.status = None;
             if !self.active[i] {
+                out.results[i] = result;
                 continue;
             }
             let env = self.env(facts, &out.statuses, cache);
@@ -150,20 +194,22 @@ impl Bound<'_> {
                 result.outcomes.push(t);
             }
             if status == Status::Undetermined {
+                let walk = Walk { done: &out.results, member_unknown: &out.member_unknown };
                 for (c, t) in self.rules.schemes[i].criteria.iter().zip(&result.outcomes) {
                     if *t == Tri::Unknown {
-                        self.missing(&c.ir, &env, &NO_MEMBER, None, &mut result.missing);
+                        self.missing(&walk, &c.ir, &env, &NO_MEMBER, None, &mut result.missing);
                     }
                 }
             }
             result.status = Some(status);
+            out.results[i] = result;
             out.statuses[i] = status;
         }
     }
 
     /// Collects the missing fields of an expression known to be unknown: only the parts that
     /// are themselves unknown can change the outcome.
-    fn missing(&self, ir: &BoolIr, env: &Env, m: &Member, member: Option<usize>, out: &mut Vec<Missing>) {
+    fn missing(&self, walk: &Walk, ir: &BoolIr, env: &Env, m: &Member, member: Option<usize>, out: &mut Vec<Missing>) {
         let mut push = |scope: Scope, slot: usize| {
             let field = dict::at(scope, slot);
             if let Some(source) = field.source {
@@ -178,55 +224,67 @@ impl Bound<'_> {
             BoolIr::Const(_) => {}
             BoolIr::Field(scope, slot) | BoolIr::Coded(scope, slot, _) => push(*scope, *slot),
             BoolIr::Cmp(_, l, r) => {
-                self.missing_num(l, env, m, member, out);
-                self.missing_num(r, env, m, member, out);
+                self.missing_num(walk, l, env, m, member, out);
+                self.missing_num(walk, r, env, m, member, out);
             }
             BoolIr::Same(a, b) => {
                 for x in [a, b] {
                     if eval_bool(x, env, m) == Tri::Unknown {
-                        self.missing(x, env, m, member, out);
+                        self.missing(walk, x, env, m, member, out);
                     }
                 }
             }
-            BoolIr::Not(x) => self.missing(x, env, m, member, out),
+            BoolIr::Not(x) => self.missing(walk, x, env, m, member, out),
             BoolIr::And(xs) | BoolIr::Or(xs) => {
                 for x in xs {
                     if eval_bool(x, env, m) == Tri::Unknown {
-                        self.missing(x, env, m, member, out);
+                        self.missing(walk, x, env, m, member, out);
                     }
                 }
             }
             BoolIr::Any(p) | BoolIr::All(p) | BoolIr::Count(p, _, _) => {
                 if let BoolIr::Count(_, _, k) = ir {
-                    self.missing_num(k, env, m, member, out);
+                    self.missing_num(walk, k, env, m, member, out);
                 }
+                let reads = member_reads(p);
                 for (i, each) in env.members.iter().enumerate() {
-                    if eval_bool(p, env, each) == Tri::Unknown {
-                        self.missing(p, env, each, Some(i), out);
+                    // A member with every slot the test reads known cannot leave it unknown.
+                    let may_be_unknown = reads.is_none_or(|r| walk.member_unknown.get(i).is_none_or(|u| u & r != 0));
+                    if may_be_unknown && eval_bool(p, env, each) == Tri::Unknown {
+                        self.missing(walk, p, env, each, Some(i), out);
                     }
                 }
             }
             BoolIr::Eligible(s) => {
-                for c in &self.rules.schemes[*s].criteria {
-                    if eval_bool(&c.ir, env, &NO_MEMBER) == Tri::Unknown {
-                        self.missing(&c.ir, env, &NO_MEMBER, None, out);
+                // The other scheme came first (evaluation order): its missing fields are known.
+                for m in &walk.done[*s].missing {
+                    if !out.contains(m) {
+                        out.push(*m);
                     }
                 }
             }
         }
     }
 
-    fn missing_num(&self, ir: &NumIr, env: &Env, m: &Member, member: Option<usize>, out: &mut Vec<Missing>) {
+    fn missing_num(
+        &self,
+        walk: &Walk,
+        ir: &NumIr,
+        env: &Env,
+        m: &Member,
+        member: Option<usize>,
+        out: &mut Vec<Missing>,
+    ) {
         if eval_num(ir, env, m) != UNKNOWN {
             return;
         }
         match ir {
-            NumIr::Field(scope, slot) => self.missing(&BoolIr::Field(*scope, *slot), env, m, member, out),
+            NumIr::Field(scope, slot) => self.missing(walk, &BoolIr::Field(*scope, *slot), env, m, member, out),
             NumIr::Arith(_, a, b) => {
-                self.missing_num(a, env, m, member, out);
-                self.missing_num(b, env, m, member, out);
+                self.missing_num(walk, a, env, m, member, out);
+                self.missing_num(walk, b, env, m, member, out);
             }
-            NumIr::Neg(x) => self.missing_num(x, env, m, member, out),
+            NumIr::Neg(x) => self.missing_num(walk, x, env, m, member, out),
             NumIr::Const(_) | NumIr::Param(_) => {}
         }
     }

@@ -272,25 +272,26 @@ impl Leaf {
     /// `(pass, unknown)` over all members, as bit masks (`all` has a bit per member).
     #[inline(always)]
     fn masks(&self, e: &Env, all: u64) -> (u64, u64) {
-        let (pass, unknown) = match self.test.scope() {
-            Scope::Household => match self.test.on(e.hh[self.test.slot()], e.params) {
+        let cache = e.cache;
+        // The common case first: a member test already computed for this household.
+        let (pass, unknown) = match cache.stamps.get(self.id) {
+            Some(stamp) if stamp.get() == cache.current => cache.masks[self.id].get(),
+            Some(stamp) => {
+                let masks = member_masks(self.test, e);
+                stamp.set(cache.current);
+                cache.masks[self.id].set(masks);
+                masks
+            }
+            // A household test (no id): the same outcome for every member.
+            None => match self.test.on(e.hh[self.test.slot()], e.params) {
                 Tri::True => (all, 0),
                 Tri::False => (0, 0),
                 Tri::Unknown => (0, all),
             },
-            Scope::Member => {
-                let cache = e.cache;
-                if cache.stamps[self.id].get() == cache.current {
-                    cache.masks[self.id].get()
-                } else {
-                    let (pass, unknown) = member_masks(self.test, e);
-                    cache.stamps[self.id].set(cache.current);
-                    cache.masks[self.id].set((pass, unknown));
-                    (pass, unknown)
-                }
-            }
         };
-        if self.negate { (all & !pass & !unknown, unknown) } else { (pass, unknown) }
+        // Negation flips the known outcomes, without a branch.
+        let flip = u64::from(self.negate).wrapping_neg();
+        ((pass ^ flip) & all & !unknown, unknown)
     }
 }
 
@@ -334,6 +335,8 @@ fn member_masks(test: Test, e: &Env) -> (u64, u64) {
 enum Pred {
     /// One slot test (cached per household).
     Leaf(Leaf),
+    /// Slot tests joined by `and` (`conjunction`) or `or`: the most common body.
+    Leaves(Box<[Leaf]>, bool),
     /// `and` of its parts.
     And(Box<[Pred]>),
     /// `or` of its parts.
@@ -349,6 +352,13 @@ impl Pred {
         if let Some(leaf) = c.leaf(ir) {
             return Pred::Leaf(leaf);
         }
+        let conjunction = matches!(ir, BoolIr::And(_));
+        if matches!(ir, BoolIr::And(_) | BoolIr::Or(_)) {
+            let leaves: Option<Vec<Leaf>> = flatten(ir, conjunction).into_iter().map(|p| c.leaf(p)).collect();
+            if let Some(leaves) = leaves {
+                return Pred::Leaves(leaves.into(), conjunction);
+            }
+        }
         match ir {
             BoolIr::And(_) => Pred::And(flatten(ir, true).into_iter().map(|p| Pred::of(p, c)).collect()),
             BoolIr::Or(_) => Pred::Or(flatten(ir, false).into_iter().map(|p| Pred::of(p, c)).collect()),
@@ -361,6 +371,24 @@ impl Pred {
     fn masks(&self, e: &Env, all: u64) -> (u64, u64) {
         match self {
             Pred::Leaf(l) => l.masks(e, all),
+            Pred::Leaves(leaves, true) => {
+                let (mut yes, mut no) = (all, 0);
+                for l in leaves.iter() {
+                    let (t, u) = l.masks(e, all);
+                    yes &= t;
+                    no |= all & !t & !u;
+                }
+                (yes, all & !yes & !no)
+            }
+            Pred::Leaves(leaves, false) => {
+                let (mut yes, mut no) = (0, all);
+                for l in leaves.iter() {
+                    let (t, u) = l.masks(e, all);
+                    yes |= t;
+                    no &= all & !t & !u;
+                }
+                (yes, all & !yes & !no)
+            }
             Pred::And(parts) => {
                 let (mut yes, mut no) = (all, 0);
                 for p in parts.iter() {
@@ -401,6 +429,18 @@ impl Pred {
     fn eval(&self, e: &Env, m: &Member) -> Tri {
         match self {
             Pred::Leaf(l) => l.eval(e, m),
+            Pred::Leaves(leaves, conjunction) => {
+                let mut out = if *conjunction { Tri::True } else { Tri::False };
+                for l in leaves.iter() {
+                    match (l.eval(e, m), conjunction) {
+                        (Tri::False, true) => return Tri::False,
+                        (Tri::True, false) => return Tri::True,
+                        (Tri::Unknown, _) => out = Tri::Unknown,
+                        _ => {}
+                    }
+                }
+                out
+            }
             Pred::And(parts) => {
                 let mut out = Tri::True;
                 for p in parts.iter() {

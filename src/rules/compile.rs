@@ -488,11 +488,77 @@ impl Pred {
         (t, u)
     }
 
-    /// `any member (…)`.
+}
+
+/// A quantifier over `p` whose outcome `finish` computes from how many members certainly
+/// pass and how many are unknown. The body's shape is resolved here, when the rules are
+/// compiled, so the closure that runs for each household does not dispatch on it.
+fn counted<F>(p: Pred, finish: F) -> BoolFn
+where
+    F: Fn(&Env, &Member, i64, i64) -> Tri + Send + Sync + 'static,
+{
     #[inline(always)]
-    fn any(&self, e: &Env) -> Tri {
-        let (t, u) = self.count(e);
-        tri(t > 0, u > 0)
+    fn all_bits(n: usize) -> u64 {
+        if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
+    }
+    #[inline(always)]
+    fn popcounts((yes, unknown): (u64, u64)) -> (i64, i64) {
+        (i64::from(yes.count_ones()), i64::from(unknown.count_ones()))
+    }
+    match p {
+        Pred::Leaf(l) => Box::new(move |e, m| {
+            let n = e.members.len();
+            let (t, u) = if n <= MASK_MEMBERS {
+                let all = all_bits(n);
+                let (pass, unknown) = l.masks(e, all);
+                popcounts((pass, unknown))
+            } else {
+                Pred::Leaf(l).count(e)
+            };
+            finish(e, m, t, u)
+        }),
+        Pred::Leaves(leaves, conjunction) => {
+            let p = Pred::Leaves(leaves, conjunction);
+            if conjunction {
+                Box::new(move |e, m| {
+                    let (t, u) = match (&p, e.members.len()) {
+                        (Pred::Leaves(ls, _), n) if n <= MASK_MEMBERS => {
+                            let all = all_bits(n);
+                            let (mut yes, mut no) = (all, 0);
+                            for l in ls.iter() {
+                                let (t, u) = l.masks(e, all);
+                                yes &= t;
+                                no |= all & !t & !u;
+                            }
+                            popcounts((yes, all & !yes & !no))
+                        }
+                        _ => p.count(e),
+                    };
+                    finish(e, m, t, u)
+                })
+            } else {
+                Box::new(move |e, m| {
+                    let (t, u) = match (&p, e.members.len()) {
+                        (Pred::Leaves(ls, _), n) if n <= MASK_MEMBERS => {
+                            let all = all_bits(n);
+                            let (mut yes, mut no) = (0, all);
+                            for l in ls.iter() {
+                                let (t, u) = l.masks(e, all);
+                                yes |= t;
+                                no &= all & !t & !u;
+                            }
+                            popcounts((yes, all & !yes & !no))
+                        }
+                        _ => p.count(e),
+                    };
+                    finish(e, m, t, u)
+                })
+            }
+        }
+        other => Box::new(move |e, m| {
+            let (t, u) = other.count(e);
+            finish(e, m, t, u)
+        }),
     }
 }
 
@@ -565,32 +631,19 @@ pub fn boolean(ir: &BoolIr, c: &mut Compiler) -> BoolFn {
         }
         BoolIr::Not(x) => match x.as_ref() {
             // `not any member (…)` ("no member is …") is common: one closure, not two.
-            BoolIr::Any(p) => {
-                let p = Pred::of(p, c);
-                Box::new(move |e, _| !p.any(e))
-            }
+            BoolIr::Any(p) => counted(Pred::of(p, c), |_, _, t, u| !tri(t > 0, u > 0)),
             _ => {
                 let x = boolean(x, c);
                 Box::new(move |e, m| !x(e, m))
             }
         },
-        BoolIr::Any(p) => {
-            let p = Pred::of(p, c);
-            Box::new(move |e, _| p.any(e))
-        }
-        BoolIr::All(p) => {
-            let p = Pred::of(p, c);
-            Box::new(move |e, _| {
-                let (t, u) = p.count(e);
-                count_outcome(CmpOp::Eq, t, u, num::int(e.members.len() as i64))
-            })
-        }
+        BoolIr::Any(p) => counted(Pred::of(p, c), |_, _, t, u| tri(t > 0, u > 0)),
+        BoolIr::All(p) => counted(Pred::of(p, c), |e, _, t, u| {
+            count_outcome(CmpOp::Eq, t, u, num::int(e.members.len() as i64))
+        }),
         BoolIr::Count(p, op, k) => {
-            let (p, op, k) = (Pred::of(p, c), *op, num(k));
-            Box::new(move |e, m0| {
-                let (t, u) = p.count(e);
-                count_outcome(op, t, u, k(e, m0))
-            })
+            let (op, k) = (*op, num(k));
+            counted(Pred::of(p, c), move |e, m, t, u| count_outcome(op, t, u, k(e, m)))
         }
         BoolIr::Eligible(i) => {
             let i = *i;

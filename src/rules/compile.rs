@@ -487,7 +487,6 @@ impl Pred {
         }
         (t, u)
     }
-
 }
 
 /// A quantifier over `p` whose outcome `finish` computes from how many members certainly
@@ -638,9 +637,9 @@ pub fn boolean(ir: &BoolIr, c: &mut Compiler) -> BoolFn {
             }
         },
         BoolIr::Any(p) => counted(Pred::of(p, c), |_, _, t, u| tri(t > 0, u > 0)),
-        BoolIr::All(p) => counted(Pred::of(p, c), |e, _, t, u| {
-            count_outcome(CmpOp::Eq, t, u, num::int(e.members.len() as i64))
-        }),
+        BoolIr::All(p) => {
+            counted(Pred::of(p, c), |e, _, t, u| count_outcome(CmpOp::Eq, t, u, num::int(e.members.len() as i64)))
+        }
         BoolIr::Count(p, op, k) => {
             let (op, k) = (*op, num(k));
             counted(Pred::of(p, c), move |e, m, t, u| count_outcome(op, t, u, k(e, m)))

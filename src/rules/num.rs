@@ -90,7 +90,14 @@ pub fn mul(a: i64, b: i64) -> i64 {
 /// `a / b` (truncated to six decimals); unknown when `b` is zero.
 #[inline]
 pub fn div(a: i64, b: i64) -> i64 {
-    if a == UNKNOWN || b == UNKNOWN || b == 0 { UNKNOWN } else { narrow(a as i128 * SCALE as i128 / b as i128) }
+    if a == UNKNOWN || b == UNKNOWN || b == 0 {
+        UNKNOWN
+    } else if b % SCALE == 0 {
+        // A whole divisor (a household's size): the scale cancels, no 128-bit division.
+        a / (b / SCALE)
+    } else {
+        narrow(a as i128 * SCALE as i128 / b as i128)
+    }
 }
 
 /// `-a`.

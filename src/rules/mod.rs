@@ -7,6 +7,7 @@
 //! scheme) or [`Bound::explain`] (each criterion's outcome and the missing fields).
 
 pub mod check;
+pub mod columnar;
 pub mod compile;
 pub mod dict;
 pub mod eval;

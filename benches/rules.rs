@@ -99,6 +99,10 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
 
+    if arg("--only").as_deref() == Some("columnar") {
+        columnar(&full, &mut all, as_of);
+        return;
+    }
     batch(&full, &mut all, as_of, "full catalogue");
     streamed(&full, &registry, as_of);
     columnar(&full, &mut all, as_of);
@@ -222,7 +226,8 @@ fn columnar(set: &RuleSet, all: &mut [Facts], as_of: NaiveDate) {
     }
     assert_eq!(mismatches, 0, "columnar and row-wise batch modes disagree");
     let mut runs = Vec::new();
-    for _ in 0..3 {
+    let repeat: usize = arg("--repeat").and_then(|v| v.parse().ok()).unwrap_or(3);
+    for _ in 0..repeat {
         let started = Instant::now();
         for chunk in &chunks {
             bound.statuses_columnar(chunk, &mut out);

@@ -1763,3 +1763,32 @@ fn the_reference_schemes_mean_what_schemes_md_says() {
         }
     }
 }
+
+#[test]
+fn columnar_batch_mode_agrees_with_row_wise_batch_mode_on_random_households() {
+    use sahulat::rules::columnar::Chunk;
+    let rules = reference_rules();
+    let mut rng = Rng(0xc0_1a_b0);
+    let (mut row, mut columns) = (Vec::new(), Vec::new());
+    let mut compared = 0;
+    for _ in 0..8 {
+        let as_of = random_as_of(&mut rng);
+        let bound = rules.bind(as_of);
+        let near = interesting_numbers(&rules, &bound);
+        let mut households: Vec<Facts> = (0..300)
+            .map(|_| {
+                let unknown = *rng.pick(&[0, 10, 30, 60]);
+                random_household(&mut rng, as_of, &near, unknown)
+            })
+            .collect();
+        let chunk = Chunk::from_facts(&mut households, as_of);
+        bound.statuses_columnar(&chunk, &mut columns);
+        let n = rules.schemes.len();
+        for (h, facts) in households.iter_mut().enumerate() {
+            bound.statuses(facts, &mut row);
+            assert_eq!(row[..], columns[h * n..(h + 1) * n], "household {h} at {as_of}: {facts:?}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 2400);
+}

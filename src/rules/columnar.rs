@@ -32,26 +32,29 @@ pub struct Chunk {
 impl Chunk {
     /// Builds a chunk from facts, deriving ages and sizes for `as_of`.
     pub fn from_facts(all: &mut [Facts], as_of: chrono::NaiveDate) -> Chunk {
+        let total: usize = all.iter().map(|f| f.members.len()).sum();
         let mut c = Chunk {
             households: all.len(),
-            hh: vec![Vec::with_capacity(all.len()); HH_SLOTS],
-            members: vec![Vec::new(); MEMBER_SLOTS],
+            hh: vec![vec![UNKNOWN; all.len()]; HH_SLOTS],
+            members: vec![vec![UNKNOWN; total]; MEMBER_SLOTS],
             start: Vec::with_capacity(all.len() + 1),
-            owner: Vec::new(),
+            owner: Vec::with_capacity(total),
         };
         c.start.push(0);
+        let mut i = 0;
         for (h, facts) in all.iter_mut().enumerate() {
             facts.derive(as_of);
             for (s, v) in facts.household.iter().enumerate() {
-                c.hh[s].push(*v);
+                c.hh[s][h] = *v;
             }
             for m in &facts.members {
                 for (s, v) in m.iter().enumerate() {
-                    c.members[s].push(*v);
+                    c.members[s][i] = *v;
                 }
                 c.owner.push(h);
+                i += 1;
             }
-            c.start.push(c.owner.len());
+            c.start.push(i);
         }
         c
     }
@@ -82,10 +85,11 @@ impl Bits {
     fn constant(n: usize, value: Tri) -> Bits {
         let full = |on: bool| {
             let mut v = vec![if on { u64::MAX } else { 0 }; words(n)];
-            if on && n % 64 != 0 {
-                if let Some(last) = v.last_mut() {
-                    *last = (1u64 << (n % 64)) - 1;
-                }
+            if on
+                && !n.is_multiple_of(64)
+                && let Some(last) = v.last_mut()
+            {
+                *last = (1u64 << (n % 64)) - 1;
             }
             v
         };
@@ -124,20 +128,114 @@ impl Bits {
 
     /// Kleene `and` (or `or`) into `self`.
     fn combine(&mut self, other: &Bits, conjunction: bool, all: &[u64]) {
-        for i in 0..self.t.len() {
+        for (i, a) in all.iter().enumerate().take(self.t.len()) {
             let (t1, u1, t2, u2) = (self.t[i], self.u[i], other.t[i], other.u[i]);
-            let (f1, f2) = (all[i] & !t1 & !u1, all[i] & !t2 & !u2);
+            let (f1, f2) = (a & !t1 & !u1, a & !t2 & !u2);
             let (t, f) = if conjunction { (t1 & t2, f1 | f2) } else { (t1 | t2, f1 & f2) };
             self.t[i] = t;
-            self.u[i] = all[i] & !t & !f;
+            self.u[i] = a & !t & !f;
         }
     }
+}
+
+/// Outcome bits of a one-slot test over a column, a word at a time and without a branch per
+/// item (`test` is never asked about an unknown value's outcome: it is masked out).
+#[inline(always)]
+fn column_bits(col: &[i64], test: impl Fn(i64) -> bool) -> Bits {
+    let mut t = Vec::with_capacity(words(col.len()));
+    let mut u = Vec::with_capacity(words(col.len()));
+    for block in col.chunks(64) {
+        let (mut tw, mut uw) = (0u64, 0u64);
+        for (j, &v) in block.iter().enumerate() {
+            let unknown = v == UNKNOWN;
+            tw |= u64::from(test(v) & !unknown) << j;
+            uw |= u64::from(unknown) << j;
+        }
+        t.push(tw);
+        u.push(uw);
+    }
+    Bits { t, u }
+}
+
+/// `v op k` as `lo <= v <= hi`, negated for `!=`.
+fn bounds(op: CmpOp, k: i64) -> (i64, i64, bool) {
+    match op {
+        CmpOp::Eq => (k, k, false),
+        CmpOp::Ne => (k, k, true),
+        CmpOp::Lt => (i64::MIN, k.saturating_sub(1), false),
+        CmpOp::Le => (i64::MIN, k, false),
+        CmpOp::Gt => (k.saturating_add(1), i64::MAX, false),
+        CmpOp::Ge => (k, i64::MAX, false),
+    }
+}
+
+/// A one-slot test of a column, if `ir` is one: `(scope, slot, test)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SlotTest {
+    Yes,
+    Coded(u64),
+    Range(i64, i64, bool),
+}
+
+fn slot_test(ir: &BoolIr, params: &[i64]) -> Option<(Scope, usize, SlotTest)> {
+    let constant = |n: &NumIr| match n {
+        NumIr::Const(k) => Some(*k),
+        NumIr::Param(p) => Some(params[*p]),
+        _ => None,
+    };
+    match ir {
+        BoolIr::Field(scope, s) => Some((*scope, *s, SlotTest::Yes)),
+        BoolIr::Coded(scope, s, mask) => Some((*scope, *s, SlotTest::Coded(*mask))),
+        BoolIr::Cmp(op, NumIr::Field(scope, s), k) => {
+            let k = constant(k)?;
+            // An unknown parameter makes every outcome unknown: leave that to the general path.
+            (k != UNKNOWN).then(|| {
+                let (lo, hi, neg) = bounds(*op, k);
+                (*scope, *s, SlotTest::Range(lo, hi, neg))
+            })
+        }
+        BoolIr::Cmp(op, k, NumIr::Field(scope, s)) => {
+            let k = constant(k)?;
+            (k != UNKNOWN).then(|| {
+                let (lo, hi, neg) = bounds(op.flipped(), k);
+                (*scope, *s, SlotTest::Range(lo, hi, neg))
+            })
+        }
+        _ => None,
+    }
+}
+
+fn test_column(col: &[i64], test: &SlotTest) -> Bits {
+    match *test {
+        SlotTest::Yes => column_bits(col, |v| v != 0),
+        SlotTest::Coded(mask) => column_bits(col, |v| (0..64).contains(&v) & ((mask >> (v & 63)) & 1 == 1)),
+        SlotTest::Range(lo, hi, neg) => column_bits(col, |v| ((lo <= v) & (v <= hi)) ^ neg),
+    }
+}
+
+/// How many set bits `words` has in `[from, to)`.
+#[inline]
+fn count_range(words: &[u64], from: usize, to: usize) -> i64 {
+    let mut total = 0;
+    let mut i = from;
+    while i < to {
+        let w = i / 64;
+        let lo = i % 64;
+        let hi = (to - w * 64).min(64);
+        let mask = if hi - lo == 64 { u64::MAX } else { ((1u64 << (hi - lo)) - 1) << lo };
+        total += i64::from((words[w] & mask).count_ones());
+        i = w * 64 + hi;
+    }
+    total
 }
 
 fn passes(op: CmpOp, a: i64, b: i64) -> (bool, bool) {
     let unknown = a == UNKNOWN || b == UNKNOWN;
     (!unknown && op.holds(a, b), unknown)
 }
+
+/// One-slot tests already evaluated for the chunk (schemes share many: `age >= 18`, …).
+type Memo = std::collections::HashMap<(Scope, usize, SlotTest), Bits>;
 
 impl Bound<'_> {
     /// Batch mode over a chunk: `out[h * schemes + i]` is household `h`'s status for scheme `i`
@@ -149,6 +247,7 @@ impl Bound<'_> {
         out.resize(n * schemes, Status::NotEligible);
         let all = Bits::constant(n, Tri::True).t;
         let mut status: Vec<Option<Bits>> = vec![None; schemes];
+        let mut memo = Memo::new();
         for &i in &self.rules.order {
             if !self.is_active(i) {
                 continue;
@@ -157,7 +256,7 @@ impl Bound<'_> {
             let mut eligible = all.clone();
             let mut refused = vec![0u64; words(n)];
             for c in &self.rules.schemes[i].criteria {
-                let b = self.household_bits(&c.ir, chunk, &status);
+                let b = self.household_bits(&c.ir, chunk, &status, &mut memo);
                 for w in 0..eligible.len() {
                     eligible[w] &= b.t[w];
                     refused[w] |= all[w] & !b.t[w] & !b.u[w];
@@ -179,8 +278,11 @@ impl Bound<'_> {
         }
     }
 
-    fn household_bits(&self, ir: &BoolIr, c: &Chunk, status: &[Option<Bits>]) -> Bits {
+    fn household_bits(&self, ir: &BoolIr, c: &Chunk, status: &[Option<Bits>], memo: &mut Memo) -> Bits {
         let n = c.households;
+        if let Some((Scope::Household, s, test)) = slot_test(ir, self.params()) {
+            return memo.entry((Scope::Household, s, test)).or_insert_with(|| test_column(&c.hh[s], &test)).clone();
+        }
         match ir {
             BoolIr::Const(t) => Bits::constant(n, *t),
             BoolIr::Field(Scope::Household, s) => {
@@ -199,35 +301,31 @@ impl Bound<'_> {
                 Bits::from_fn(n, |h| passes(*op, a[h], b[h]))
             }
             BoolIr::Same(a, b) => {
-                let (a, b) = (self.household_bits(a, c, status), self.household_bits(b, c, status));
+                let (a, b) = (self.household_bits(a, c, status, memo), self.household_bits(b, c, status, memo));
                 Bits::from_fn(n, |h| match (a.get(h), b.get(h)) {
                     (Tri::Unknown, _) | (_, Tri::Unknown) => (false, true),
                     (x, y) => (x == y, false),
                 })
             }
-            BoolIr::Not(x) => self.household_bits(x, c, status).not(n),
+            BoolIr::Not(x) => self.household_bits(x, c, status, memo).not(n),
             BoolIr::And(xs) | BoolIr::Or(xs) => {
                 let conjunction = matches!(ir, BoolIr::And(_));
                 let all = Bits::constant(n, Tri::True).t;
                 let mut acc = Bits::constant(n, if conjunction { Tri::True } else { Tri::False });
                 for x in xs {
-                    acc.combine(&self.household_bits(x, c, status), conjunction, &all);
+                    acc.combine(&self.household_bits(x, c, status, memo), conjunction, &all);
                 }
                 acc
             }
             BoolIr::Any(p) | BoolIr::All(p) | BoolIr::Count(p, _, _) => {
-                let m = self.member_bits(p, c);
+                let m = self.member_bits(p, c, memo);
                 let k = match ir {
                     BoolIr::Count(_, _, k) => Some(self.household_nums(k, c)),
                     _ => None,
                 };
                 Bits::from_fn(n, |h| {
-                    let (mut t, mut u) = (0i64, 0i64);
-                    for i in c.start[h]..c.start[h + 1] {
-                        let bit = 1u64 << (i % 64);
-                        t += i64::from(m.t[i / 64] & bit != 0);
-                        u += i64::from(m.u[i / 64] & bit != 0);
-                    }
+                    let (from, to) = (c.start[h], c.start[h + 1]);
+                    let (t, u) = (count_range(&m.t, from, to), count_range(&m.u, from, to));
                     let size = (c.start[h + 1] - c.start[h]) as i64;
                     let outcome = match (ir, &k) {
                         (BoolIr::Any(_), _) => count_outcome(CmpOp::Ge, t, u, num::int(1)),
@@ -248,8 +346,11 @@ impl Bound<'_> {
         }
     }
 
-    fn member_bits(&self, ir: &BoolIr, c: &Chunk) -> Bits {
+    fn member_bits(&self, ir: &BoolIr, c: &Chunk, memo: &mut Memo) -> Bits {
         let n = c.owner.len();
+        if let Some((Scope::Member, s, test)) = slot_test(ir, self.params()) {
+            return memo.entry((Scope::Member, s, test)).or_insert_with(|| test_column(&c.members[s], &test)).clone();
+        }
         match ir {
             BoolIr::Const(t) => Bits::constant(n, *t),
             BoolIr::Field(scope, s) => {
@@ -268,19 +369,19 @@ impl Bound<'_> {
                 Bits::from_fn(n, |i| passes(*op, a[i], b[i]))
             }
             BoolIr::Same(a, b) => {
-                let (a, b) = (self.member_bits(a, c), self.member_bits(b, c));
+                let (a, b) = (self.member_bits(a, c, memo), self.member_bits(b, c, memo));
                 Bits::from_fn(n, |i| match (a.get(i), b.get(i)) {
                     (Tri::Unknown, _) | (_, Tri::Unknown) => (false, true),
                     (x, y) => (x == y, false),
                 })
             }
-            BoolIr::Not(x) => self.member_bits(x, c).not(n),
+            BoolIr::Not(x) => self.member_bits(x, c, memo).not(n),
             BoolIr::And(xs) | BoolIr::Or(xs) => {
                 let conjunction = matches!(ir, BoolIr::And(_));
                 let all = Bits::constant(n, Tri::True).t;
                 let mut acc = Bits::constant(n, if conjunction { Tri::True } else { Tri::False });
                 for x in xs {
-                    acc.combine(&self.member_bits(x, c), conjunction, &all);
+                    acc.combine(&self.member_bits(x, c, memo), conjunction, &all);
                 }
                 acc
             }

@@ -282,7 +282,9 @@ impl Leaf {
                 cache.masks[self.id].set(masks);
                 masks
             }
-            // A household test (no id): the same outcome for every member.
+            // A member test with no cache slot (a cache sized for other rules): uncached.
+            None if self.test.scope() == Scope::Member => member_masks(self.test, e),
+            // A household test: the same outcome for every member.
             None => match self.test.on(e.hh[self.test.slot()], e.params) {
                 Tri::True => (all, 0),
                 Tri::False => (0, 0),

@@ -47,6 +47,10 @@ use crate::error::ApiError;
         super::schemes::pre_screen,
         super::schemes::rules_info,
         super::schemes::reload_rules,
+        super::screenings::screen_household,
+        super::screenings::latest_screening,
+        super::screenings::screening_history,
+        super::screenings::household_decisions,
         openapi_json,
     ),
     modifiers(&BearerAuth),
@@ -58,6 +62,7 @@ use crate::error::ApiError;
         (name = "households", description = "The household registry (clerks, in their districts)"),
         (name = "audit", description = "The audit trail (auditor)"),
         (name = "schemes", description = "The scheme catalogue, screening and the rule set"),
+        (name = "screening", description = "Stored screenings and decisions of registered households (clerks, in their districts)"),
     )
 )]
 pub struct ApiDoc;

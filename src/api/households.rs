@@ -17,6 +17,7 @@ use crate::registry::parse::parse_new_household;
 use crate::registry::repo::{Scope, SearchFilter};
 use crate::registry::service::{self, HistoryEntry, HouseholdSummary, HouseholdView, HouseholdWithWarnings};
 use crate::registry::warnings::today_in_pakistan;
+use crate::screening::store;
 use crate::startup::AppState;
 
 /// The district scope of the caller: a clerk's assigned districts.
@@ -82,9 +83,13 @@ pub async fn create_household(
     let input = parse_new_household(&body, today_in_pakistan()).map_err(ApiError::Validation)?;
     let (audit_key, ctx, scope, user_id) =
         (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), user.principal.id.clone());
+    let rules = state.rules.current();
     let stored = db::run(&state.pool, move |conn| {
         let result = idempotency::execute(conn, &user_id, key.as_deref(), &hash, |c| {
-            service::register(c, &audit_key, &ctx, &scope, &input, None, today_in_pakistan()).map(|r| created(&r))
+            let today = today_in_pakistan();
+            let r = service::register(c, &audit_key, &ctx, &scope, &input, None, today)?;
+            store::after_change(c, &rules.set, &r.household.id, today)?;
+            Ok(created(&r))
         });
         result.map_err(|e| service::name_duplicate(conn, &input, e))
     })
@@ -128,9 +133,13 @@ pub async fn update_household(
     let expected = if_match_version(req.headers())?;
     let (key, ctx, scope, id, patch) =
         (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner(), body.into_inner());
-    let household =
-        db::run_write(&state.pool, move |conn| service::update(conn, &key, &ctx, &scope, &id, expected, &patch))
-            .await?;
+    let rules = state.rules.current();
+    let household = db::run_write(&state.pool, move |conn| {
+        let household = service::update(conn, &key, &ctx, &scope, &id, expected, &patch)?;
+        store::after_change(conn, &rules.set, &id, today_in_pakistan())?;
+        Ok(household)
+    })
+    .await?;
     Ok(no_store(HttpResponse::Ok()).insert_header((header::ETAG, etag(household.version))).json(household))
 }
 

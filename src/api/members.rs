@@ -18,6 +18,7 @@ use crate::registry::members::{self, Target};
 use crate::registry::parse::parse_member;
 use crate::registry::service::{self, HouseholdView, HouseholdWithWarnings};
 use crate::registry::warnings::today_in_pakistan;
+use crate::screening::store;
 use crate::startup::AppState;
 
 fn household_response(view: &HouseholdView) -> HttpResponse {
@@ -54,10 +55,13 @@ pub async fn add_member(
         id.into_inner(),
         user.principal.id.clone(),
     );
+    let rules = state.rules.current();
     let stored = db::run(&state.pool, move |conn| {
         idempotency::execute(conn, &user_id, key.as_deref(), &hash, |c| {
             let target = Target { ctx: &ctx, scope: &scope, household_id: &household_id, expected_version: expected };
-            members::add_member(c, &audit_key, &target, &member, today_in_pakistan()).map(|r| created(&r))
+            let r = members::add_member(c, &audit_key, &target, &member, today_in_pakistan())?;
+            store::after_change(c, &rules.set, &household_id, today_in_pakistan())?;
+            Ok(created(&r))
         })
     })
     .await?;
@@ -82,9 +86,12 @@ pub async fn update_member(
     let (household_id, member_id) = path.into_inner();
     let (key, ctx, scope, patch) =
         (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), body.into_inner());
+    let rules = state.rules.current();
     let result = db::run_write(&state.pool, move |conn| {
         let target = Target { ctx: &ctx, scope: &scope, household_id: &household_id, expected_version: expected };
-        members::update_member(conn, &key, &target, &member_id, &patch, today_in_pakistan())
+        let result = members::update_member(conn, &key, &target, &member_id, &patch, today_in_pakistan())?;
+        store::after_change(conn, &rules.set, &household_id, today_in_pakistan())?;
+        Ok(result)
     })
     .await?;
     Ok(no_store(HttpResponse::Ok()).insert_header((header::ETAG, etag(result.household.version))).json(result))
@@ -116,9 +123,12 @@ pub async fn remove_member(
     let reason = service::removal_reason(&body.reason)?;
     let (household_id, member_id) = path.into_inner();
     let (key, ctx, scope) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user));
+    let rules = state.rules.current();
     let view = db::run_write(&state.pool, move |conn| {
         let target = Target { ctx: &ctx, scope: &scope, household_id: &household_id, expected_version: expected };
-        members::remove_member(conn, &key, &target, &member_id, reason)
+        let view = members::remove_member(conn, &key, &target, &member_id, reason)?;
+        store::after_change(conn, &rules.set, &household_id, today_in_pakistan())?;
+        Ok(view)
     })
     .await?;
     Ok(household_response(&view))
@@ -158,9 +168,12 @@ pub async fn change_head(
     })?;
     let (key, ctx, scope, household_id) =
         (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner());
+    let rules = state.rules.current();
     let view = db::run_write(&state.pool, move |conn| {
         let target = Target { ctx: &ctx, scope: &scope, household_id: &household_id, expected_version: expected };
-        members::change_head(conn, &key, &target, &member_id, relation)
+        let view = members::change_head(conn, &key, &target, &member_id, relation)?;
+        store::after_change(conn, &rules.set, &household_id, today_in_pakistan())?;
+        Ok(view)
     })
     .await?;
     Ok(household_response(&view))

@@ -14,6 +14,7 @@ pub mod households;
 pub mod imports;
 pub mod members;
 pub mod schemes;
+pub mod screenings;
 pub mod users;
 
 use actix_web::http::Method;
@@ -125,6 +126,19 @@ pub fn endpoints() -> Vec<Endpoint> {
             || web::post().to(members::remove_member),
         )
         .limit(SMALL_BODY_LIMIT),
+        endpoint(M::POST, "/api/v1/households/{id}/screenings", Requires(Action::HouseholdScreen), || {
+            web::post().to(screenings::screen_household)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/households/{id}/screenings", Requires(Action::HouseholdRead), || {
+            web::get().to(screenings::screening_history)
+        }),
+        endpoint(M::GET, "/api/v1/households/{id}/screenings/latest", Requires(Action::HouseholdRead), || {
+            web::get().to(screenings::latest_screening)
+        }),
+        endpoint(M::GET, "/api/v1/households/{id}/decisions", Requires(Action::HouseholdRead), || {
+            web::get().to(screenings::household_decisions)
+        }),
         endpoint(M::POST, "/api/v1/households/{id}/head", Requires(Action::HouseholdUpdate), || {
             web::post().to(members::change_head)
         })

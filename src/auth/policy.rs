@@ -50,11 +50,13 @@ pub enum Action {
     RulesRead,
     /// Reload the rule files.
     RulesReload,
+    /// Screen a registered household and keep the result.
+    HouseholdScreen,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
@@ -75,6 +77,7 @@ impl Action {
         Action::ScreeningPreview,
         Action::RulesRead,
         Action::RulesReload,
+        Action::HouseholdScreen,
     ];
 
     /// The name used in audit events and logs.
@@ -100,6 +103,7 @@ impl Action {
             Action::ScreeningPreview => "screening_preview",
             Action::RulesRead => "rules_read",
             Action::RulesReload => "rules_reload",
+            Action::HouseholdScreen => "household_screen",
         }
     }
 }
@@ -121,7 +125,8 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         | Action::HouseholdRead
         | Action::HouseholdSearch
         | Action::HouseholdUpdate
-        | Action::HouseholdImport => &[Clerk],
+        | Action::HouseholdImport
+        | Action::HouseholdScreen => &[Clerk],
         Action::AuditRead | Action::AuditVerify => &[Auditor],
         // Screening a posted household stores nothing but an audit record: clerks screen
         // walk-ins, scheme administrators try their rules on example households.

@@ -31,6 +31,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    decision_changes (id) {
+        id -> Text,
+        household_id -> Text,
+        scheme_id -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        rules_version -> Text,
+        as_of -> Date,
+        cause -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     districts (code) {
         code -> Text,
         name -> Text,
@@ -57,6 +71,18 @@ diesel::table! {
     household_counters (district_code) {
         district_code -> Text,
         last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    household_decisions (household_id) {
+        household_id -> Text,
+        household_version -> BigInt,
+        rules_version -> Text,
+        as_of -> Date,
+        eligible -> Text,
+        undetermined -> Text,
+        decided_at -> Timestamp,
     }
 }
 
@@ -139,6 +165,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    screenings (id) {
+        id -> Text,
+        household_id -> Text,
+        household_version -> BigInt,
+        as_of -> Date,
+        rules_version -> Text,
+        result -> Text,
+        screened_by -> Text,
+        screened_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     user_districts (user_id, district_code) {
         user_id -> Text,
         district_code -> Text,
@@ -166,10 +205,13 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(decision_changes -> households (household_id));
 diesel::joinable!(household_changes -> households (household_id));
 diesel::joinable!(household_counters -> districts (district_code));
+diesel::joinable!(household_decisions -> households (household_id));
 diesel::joinable!(households -> districts (district_code));
 diesel::joinable!(members -> households (household_id));
+diesel::joinable!(screenings -> households (household_id));
 diesel::joinable!(user_districts -> districts (district_code));
 diesel::joinable!(user_districts -> users (user_id));
 diesel::joinable!(user_schemes -> users (user_id));
@@ -177,12 +219,15 @@ diesel::joinable!(user_schemes -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_chains,
     audit_events,
+    decision_changes,
     districts,
     household_changes,
     household_counters,
+    household_decisions,
     households,
     idempotency_keys,
     members,
+    screenings,
     user_districts,
     user_schemes,
     users,

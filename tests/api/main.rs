@@ -11,4 +11,5 @@ mod imports;
 mod platform;
 mod schema;
 mod schemes;
+mod screenings;
 mod users;

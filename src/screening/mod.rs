@@ -13,6 +13,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::rules::dict::Facts;
+pub mod store;
+
 use crate::rules::{Diagnostic, Explanation, Guarantee, RuleSet, Status, Text, Tri};
 
 /// A loaded rule set and when it was loaded.

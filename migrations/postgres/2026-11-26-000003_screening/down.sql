@@ -1,0 +1,3 @@
+DROP TABLE decision_changes;
+DROP TABLE screenings;
+DROP TABLE household_decisions;

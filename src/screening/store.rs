@@ -1,0 +1,411 @@
+//! Stored screenings and each household's current decisions.
+//!
+//! A household's decisions live in one compact row (`household_decisions`: the rule-set
+//! version, the date, and the ids of the schemes it is eligible for or undetermined on; every
+//! other active scheme is not eligible). The row is brought up to date in the transaction of
+//! every change to the household and of every screening, and each change of status for a
+//! scheme is recorded in `decision_changes`. Screenings a clerk asks for are kept whole
+//! (`screenings`), with the household version they saw, so the latest one is re-done when
+//! the household or the rules have changed since.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::{LoadedRules, MemberNames, screen};
+use crate::audit::{self, AuditContext, AuditKey, Event, now_micros};
+use crate::db::DbConnection;
+use crate::db::schema::{decision_changes, household_decisions, screenings};
+use crate::error::ApiError;
+use crate::per_backend;
+use crate::registry::model::{HouseholdFields, HouseholdRow, MemberFields, MemberRow, STATUS_CURRENT};
+use crate::registry::repo::{self, Scope};
+use crate::rules::dict::Facts;
+use crate::rules::{RuleSet, Status};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = household_decisions)]
+struct DecisionRow {
+    household_id: String,
+    household_version: i64,
+    rules_version: String,
+    as_of: NaiveDate,
+    eligible: String,
+    undetermined: String,
+    decided_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = screenings)]
+struct ScreeningRow {
+    id: String,
+    household_id: String,
+    household_version: i64,
+    as_of: NaiveDate,
+    rules_version: String,
+    result: String,
+    screened_by: String,
+    screened_at: NaiveDateTime,
+}
+
+/// A recorded change of a household's status for one scheme.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
+#[diesel(table_name = decision_changes)]
+pub struct DecisionChange {
+    /// Change id.
+    #[serde(skip)]
+    pub id: String,
+    /// Household.
+    #[serde(skip)]
+    pub household_id: String,
+    /// Scheme id.
+    #[serde(rename = "scheme")]
+    pub scheme_id: String,
+    /// Status before (`null`: no decision recorded before).
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: String,
+    /// Rule-set version that decided it.
+    pub rules_version: String,
+    /// Evaluation date.
+    pub as_of: NaiveDate,
+    /// `screening`, `household_change` or `refresh`.
+    pub cause: String,
+    /// When.
+    pub changed_at: NaiveDateTime,
+}
+
+/// A household's current decisions and their recent changes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Decisions {
+    /// Household id.
+    pub household_id: String,
+    /// The household version they were decided on.
+    pub household_version: i64,
+    /// Rule-set version.
+    pub rules_version: String,
+    /// Evaluation date.
+    pub as_of: NaiveDate,
+    /// When decided.
+    pub decided_at: NaiveDateTime,
+    /// Schemes the household is eligible for.
+    pub eligible: Vec<String>,
+    /// Schemes that wait for missing information.
+    pub undetermined: Vec<String>,
+    /// The latest changes of status, newest first (at most 100).
+    pub changes: Vec<DecisionChange>,
+}
+
+/// Who is asking: the audit key and context, and the caller's district scope.
+pub struct Caller<'a> {
+    /// Audit chain key.
+    pub key: &'a AuditKey,
+    /// Audit context of the request.
+    pub ctx: &'a AuditContext,
+    /// The caller's districts.
+    pub scope: &'a Scope,
+}
+
+/// A stored household's facts (current members) and its members' ids in the same order.
+pub fn facts_of(row: &HouseholdRow, members: &[MemberRow]) -> (Facts, Vec<String>) {
+    let current: Vec<&MemberRow> = members.iter().filter(|m| m.status == STATUS_CURRENT).collect();
+    let fields: Vec<MemberFields> = current.iter().map(|m| MemberFields::from_row(m)).collect();
+    let mut facts = Facts::default();
+    facts.fill_from_registry(&row.district_code, &HouseholdFields::from_row(row), &fields);
+    (facts, current.iter().map(|m| m.id.clone()).collect())
+}
+
+fn ids(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').filter(|s| !s.is_empty())
+}
+
+/// Brings the household's decisions up to date with `rules` at `as_of`, recording each change
+/// of status. Call it inside the transaction that changed the household.
+pub fn refresh(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    row: &HouseholdRow,
+    members: &[MemberRow],
+    as_of: NaiveDate,
+    cause: &str,
+) -> QueryResult<()> {
+    let (mut facts, _) = facts_of(row, members);
+    let bound = rules.bind(as_of);
+    let mut statuses = Vec::new();
+    bound.statuses(&mut facts, &mut statuses);
+    let pick = |want: Status| -> String {
+        rules
+            .schemes
+            .iter()
+            .zip(&statuses)
+            .enumerate()
+            .filter(|(i, (_, s))| bound.is_active(*i) && **s == want)
+            .map(|(_, (scheme, _))| scheme.id.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let now = now_micros();
+    let new = DecisionRow {
+        household_id: row.id.clone(),
+        household_version: row.version,
+        rules_version: rules.version.clone(),
+        as_of,
+        eligible: pick(Status::Eligible),
+        undetermined: pick(Status::Undetermined),
+        decided_at: now,
+    };
+    let old: Option<DecisionRow> =
+        household_decisions::table.find(&row.id).select(DecisionRow::as_select()).first(conn).optional()?;
+    let status_in = |d: &DecisionRow, scheme: &str| {
+        if ids(&d.eligible).any(|s| s == scheme) {
+            "eligible"
+        } else if ids(&d.undetermined).any(|s| s == scheme) {
+            "undetermined"
+        } else {
+            "not_eligible"
+        }
+    };
+    let mut changes = Vec::new();
+    for (i, scheme) in rules.schemes.iter().enumerate() {
+        let was = old.as_ref().map(|d| status_in(d, &scheme.id));
+        let is = if bound.is_active(i) { status_in(&new, &scheme.id) } else { "not_eligible" };
+        // A scheme first decided as not eligible is no change worth a row.
+        if was != Some(is) && !(was.is_none() && is == "not_eligible") {
+            changes.push(DecisionChange {
+                id: uuid::Uuid::now_v7().to_string(),
+                household_id: row.id.clone(),
+                scheme_id: scheme.id.clone(),
+                from_status: was.map(str::to_string),
+                to_status: is.to_string(),
+                rules_version: rules.version.clone(),
+                as_of,
+                cause: cause.to_string(),
+                changed_at: now,
+            });
+        }
+    }
+    // Schemes no longer in the rule set that the household was eligible or waiting for.
+    if let Some(d) = &old {
+        for gone in ids(&d.eligible).chain(ids(&d.undetermined)).filter(|s| rules.scheme(s).is_none()) {
+            changes.push(DecisionChange {
+                id: uuid::Uuid::now_v7().to_string(),
+                household_id: row.id.clone(),
+                scheme_id: gone.to_string(),
+                from_status: Some(status_in(d, gone).to_string()),
+                to_status: "not_eligible".into(),
+                rules_version: rules.version.clone(),
+                as_of,
+                cause: cause.to_string(),
+                changed_at: now,
+            });
+        }
+    }
+    if !changes.is_empty() {
+        per_backend!(conn, |c| diesel::insert_into(decision_changes::table).values(&changes).execute(c))?;
+    }
+    per_backend!(conn, |c| diesel::insert_into(household_decisions::table)
+        .values(&new)
+        .on_conflict(household_decisions::household_id)
+        .do_update()
+        .set(&new)
+        .execute(c))?;
+    Ok(())
+}
+
+/// After a write to a household (already authorised and done in this transaction): its
+/// decisions follow, decided for today.
+pub fn after_change(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    household_id: &str,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
+    let row = repo::find_household(conn, &Scope::All, household_id)?.ok_or(ApiError::NotFound)?;
+    let members = repo::members_of(conn, household_id, true)?;
+    Ok(refresh(conn, rules, &row, &members, today, "household_change")?)
+}
+
+/// Screens a stored household at `as_of`, keeps the result and brings its decisions up to
+/// date. Returns the API body: the screening with its id, time and author.
+pub fn screen_stored(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    rules: &LoadedRules,
+    household_id: &str,
+    as_of: NaiveDate,
+    cause: &str,
+) -> Result<Value, ApiError> {
+    let row = repo::find_household(conn, caller.scope, household_id)?.ok_or(ApiError::NotFound)?;
+    let members = repo::members_of(conn, household_id, true)?;
+    let (mut facts, member_ids) = facts_of(&row, &members);
+    let result = screen(&rules.set, as_of, &mut facts, Some(row.id.clone()), MemberNames::Ids(&member_ids));
+    refresh(conn, &rules.set, &row, &members, as_of, cause)?;
+    let stored = ScreeningRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        household_id: row.id.clone(),
+        household_version: row.version,
+        as_of,
+        rules_version: rules.set.version.clone(),
+        result: serde_json::to_string(&result).map_err(anyhow::Error::from)?,
+        screened_by: caller.ctx.username.clone().unwrap_or_default(),
+        screened_at: now_micros(),
+    };
+    per_backend!(conn, |c| diesel::insert_into(screenings::table).values(&stored).execute(c))?;
+    let event =
+        Event::new("household_screen").object("household", &row.id).district(&row.district_code).details(json!({
+            "screening_id": stored.id,
+            "as_of": as_of,
+            "rules_version": stored.rules_version,
+            "cause": cause,
+            "eligible": result.summary.eligible,
+            "undetermined": result.summary.undetermined,
+        }));
+    audit::record(conn, caller.key, caller.ctx, &event)?;
+    body(&stored)
+}
+
+fn body(row: &ScreeningRow) -> Result<Value, ApiError> {
+    let mut value: Value = serde_json::from_str(&row.result).map_err(anyhow::Error::from)?;
+    if let Value::Object(map) = &mut value {
+        map.insert("screening_id".into(), json!(row.id));
+        map.insert("household_version".into(), json!(row.household_version));
+        map.insert("screened_by".into(), json!(row.screened_by));
+        map.insert("screened_at".into(), json!(row.screened_at));
+    }
+    Ok(value)
+}
+
+/// The latest screening of a household. If the household or the rules changed after it (or
+/// it was never screened), it is screened again for today first: a clerk never reads a stale
+/// decision.
+pub fn latest(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    rules: &LoadedRules,
+    household_id: &str,
+    today: NaiveDate,
+) -> Result<Value, ApiError> {
+    let row = repo::find_household(conn, caller.scope, household_id)?.ok_or(ApiError::NotFound)?;
+    let last: Option<ScreeningRow> = screenings::table
+        .filter(screenings::household_id.eq(household_id))
+        .order(screenings::id.desc())
+        .select(ScreeningRow::as_select())
+        .first(conn)
+        .optional()?;
+    match last {
+        Some(s) if s.household_version == row.version && s.rules_version == rules.set.version => {
+            let event = Event::new("screening_read").object("screening", &s.id).district(&row.district_code);
+            audit::record(conn, caller.key, caller.ctx, &event)?;
+            body(&s)
+        }
+        _ => screen_stored(conn, caller, rules, household_id, today, "refresh"),
+    }
+}
+
+/// One past screening, without its criteria.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScreeningSummaryView {
+    /// Screening id (the cursor).
+    pub id: String,
+    /// Evaluation date.
+    pub as_of: NaiveDate,
+    /// Rule-set version.
+    pub rules_version: String,
+    /// The household version screened.
+    pub household_version: i64,
+    /// Who screened.
+    pub screened_by: String,
+    /// When.
+    pub screened_at: NaiveDateTime,
+    /// Counts per status.
+    pub summary: Value,
+    /// Schemes eligible at the time.
+    pub eligible: Vec<String>,
+}
+
+/// Past screenings, newest first, after `cursor` (a screening id).
+pub fn history(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    household_id: &str,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ScreeningSummaryView>, ApiError> {
+    let row = repo::find_household(conn, caller.scope, household_id)?.ok_or(ApiError::NotFound)?;
+    let mut query = screenings::table.filter(screenings::household_id.eq(household_id)).into_boxed();
+    if let Some(cursor) = cursor {
+        query = query.filter(screenings::id.lt(cursor.to_string()));
+    }
+    let rows: Vec<ScreeningRow> =
+        query.order(screenings::id.desc()).limit(limit).select(ScreeningRow::as_select()).load(conn)?;
+    let event = Event::new("screening_history_read").object("household", household_id).district(&row.district_code);
+    audit::record(conn, caller.key, caller.ctx, &event)?;
+    Ok(rows
+        .into_iter()
+        .map(|s| {
+            let result: Value = serde_json::from_str(&s.result).unwrap_or(Value::Null);
+            let eligible = result["results"]
+                .as_array()
+                .map(|rs| {
+                    rs.iter()
+                        .filter(|r| r["status"] == "eligible")
+                        .filter_map(|r| r["scheme"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ScreeningSummaryView {
+                id: s.id,
+                as_of: s.as_of,
+                rules_version: s.rules_version,
+                household_version: s.household_version,
+                screened_by: s.screened_by,
+                screened_at: s.screened_at,
+                summary: result["summary"].clone(),
+                eligible,
+            }
+        })
+        .collect())
+}
+
+/// A household's current decisions (refreshed first if the household or the rules changed)
+/// and its latest changes of status.
+pub fn decisions(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    rules: &RuleSet,
+    household_id: &str,
+    today: NaiveDate,
+) -> Result<Decisions, ApiError> {
+    let row = repo::find_household(conn, caller.scope, household_id)?.ok_or(ApiError::NotFound)?;
+    let current: Option<DecisionRow> =
+        household_decisions::table.find(household_id).select(DecisionRow::as_select()).first(conn).optional()?;
+    let fresh = current.filter(|d| d.household_version == row.version && d.rules_version == rules.version);
+    let d = match fresh {
+        Some(d) => d,
+        None => {
+            let members = repo::members_of(conn, household_id, true)?;
+            refresh(conn, rules, &row, &members, today, "refresh")?;
+            household_decisions::table.find(household_id).select(DecisionRow::as_select()).first(conn)?
+        }
+    };
+    let changes = decision_changes::table
+        .filter(decision_changes::household_id.eq(household_id))
+        .order(decision_changes::id.desc())
+        .limit(100)
+        .select(DecisionChange::as_select())
+        .load(conn)?;
+    let event = Event::new("decisions_read").object("household", household_id).district(&row.district_code);
+    audit::record(conn, caller.key, caller.ctx, &event)?;
+    Ok(Decisions {
+        household_id: d.household_id,
+        household_version: d.household_version,
+        rules_version: d.rules_version,
+        as_of: d.as_of,
+        decided_at: d.decided_at,
+        eligible: ids(&d.eligible).map(str::to_string).collect(),
+        undetermined: ids(&d.undetermined).map(str::to_string).collect(),
+        changes,
+    })
+}

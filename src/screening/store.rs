@@ -171,8 +171,8 @@ pub fn refresh(
     for (i, scheme) in rules.schemes.iter().enumerate() {
         let was = old.as_ref().map(|d| status_in(d, &scheme.id));
         let is = if bound.is_active(i) { status_in(&new, &scheme.id) } else { "not_eligible" };
-        // A scheme first decided as not eligible is no change worth a row.
-        if was != Some(is) && !(was.is_none() && is == "not_eligible") {
+        // A household's first decisions are not changes: only later moves are recorded.
+        if was.is_some_and(|was| was != is) {
             changes.push(DecisionChange {
                 id: uuid::Uuid::now_v7().to_string(),
                 household_id: row.id.clone(),

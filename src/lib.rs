@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod idempotency;
+pub mod referrals;
 pub mod registry;
 pub mod rules;
 pub mod screening;

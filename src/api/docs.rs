@@ -51,6 +51,10 @@ use crate::error::ApiError;
         super::screenings::latest_screening,
         super::screenings::screening_history,
         super::screenings::household_decisions,
+        super::referrals::refer,
+        super::referrals::household_referrals,
+        super::referrals::get_referral,
+        super::referrals::transition_referral,
         openapi_json,
     ),
     modifiers(&BearerAuth),
@@ -62,6 +66,7 @@ use crate::error::ApiError;
         (name = "households", description = "The household registry (clerks, in their districts)"),
         (name = "audit", description = "The audit trail (auditor)"),
         (name = "schemes", description = "The scheme catalogue, screening and the rule set"),
+        (name = "referrals", description = "Referrals to schemes and their lifecycle"),
         (name = "screening", description = "Stored screenings and decisions of registered households (clerks, in their districts)"),
     )
 )]

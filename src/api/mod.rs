@@ -13,6 +13,7 @@ pub mod health;
 pub mod households;
 pub mod imports;
 pub mod members;
+pub mod referrals;
 pub mod schemes;
 pub mod screenings;
 pub mod users;
@@ -139,6 +140,20 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/api/v1/households/{id}/decisions", Requires(Action::HouseholdRead), || {
             web::get().to(screenings::household_decisions)
         }),
+        endpoint(M::POST, "/api/v1/households/{id}/referrals", Requires(Action::ReferralCreate), || {
+            web::post().to(referrals::refer)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/households/{id}/referrals", Requires(Action::HouseholdRead), || {
+            web::get().to(referrals::household_referrals)
+        }),
+        endpoint(M::GET, "/api/v1/referrals/{id}", Requires(Action::ReferralRead), || {
+            web::get().to(referrals::get_referral)
+        }),
+        endpoint(M::POST, "/api/v1/referrals/{id}/transitions", Requires(Action::ReferralTransition), || {
+            web::post().to(referrals::transition_referral)
+        })
+        .limit(SMALL_BODY_LIMIT),
         endpoint(M::POST, "/api/v1/households/{id}/head", Requires(Action::HouseholdUpdate), || {
             web::post().to(members::change_head)
         })

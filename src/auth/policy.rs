@@ -52,11 +52,17 @@ pub enum Action {
     RulesReload,
     /// Screen a registered household and keep the result.
     HouseholdScreen,
+    /// Refer a household to schemes.
+    ReferralCreate,
+    /// Read one referral and its ledger.
+    ReferralRead,
+    /// Move a referral along its lifecycle (which step, by which role: `referrals::allowed`).
+    ReferralTransition,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
@@ -78,6 +84,9 @@ impl Action {
         Action::RulesRead,
         Action::RulesReload,
         Action::HouseholdScreen,
+        Action::ReferralCreate,
+        Action::ReferralRead,
+        Action::ReferralTransition,
     ];
 
     /// The name used in audit events and logs.
@@ -104,6 +113,9 @@ impl Action {
             Action::RulesRead => "rules_read",
             Action::RulesReload => "rules_reload",
             Action::HouseholdScreen => "household_screen",
+            Action::ReferralCreate => "referral_create",
+            Action::ReferralRead => "referral_read",
+            Action::ReferralTransition => "referral_transition",
         }
     }
 }
@@ -126,7 +138,10 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         | Action::HouseholdSearch
         | Action::HouseholdUpdate
         | Action::HouseholdImport
-        | Action::HouseholdScreen => &[Clerk],
+        | Action::HouseholdScreen
+        | Action::ReferralCreate => &[Clerk],
+        // Clerks see their districts' referrals, scheme administrators their schemes'.
+        Action::ReferralRead | Action::ReferralTransition => &[Clerk, SchemeAdmin],
         Action::AuditRead | Action::AuditVerify => &[Auditor],
         // Screening a posted household stores nothing but an audit record: clerks screen
         // walk-ins, scheme administrators try their rules on example households.

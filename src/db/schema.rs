@@ -165,6 +165,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    referral_events (id) {
+        id -> Text,
+        referral_id -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        actor -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        referral_number -> Text,
+        household_id -> Text,
+        district_code -> Text,
+        scheme_id -> Text,
+        status -> Text,
+        eligibility -> Text,
+        override_reason -> Nullable<Text>,
+        rules_version -> Text,
+        referred_by -> Text,
+        referred_at -> Timestamp,
+        acknowledge_by -> Date,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     screenings (id) {
         id -> Text,
         household_id -> Text,
@@ -211,6 +241,9 @@ diesel::joinable!(household_counters -> districts (district_code));
 diesel::joinable!(household_decisions -> households (household_id));
 diesel::joinable!(households -> districts (district_code));
 diesel::joinable!(members -> households (household_id));
+diesel::joinable!(referral_events -> referrals (referral_id));
+diesel::joinable!(referrals -> districts (district_code));
+diesel::joinable!(referrals -> households (household_id));
 diesel::joinable!(screenings -> households (household_id));
 diesel::joinable!(user_districts -> districts (district_code));
 diesel::joinable!(user_districts -> users (user_id));
@@ -227,6 +260,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     households,
     idempotency_keys,
     members,
+    referral_events,
+    referrals,
     screenings,
     user_districts,
     user_schemes,

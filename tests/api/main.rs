@@ -9,6 +9,7 @@ mod helpers;
 mod households;
 mod imports;
 mod platform;
+mod referrals;
 mod schema;
 mod schemes;
 mod screenings;

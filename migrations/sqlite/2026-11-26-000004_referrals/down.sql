@@ -1,0 +1,2 @@
+DROP TABLE referral_events;
+DROP TABLE referrals;

@@ -386,3 +386,73 @@ pub fn of_household(
     audit::record(conn, actor.key, actor.ctx, &event)?;
     Ok(list)
 }
+
+/// Escapes text for HTML.
+fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The printable referral slip: English with Urdu (right to left) beside it. It carries the
+/// referral and household numbers, the scheme, the office to visit, the documents to bring and
+/// the deadline — no names or ID numbers, so a lost slip reveals nothing about the family.
+pub fn slip(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    rules: &RuleSet,
+    id: &str,
+    today: NaiveDate,
+) -> Result<String, ApiError> {
+    use crate::db::schema::households;
+    let mut referral = visible(conn, actor, id)?;
+    expire_if_due(conn, actor, &mut referral, today)?;
+    let household_number: String =
+        households::table.find(&referral.household_id).select(households::household_number).first(conn)?;
+    let scheme = rules.scheme(&referral.scheme_id);
+    let pair = |en: &str, ur: &str| {
+        format!("<tr><td>{}</td><td class=\"ur\" dir=\"rtl\" lang=\"ur\">{}</td></tr>", html(en), html(ur))
+    };
+    let mut rows = String::new();
+    rows.push_str(&pair(&format!("Referral number: {}", referral.referral_number), &format!("ریفرل نمبر: {}", referral.referral_number)));
+    rows.push_str(&pair(&format!("Household number: {household_number}"), &format!("گھرانہ نمبر: {household_number}")));
+    match scheme {
+        Some(s) => {
+            rows.push_str(&pair(&format!("Scheme: {}", s.name.en), &format!("اسکیم: {}", s.name.ur)));
+            rows.push_str(&pair(&format!("Department: {}", s.department), &format!("محکمہ: {}", s.department)));
+            if let Some(office) = &s.office {
+                rows.push_str(&pair(&format!("Office to visit: {}", office.en), &format!("دفتر: {}", office.ur)));
+            }
+            rows.push_str(&pair("Documents to bring:", "ساتھ لانے والی دستاویزات:"));
+            for d in &s.documents {
+                rows.push_str(&pair(&format!("• {}", d.en), &format!("• {}", d.ur)));
+            }
+            for c in &s.subject_to {
+                rows.push_str(&pair(&format!("Subject to: {}", c.en), &format!("مشروط: {}", c.ur)));
+            }
+        }
+        None => rows.push_str(&pair(&format!("Scheme: {}", referral.scheme_id), &format!("اسکیم: {}", referral.scheme_id))),
+    }
+    let deadline = referral.acknowledge_by.format("%Y-%m-%d").to_string();
+    rows.push_str(&pair(&format!("Visit by: {deadline}"), &format!("آخری تاریخ: {deadline}")));
+    rows.push_str(&pair(&format!("Status: {}", referral.status), &format!("کیفیت: {}", referral.status)));
+    let event = Event::new("referral_slip").object("referral", &referral.id).district(&referral.district_code);
+    audit::record(conn, actor.key, actor.ctx, &event)?;
+    Ok(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}\
+         td{{padding:.3em .6em;vertical-align:top;width:50%}}.ur{{text-align:right;font-size:1.1em}}\
+         @media print{{body{{margin:0}}}}</style></head>\n<body><h1>Referral slip · ریفرل پرچی</h1>\n\
+         <table>{rows}</table>\n</body></html>\n",
+        html(&referral.referral_number)
+    ))
+}

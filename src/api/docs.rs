@@ -55,6 +55,7 @@ use crate::error::ApiError;
         super::referrals::household_referrals,
         super::referrals::get_referral,
         super::referrals::transition_referral,
+        super::referrals::referral_slip,
         openapi_json,
     ),
     modifiers(&BearerAuth),

@@ -150,6 +150,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/api/v1/referrals/{id}", Requires(Action::ReferralRead), || {
             web::get().to(referrals::get_referral)
         }),
+        endpoint(M::GET, "/api/v1/referrals/{id}/slip", Requires(Action::ReferralRead), || {
+            web::get().to(referrals::referral_slip)
+        }),
         endpoint(M::POST, "/api/v1/referrals/{id}/transitions", Requires(Action::ReferralTransition), || {
             web::post().to(referrals::transition_referral)
         })

@@ -176,3 +176,28 @@ pub async fn transition_referral(
     .await?;
     Ok(ok_json(&referral))
 }
+
+/// The printable referral slip (HTML, English and Urdu): referral and household numbers,
+/// scheme, office, documents to bring and the deadline. No names or ID numbers.
+#[utoipa::path(get, path = "/api/v1/referrals/{id}/slip", tag = "referrals", security(("bearer" = [])),
+    params(("id" = String, Path, description = "referral id")),
+    responses((status = 200, description = "text/html slip", content_type = "text/html"),
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn referral_slip(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, caller) = (id.into_inner(), Caller::of(&user, &req, &state));
+    let rules = state.rules.current();
+    let page =
+        db::run_write(&state.pool, move |conn| referrals::slip(conn, &caller.actor(), &rules.set, &id, today_in_pakistan()))
+            .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("cache-control", "no-store"))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header(("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"))
+        .body(page))
+}

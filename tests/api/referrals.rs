@@ -133,6 +133,29 @@ async fn a_household_is_referred_to_exactly_its_eligible_schemes_and_referrals_m
     let hidden = app.call("GET", &format!("/api/v1/referrals/{kafaalat_id}"), Some(&zakat), None).await;
     assert_eq!(hidden.status, StatusCode::FORBIDDEN);
 
+    // The printable slip: numbers, scheme, office, documents from the rule file, deadline, in
+    // English and right-to-left Urdu; no names or ID numbers.
+    let slip = app.call("GET", &format!("/api/v1/referrals/{kafaalat_id}/slip"), Some(&clerk), None).await;
+    assert_eq!(slip.status, StatusCode::OK);
+    assert!(slip.header("content-type").is_some_and(|c| c.starts_with("text/html")));
+    let page = String::from_utf8(slip.raw.to_vec()).expect("utf-8");
+    let number = kafaalat["referral_number"].as_str().expect("number");
+    let household_number = created.body["household_number"].as_str().expect("household number");
+    for needle in [
+        number,
+        household_number,
+        "Benazir Kafaalat",
+        "Computerised National Identity Card (CNIC) of the woman recipient",
+        "dir=\"rtl\"",
+        "Visit by: ",
+        "BISP Tehsil Office",
+    ] {
+        assert!(page.contains(needle), "slip lacks {needle:?}: {page}");
+    }
+    assert!(!page.contains("Zarina") && !page.contains("1560212345672"), "no names or ID numbers on a slip");
+    let foreign = app.call("GET", &format!("/api/v1/referrals/{kafaalat_id}/slip"), Some(&zakat), None).await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+
     // A clerk withdraws another referral, with a reason.
     let senior_id = forced.body["items"][0]["id"].as_str().expect("id").to_string();
     let path = format!("/api/v1/referrals/{senior_id}/transitions");

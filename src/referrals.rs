@@ -423,7 +423,10 @@ pub fn slip(
         format!("<tr><td>{}</td><td class=\"ur\" dir=\"rtl\" lang=\"ur\">{}</td></tr>", html(en), html(ur))
     };
     let mut rows = String::new();
-    rows.push_str(&pair(&format!("Referral number: {}", referral.referral_number), &format!("ریفرل نمبر: {}", referral.referral_number)));
+    rows.push_str(&pair(
+        &format!("Referral number: {}", referral.referral_number),
+        &format!("ریفرل نمبر: {}", referral.referral_number),
+    ));
     rows.push_str(&pair(&format!("Household number: {household_number}"), &format!("گھرانہ نمبر: {household_number}")));
     match scheme {
         Some(s) => {
@@ -440,7 +443,9 @@ pub fn slip(
                 rows.push_str(&pair(&format!("Subject to: {}", c.en), &format!("مشروط: {}", c.ur)));
             }
         }
-        None => rows.push_str(&pair(&format!("Scheme: {}", referral.scheme_id), &format!("اسکیم: {}", referral.scheme_id))),
+        None => {
+            rows.push_str(&pair(&format!("Scheme: {}", referral.scheme_id), &format!("اسکیم: {}", referral.scheme_id)))
+        }
     }
     let deadline = referral.acknowledge_by.format("%Y-%m-%d").to_string();
     rows.push_str(&pair(&format!("Visit by: {deadline}"), &format!("آخری تاریخ: {deadline}")));
@@ -455,4 +460,104 @@ pub fn slip(
          <table>{rows}</table>\n</body></html>\n",
         html(&referral.referral_number)
     ))
+}
+
+/// Filters of the referral log; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// District code.
+    pub district: Option<String>,
+    /// Scheme id.
+    pub scheme: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+    /// Referred on or after this date.
+    pub from: Option<NaiveDate>,
+    /// Referred on or before this date.
+    pub to: Option<NaiveDate>,
+    /// The clerk who referred (user name).
+    pub clerk: Option<String>,
+    /// Only these districts (an auditor assigned to districts).
+    pub districts: Option<Vec<String>>,
+}
+
+/// One line of the referral log: household numbers, never names or ID numbers.
+#[derive(Debug, Clone, Queryable, Serialize, ToSchema)]
+pub struct LogEntry {
+    /// Referral id (the cursor).
+    pub id: String,
+    /// Referral number.
+    pub referral_number: String,
+    /// Household number.
+    pub household_number: String,
+    /// District.
+    pub district: String,
+    /// Scheme id.
+    pub scheme: String,
+    /// Status.
+    pub status: String,
+    /// Status for the scheme when referred.
+    pub eligibility: String,
+    /// Whether a clerk overrode the decision.
+    pub override_reason: Option<String>,
+    /// The clerk who referred.
+    pub referred_by: String,
+    /// When.
+    pub referred_at: NaiveDateTime,
+    /// Acknowledgement deadline.
+    pub acknowledge_by: NaiveDate,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A page of the referral log, oldest first, after `cursor` (a referral id).
+pub fn log_page(
+    conn: &mut DbConnection,
+    filter: &LogFilter,
+    cursor: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<LogEntry>> {
+    use crate::db::schema::households;
+    let mut query = referrals::table
+        .inner_join(households::table)
+        .select((
+            referrals::id,
+            referrals::referral_number,
+            households::household_number,
+            referrals::district_code,
+            referrals::scheme_id,
+            referrals::status,
+            referrals::eligibility,
+            referrals::override_reason,
+            referrals::referred_by,
+            referrals::referred_at,
+            referrals::acknowledge_by,
+            referrals::updated_at,
+        ))
+        .into_boxed();
+    if let Some(d) = &filter.district {
+        query = query.filter(referrals::district_code.eq(d.clone()));
+    }
+    if let Some(list) = &filter.districts {
+        query = query.filter(referrals::district_code.eq_any(list.clone()));
+    }
+    if let Some(s) = &filter.scheme {
+        query = query.filter(referrals::scheme_id.eq(s.clone()));
+    }
+    if let Some(s) = &filter.status {
+        query = query.filter(referrals::status.eq(s.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(referrals::referred_at.ge(from.and_hms_opt(0, 0, 0).unwrap_or_default()));
+    }
+    if let Some(to) = filter.to.and_then(|d| d.succ_opt()) {
+        query = query.filter(referrals::referred_at.lt(to.and_hms_opt(0, 0, 0).unwrap_or_default()));
+    }
+    if let Some(c) = &filter.clerk {
+        query = query.filter(referrals::referred_by.eq(c.clone()));
+    }
+    if let Some(c) = cursor {
+        query = query.filter(referrals::id.gt(c.to_string()));
+    }
+    query.order(referrals::id.asc()).limit(limit).load(conn)
 }

@@ -56,6 +56,8 @@ use crate::error::ApiError;
         super::referrals::get_referral,
         super::referrals::transition_referral,
         super::referrals::referral_slip,
+        super::referrals::referral_log,
+        super::referrals::export_referrals,
         openapi_json,
     ),
     modifiers(&BearerAuth),

@@ -147,6 +147,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/api/v1/households/{id}/referrals", Requires(Action::HouseholdRead), || {
             web::get().to(referrals::household_referrals)
         }),
+        endpoint(M::GET, "/api/v1/referrals", Requires(Action::ReferralLog), || web::get().to(referrals::referral_log)),
+        // Before `/referrals/{id}`: routes match in the order they are registered.
+        endpoint(M::GET, "/api/v1/referrals/export.csv", Requires(Action::ReferralLog), || {
+            web::get().to(referrals::export_referrals)
+        }),
         endpoint(M::GET, "/api/v1/referrals/{id}", Requires(Action::ReferralRead), || {
             web::get().to(referrals::get_referral)
         }),

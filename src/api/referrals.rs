@@ -191,13 +191,191 @@ pub async fn referral_slip(
 ) -> Result<HttpResponse, ApiError> {
     let (id, caller) = (id.into_inner(), Caller::of(&user, &req, &state));
     let rules = state.rules.current();
-    let page =
-        db::run_write(&state.pool, move |conn| referrals::slip(conn, &caller.actor(), &rules.set, &id, today_in_pakistan()))
-            .await?;
+    let page = db::run_write(&state.pool, move |conn| {
+        referrals::slip(conn, &caller.actor(), &rules.set, &id, today_in_pakistan())
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("cache-control", "no-store"))
         .insert_header(("x-content-type-options", "nosniff"))
-        .insert_header(("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"))
+        .insert_header((
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ))
         .body(page))
+}
+
+/// Referral log filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// District code.
+    pub district: Option<String>,
+    /// Scheme id.
+    pub scheme: Option<String>,
+    /// `referred`, `acknowledged`, `enrolled`, `rejected`, `withdrawn` or `expired`.
+    pub status: Option<String>,
+    /// Referred on or after (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Referred on or before (`YYYY-MM-DD`).
+    pub to: Option<String>,
+    /// User name of the referring clerk.
+    pub clerk: Option<String>,
+    /// Page size, 1–100 (default 50; the CSV export ignores it).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+const STATUSES: [&str; 6] = ["referred", "acknowledged", "enrolled", "rejected", "withdrawn", "expired"];
+
+fn log_filter(query: &LogQuery, user: &AuthUser) -> Result<referrals::LogFilter, ApiError> {
+    let mut errors = Vec::new();
+    let date = |field: &str, raw: &Option<String>, errors: &mut Vec<crate::error::FieldError>| {
+        raw.as_deref().and_then(|r| match chrono::NaiveDate::parse_from_str(r, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.push(crate::error::FieldError::new(field, "invalid_date", "a date written YYYY-MM-DD"));
+                None
+            }
+        })
+    };
+    let from = date("from", &query.from, &mut errors);
+    let to = date("to", &query.to, &mut errors);
+    if let Some(s) = &query.status
+        && !STATUSES.contains(&s.as_str())
+    {
+        errors.push(crate::error::FieldError::new(
+            "status",
+            "invalid_choice",
+            format!("one of: {}", STATUSES.join(", ")),
+        ));
+    }
+    for (field, value) in [("district", &query.district), ("scheme", &query.scheme), ("clerk", &query.clerk)] {
+        if value.as_ref().is_some_and(|v| v.is_empty() || v.len() > 64) {
+            errors.push(crate::error::FieldError::new(field, "length", "1 to 64 characters"));
+        }
+    }
+    super::field_errors(errors)?;
+    let districts = &user.principal.assignments.districts;
+    Ok(referrals::LogFilter {
+        district: query.district.clone(),
+        scheme: query.scheme.clone(),
+        status: query.status.clone(),
+        from,
+        to,
+        clerk: query.clerk.clone(),
+        districts: (!districts.is_empty()).then(|| districts.clone()),
+    })
+}
+
+fn audit_log_access(
+    state: &AppState,
+    user: &AuthUser,
+    req: &HttpRequest,
+    action: &str,
+    query: &LogQuery,
+) -> (crate::audit::AuditKey, crate::audit::AuditContext, crate::audit::Event) {
+    let details = serde_json::json!({
+        "district": query.district, "scheme": query.scheme, "status": query.status,
+        "from": query.from, "to": query.to, "clerk": query.clerk,
+    });
+    (state.audit_key.clone(), user.audit_context(req), crate::audit::Event::new(action).details(details))
+}
+
+/// The referral log for auditors: household numbers, never names or ID numbers; keyset
+/// pagination in the order referrals were made. An auditor assigned to districts sees only those.
+#[utoipa::path(get, path = "/api/v1/referrals", tag = "referrals", security(("bearer" = [])),
+    params(LogQuery),
+    responses((status = 200, body = super::Page<referrals::LogEntry>), (status = 422, body = crate::error::Problem)))]
+pub async fn referral_log(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<LogQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = log_filter(&query, &user)?;
+    let limit = super::page_limit(query.limit)?;
+    let (key, ctx, event) = audit_log_access(&state, &user, &req, "referral_log_read", &query);
+    let cursor = query.cursor.clone();
+    let items = db::run_write(&state.pool, move |conn| {
+        crate::audit::record(conn, &key, &ctx, &event)?;
+        Ok(referrals::log_page(conn, &filter, cursor.as_deref(), limit)?)
+    })
+    .await?;
+    let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|e| e.id.clone())).flatten();
+    Ok(ok_json(&super::Page { items, next_cursor }))
+}
+
+/// A stream fed by a blocking producer through a bounded channel.
+struct ChannelStream(tokio::sync::mpsc::Receiver<Result<web::Bytes, ApiError>>);
+
+impl futures_core::Stream for ChannelStream {
+    type Item = Result<web::Bytes, ApiError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().0.poll_recv(cx)
+    }
+}
+
+/// The filtered referral log as CSV, streamed in pages of 1,000 rows (constant memory for
+/// any size). The export is audited with its filters.
+#[utoipa::path(get, path = "/api/v1/referrals/export.csv", tag = "referrals", security(("bearer" = [])),
+    params(LogQuery),
+    responses((status = 200, description = "text/csv", content_type = "text/csv"), (status = 422, body = crate::error::Problem)))]
+pub async fn export_referrals(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<LogQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = log_filter(&query, &user)?;
+    let (key, ctx, event) = audit_log_access(&state, &user, &req, "referral_export", &query);
+    db::run_write(&state.pool, move |conn| Ok(crate::audit::record(conn, &key, &ctx, &event)?)).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let pool = state.pool.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = match pool.get() {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(ApiError::from(e)));
+                return;
+            }
+        };
+        let mut cursor: Option<String> = None;
+        let mut header = true;
+        loop {
+            let page = match referrals::log_page(&mut conn, &filter, cursor.as_deref(), 1000) {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(ApiError::from(e)));
+                    return;
+                }
+            };
+            let mut out = csv::WriterBuilder::new().has_headers(header).from_writer(Vec::new());
+            header = false;
+            for entry in &page {
+                if out.serialize(entry).is_err() {
+                    return;
+                }
+            }
+            let bytes = out.into_inner().unwrap_or_default();
+            if !bytes.is_empty() && tx.blocking_send(Ok(web::Bytes::from(bytes))).is_err() {
+                return; // the client went away
+            }
+            match page.last() {
+                Some(last) if page.len() == 1000 => cursor = Some(last.id.clone()),
+                _ => return,
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("cache-control", "no-store"))
+        .insert_header(("content-disposition", "attachment; filename=\"referrals.csv\""))
+        .streaming(ChannelStream(rx)))
 }

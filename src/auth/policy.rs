@@ -58,11 +58,13 @@ pub enum Action {
     ReferralRead,
     /// Move a referral along its lifecycle (which step, by which role: `referrals::allowed`).
     ReferralTransition,
+    /// Query and export the referral log (pseudonymised: household numbers only).
+    ReferralLog,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
@@ -87,6 +89,7 @@ impl Action {
         Action::ReferralCreate,
         Action::ReferralRead,
         Action::ReferralTransition,
+        Action::ReferralLog,
     ];
 
     /// The name used in audit events and logs.
@@ -116,6 +119,7 @@ impl Action {
             Action::ReferralCreate => "referral_create",
             Action::ReferralRead => "referral_read",
             Action::ReferralTransition => "referral_transition",
+            Action::ReferralLog => "referral_log",
         }
     }
 }
@@ -142,7 +146,7 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         | Action::ReferralCreate => &[Clerk],
         // Clerks see their districts' referrals, scheme administrators their schemes'.
         Action::ReferralRead | Action::ReferralTransition => &[Clerk, SchemeAdmin],
-        Action::AuditRead | Action::AuditVerify => &[Auditor],
+        Action::AuditRead | Action::AuditVerify | Action::ReferralLog => &[Auditor],
         // Screening a posted household stores nothing but an audit record: clerks screen
         // walk-ins, scheme administrators try their rules on example households.
         Action::ScreeningPreview => &[Clerk, SchemeAdmin],

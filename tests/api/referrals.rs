@@ -168,6 +168,47 @@ async fn a_household_is_referred_to_exactly_its_eligible_schemes_and_referrals_m
     let auditor = login_as(&app, "sana", Role::Auditor, &[], &[]).await;
     let events = app.call("GET", "/api/v1/audit/events?action=referral_transition", Some(&auditor), None).await;
     assert_eq!(items(&events.body).len(), 3, "{:?}", events.body);
+
+    // The referral log: filters, household numbers, no names or ID numbers.
+    let household_number = created.body["household_number"].as_str().expect("number").to_string();
+    let log = app.call("GET", "/api/v1/referrals?scheme=bisp-kafaalat&district=swat", Some(&auditor), None).await;
+    assert_eq!(log.status, StatusCode::OK, "{:?}", log.body);
+    assert_eq!(items(&log.body).len(), 1);
+    assert_eq!(log.body["items"][0]["household_number"], household_number.as_str());
+    assert_eq!(log.body["items"][0]["status"], "enrolled");
+    let enrolled = app.call("GET", "/api/v1/referrals?status=withdrawn&clerk=amina", Some(&auditor), None).await;
+    assert_eq!(items(&enrolled.body).len(), 1);
+    assert_eq!(enrolled.body["items"][0]["scheme"], "senior-citizen-card");
+    let all = app.call("GET", "/api/v1/referrals?limit=2", Some(&auditor), None).await;
+    assert_eq!(items(&all.body).len(), 2);
+    let rest = app
+        .call(
+            "GET",
+            &format!("/api/v1/referrals?cursor={}", all.body["next_cursor"].as_str().expect("cursor")),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(items(&all.body).len() + items(&rest.body).len(), eligible.len() + 1);
+    let none = app.call("GET", "/api/v1/referrals?from=2000-01-01&to=2000-12-31", Some(&auditor), None).await;
+    assert_eq!(items(&none.body).len(), 0);
+    let bad = app.call("GET", "/api/v1/referrals?status=lost&from=yesterday", Some(&auditor), None).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["errors"].as_array().map(Vec::len), Some(2));
+    assert_eq!(app.call("GET", "/api/v1/referrals", Some(&clerk), None).await.status, StatusCode::FORBIDDEN);
+    let text = log.body.to_string() + &all.body.to_string();
+    assert!(!text.contains("Zarina") && !text.contains("1560212345672"));
+
+    // The CSV export streams the filtered set, audited.
+    let csv = app.call("GET", "/api/v1/referrals/export.csv?district=swat", Some(&auditor), None).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let body = String::from_utf8(csv.raw.to_vec()).expect("utf-8");
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(lines[0].starts_with("id,referral_number,household_number,district,scheme,status"), "{body}");
+    assert_eq!(lines.len(), eligible.len() + 2, "{body}");
+    assert!(body.contains(&household_number) && !body.contains("Zarina") && !body.contains("1560212345672"));
+    let exports = app.call("GET", "/api/v1/audit/events?action=referral_export", Some(&auditor), None).await;
+    assert_eq!(items(&exports.body).len(), 1);
 }
 
 #[actix_web::test]

@@ -24,7 +24,7 @@ use crate::error::{ApiError, FieldError};
 use crate::per_backend;
 use crate::registry::repo::{self, Scope};
 use crate::rules::{RuleSet, Status};
-use crate::screening::store::facts_of;
+use crate::screening::store::stored_facts;
 
 /// A referral as stored and shown.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
@@ -139,7 +139,7 @@ pub fn refer(
     let scope = Scope::Districts(actor.districts.to_vec());
     let row = repo::find_household(conn, &scope, household_id)?.ok_or(ApiError::NotFound)?;
     let members = repo::members_of(conn, household_id, true)?;
-    let (mut facts, _) = facts_of(&row, &members);
+    let (mut facts, _) = stored_facts(conn, rules, &row, &members)?;
     let bound = rules.bind(today);
     let mut statuses = Vec::new();
     bound.statuses(&mut facts, &mut statuses);

@@ -131,6 +131,7 @@ fn reference(bound: &Bound, facts: &Facts) -> (Vec<Status>, Vec<Vec<Tri>>) {
             params: bound.params(),
             status: &status,
             cache: &LeafCache::default(),
+            enrolled: &facts.enrolled,
         };
         let outcomes: Vec<Tri> = rules.schemes[i].criteria.iter().map(|c| eval_bool(&c.ir, &env, &NO_MEMBER)).collect();
         let decided = if outcomes.contains(&Tri::False) {
@@ -1283,7 +1284,7 @@ fn interesting_numbers(rules: &RuleSet, bound: &Bound) -> Vec<i64> {
                 bool_consts(b, params, out);
             }
             BoolIr::And(xs) | BoolIr::Or(xs) => xs.iter().for_each(|x| bool_consts(x, params, out)),
-            BoolIr::Const(_) | BoolIr::Field(..) | BoolIr::Coded(..) | BoolIr::Eligible(_) => {}
+            BoolIr::Const(_) | BoolIr::Field(..) | BoolIr::Coded(..) | BoolIr::Eligible(_) | BoolIr::Enrolled(_) => {}
         }
     }
     let mut out = Vec::new();
@@ -1422,6 +1423,7 @@ fn compiled_closures_agree_with_the_reference_interpreter_on_random_households()
             params: bound.params(),
             status: &reference,
             cache: &LeafCache::default(),
+            enrolled: &derived.enrolled,
         };
         for (i, scheme) in rules.schemes.iter().enumerate() {
             let result = &explanation.results[i];

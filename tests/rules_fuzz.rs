@@ -233,6 +233,7 @@ fn evaluate(set: &RuleSet) -> Result<(), TestCaseError> {
                     params: bound.params(),
                     status: &reference,
                     cache: &LeafCache::default(),
+                    enrolled: &derived.enrolled,
                 };
                 let outcomes: Vec<Tri> =
                     set.schemes[i].criteria.iter().map(|c| eval_bool(&c.ir, &env, &NO_MEMBER)).collect();

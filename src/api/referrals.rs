@@ -170,8 +170,15 @@ pub async fn transition_referral(
     body: web::Json<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, body, caller) = (id.into_inner(), body.into_inner(), Caller::of(&user, &req, &state));
+    let rules = state.rules.current();
     let referral = db::run_write(&state.pool, move |conn| {
-        referrals::transition(conn, &caller.actor(), &id, &body.to, body.reason.as_deref(), today_in_pakistan())
+        let today = today_in_pakistan();
+        let referral = referrals::transition(conn, &caller.actor(), &id, &body.to, body.reason.as_deref(), today)?;
+        if referral.status == "enrolled" {
+            // Enrolments feed back into the rules (`enrolled("…")`), in the same transaction.
+            crate::screening::store::after_enrolment(conn, &rules.set, &referral.household_id, today)?;
+        }
+        Ok(referral)
     })
     .await?;
     Ok(ok_json(&referral))

@@ -37,6 +37,8 @@ pub enum BoolIr {
     Count(Box<BoolIr>, CmpOp, NumIr),
     /// `eligible("…")`, by scheme index.
     Eligible(usize),
+    /// `enrolled("…")`: the household is enrolled in the scheme (always known).
+    Enrolled(usize),
 }
 
 impl NumIr {
@@ -285,6 +287,13 @@ impl Checker<'_> {
                     _ => Typed::Count(body),
                 }
             }
+            Kind::Enrolled(id) => match self.names.schemes.get(id) {
+                Some(&i) => Typed::Bool(BoolIr::Enrolled(i)),
+                None => {
+                    let hint = suggest(id, self.names.schemes.keys().map(String::as_str));
+                    return Err(TypeError { span: e.span, message: format!("unknown scheme `{id}`"), hint });
+                }
+            },
             Kind::Eligible(id) => match self.names.schemes.get(id) {
                 Some(&i) if i == self.names.this_scheme => {
                     return err(e.span, format!("scheme `{id}` cannot depend on its own eligibility"));
@@ -422,7 +431,7 @@ impl BoolIr {
     /// A rough cost of evaluating the expression (a member quantifier counts as a loop).
     pub fn cost(&self) -> usize {
         match self {
-            BoolIr::Const(_) | BoolIr::Eligible(_) => 1,
+            BoolIr::Const(_) | BoolIr::Eligible(_) | BoolIr::Enrolled(_) => 1,
             BoolIr::Field(..) | BoolIr::Coded(..) => 2,
             BoolIr::Cmp(_, l, r) => 1 + l.cost() + r.cost(),
             BoolIr::Same(a, b) => a.cost() + b.cost(),
@@ -443,7 +452,7 @@ impl BoolIr {
                 b.dependencies(out);
             }
             BoolIr::And(xs) | BoolIr::Or(xs) => xs.iter().for_each(|x| x.dependencies(out)),
-            BoolIr::Const(_) | BoolIr::Field(..) | BoolIr::Coded(..) | BoolIr::Cmp(..) => {}
+            BoolIr::Const(_) | BoolIr::Field(..) | BoolIr::Coded(..) | BoolIr::Cmp(..) | BoolIr::Enrolled(_) => {}
         }
     }
 }

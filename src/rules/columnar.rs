@@ -27,6 +27,8 @@ pub struct Chunk {
     start: Vec<usize>,
     /// The household of each member.
     owner: Vec<usize>,
+    /// Each household's enrolments (scheme indices).
+    enrolled: Vec<Vec<usize>>,
 }
 
 impl Chunk {
@@ -39,6 +41,7 @@ impl Chunk {
             members: vec![vec![UNKNOWN; total]; MEMBER_SLOTS],
             start: Vec::with_capacity(all.len() + 1),
             owner: Vec::with_capacity(total),
+            enrolled: Vec::with_capacity(all.len()),
         };
         c.start.push(0);
         let mut i = 0;
@@ -55,6 +58,7 @@ impl Chunk {
                 i += 1;
             }
             c.start.push(i);
+            c.enrolled.push(facts.enrolled.clone());
         }
         c
     }
@@ -318,7 +322,7 @@ impl Bound<'_> {
                 acc
             }
             BoolIr::Any(p) | BoolIr::All(p) | BoolIr::Count(p, _, _) => {
-                let m = self.member_bits(p, c, memo);
+                let m = self.member_bits(p, c, memo, status);
                 let k = match ir {
                     BoolIr::Count(_, _, k) => Some(self.household_nums(k, c)),
                     _ => None,
@@ -336,6 +340,7 @@ impl Bound<'_> {
                     (outcome == Tri::True, outcome == Tri::Unknown)
                 })
             }
+            BoolIr::Enrolled(s) => Bits::from_fn(n, |h| (c.enrolled[h].contains(s), false)),
             BoolIr::Eligible(s) => match &status[*s] {
                 Some(eligible) => eligible.clone(),
                 // An inactive scheme counts as not eligible.
@@ -346,7 +351,7 @@ impl Bound<'_> {
         }
     }
 
-    fn member_bits(&self, ir: &BoolIr, c: &Chunk, memo: &mut Memo) -> Bits {
+    fn member_bits(&self, ir: &BoolIr, c: &Chunk, memo: &mut Memo, status: &[Option<Bits>]) -> Bits {
         let n = c.owner.len();
         if let Some((Scope::Member, s, test)) = slot_test(ir, self.params()) {
             return memo.entry((Scope::Member, s, test)).or_insert_with(|| test_column(&c.members[s], &test)).clone();
@@ -369,25 +374,32 @@ impl Bound<'_> {
                 Bits::from_fn(n, |i| passes(*op, a[i], b[i]))
             }
             BoolIr::Same(a, b) => {
-                let (a, b) = (self.member_bits(a, c, memo), self.member_bits(b, c, memo));
+                let (a, b) = (self.member_bits(a, c, memo, status), self.member_bits(b, c, memo, status));
                 Bits::from_fn(n, |i| match (a.get(i), b.get(i)) {
                     (Tri::Unknown, _) | (_, Tri::Unknown) => (false, true),
                     (x, y) => (x == y, false),
                 })
             }
-            BoolIr::Not(x) => self.member_bits(x, c, memo).not(n),
+            BoolIr::Not(x) => self.member_bits(x, c, memo, status).not(n),
             BoolIr::And(xs) | BoolIr::Or(xs) => {
                 let conjunction = matches!(ir, BoolIr::And(_));
                 let all = Bits::constant(n, Tri::True).t;
                 let mut acc = Bits::constant(n, if conjunction { Tri::True } else { Tri::False });
                 for x in xs {
-                    acc.combine(&self.member_bits(x, c, memo), conjunction, &all);
+                    acc.combine(&self.member_bits(x, c, memo, status), conjunction, &all);
                 }
                 acc
             }
-            // Quantifiers do not nest, and `eligible` is the same for a household's members.
+            // Quantifiers do not nest (the checker refuses it).
             BoolIr::Any(_) | BoolIr::All(_) | BoolIr::Count(..) => Bits::constant(n, Tri::Unknown),
-            BoolIr::Eligible(_) => Bits::constant(n, Tri::Unknown),
+            // The same for every member of a household: the household's outcome, repeated.
+            BoolIr::Eligible(_) | BoolIr::Enrolled(_) => {
+                let h = self.household_bits(ir, c, status, memo);
+                Bits::from_fn(n, |i| {
+                    let t = h.get(c.owner[i]);
+                    (t == Tri::True, t == Tri::Unknown)
+                })
+            }
         }
     }
 

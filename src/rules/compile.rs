@@ -29,6 +29,8 @@ pub struct Env<'a> {
     pub status: &'a [Status],
     /// Leaf masks computed so far for this household.
     pub cache: &'a LeafCache,
+    /// The schemes the household is enrolled in.
+    pub enrolled: &'a [usize],
 }
 
 /// Households with more members than this are evaluated member by member.
@@ -649,6 +651,10 @@ pub fn boolean(ir: &BoolIr, c: &mut Compiler) -> BoolFn {
         BoolIr::Eligible(i) => {
             let i = *i;
             Box::new(move |e, _| e.status[i].as_tri())
+        }
+        BoolIr::Enrolled(i) => {
+            let i = *i;
+            Box::new(move |e, _| Tri::from(e.enrolled.contains(&i)))
         }
     }
 }

@@ -172,11 +172,14 @@ pub struct Facts {
     pub household: [i64; HH_SLOTS],
     /// Member slots, in the household's member order.
     pub members: Vec<[i64; MEMBER_SLOTS]>,
+    /// The schemes the household is enrolled in (indices in the rule set), for
+    /// `enrolled("…")`. Empty when none is known.
+    pub enrolled: Vec<usize>,
 }
 
 impl Default for Facts {
     fn default() -> Self {
-        Facts { household: [UNKNOWN; HH_SLOTS], members: Vec::new() }
+        Facts { household: [UNKNOWN; HH_SLOTS], members: Vec::new(), enrolled: Vec::new() }
     }
 }
 
@@ -203,6 +206,7 @@ impl Facts {
     pub fn clear(&mut self) {
         self.household = [UNKNOWN; HH_SLOTS];
         self.members.clear();
+        self.enrolled.clear();
     }
 
     /// A new member with every field unknown; returns its slots.

@@ -82,7 +82,10 @@ fn member_reads(ir: &BoolIr) -> Option<u32> {
     match ir {
         BoolIr::Const(_) => Some(0),
         BoolIr::Field(Scope::Member, s) | BoolIr::Coded(Scope::Member, s, _) => Some(1 << s),
-        BoolIr::Field(Scope::Household, _) | BoolIr::Coded(Scope::Household, _, _) | BoolIr::Eligible(_) => None,
+        BoolIr::Field(Scope::Household, _)
+        | BoolIr::Coded(Scope::Household, _, _)
+        | BoolIr::Eligible(_)
+        | BoolIr::Enrolled(_) => None,
         BoolIr::Cmp(_, l, r) => Some(num(l)? | num(r)?),
         BoolIr::Same(a, b) => Some(member_reads(a)? | member_reads(b)?),
         BoolIr::Not(x) => member_reads(x),
@@ -118,7 +121,14 @@ impl Bound<'_> {
     }
 
     fn env<'a>(&'a self, facts: &'a Facts, status: &'a [Status], cache: &'a LeafCache) -> Env<'a> {
-        Env { hh: &facts.household, members: &facts.members, params: &self.params, status, cache }
+        Env {
+            hh: &facts.household,
+            members: &facts.members,
+            params: &self.params,
+            status,
+            cache,
+            enrolled: &facts.enrolled,
+        }
     }
 
     /// Batch mode: the status of every scheme (inactive ones `NotEligible`), no explanations.
@@ -221,7 +231,8 @@ impl Bound<'_> {
             }
         };
         match ir {
-            BoolIr::Const(_) => {}
+            // Enrolments are always known.
+            BoolIr::Const(_) | BoolIr::Enrolled(_) => {}
             BoolIr::Field(scope, slot) | BoolIr::Coded(scope, slot, _) => push(*scope, *slot),
             BoolIr::Cmp(_, l, r) => {
                 self.missing_num(walk, l, env, m, member, out);
@@ -357,6 +368,7 @@ pub fn eval_bool(ir: &BoolIr, env: &Env, m: &Member) -> Tri {
         }
         BoolIr::Count(p, op, k) => count(p, *op, eval_num(k, env, m), env),
         BoolIr::Eligible(s) => env.status[*s].as_tri(),
+        BoolIr::Enrolled(s) => Tri::from(env.enrolled.contains(s)),
     }
 }
 

@@ -10,7 +10,7 @@
 //! unary   := "-" unary | atom
 //! atom    := number | "text" | true | false | name | "household" "." name | "(" or ")"
 //!          | "any" "member" "(" or ")" | "all" "members" "(" or ")" | "count" "members" "(" or ")"
-//!          | "eligible" "(" "scheme-id" ")"
+//!          | "eligible" "(" "scheme-id" ")" | "enrolled" "(" "scheme-id" ")"
 //! ```
 //! Spans are byte offsets into the expression, so errors can point at the file position.
 
@@ -136,6 +136,8 @@ pub enum Kind {
     Count(Box<Expr>),
     /// `eligible("id")`
     Eligible(String),
+    /// `enrolled("id")`
+    Enrolled(String),
 }
 
 /// A parse error.
@@ -522,15 +524,17 @@ impl Parser {
                     let (inner, span) = self.quantifier(span.0, "members")?;
                     return Ok(Expr { kind: Kind::Count(bx(inner)), span });
                 }
-                "eligible" => {
-                    self.expect(Tok::LParen, "`(` after `eligible`")?;
+                "eligible" | "enrolled" => {
+                    let enrolled = w == "enrolled";
+                    self.expect(Tok::LParen, "`(` after the function name")?;
                     let (tok, _) = self.bump();
                     let Tok::Text(id) = tok else {
                         self.at -= 1;
                         return self.fail("expected a quoted scheme id, e.g. eligible(\"bisp-kafaalat\")".into());
                     };
                     let end = self.expect(Tok::RParen, "`)`")?;
-                    return Ok(Expr { kind: Kind::Eligible(id), span: (span.0, end.1) });
+                    let kind = if enrolled { Kind::Enrolled(id) } else { Kind::Eligible(id) };
+                    return Ok(Expr { kind, span: (span.0, end.1) });
                 }
                 "household" if *self.peek() == Tok::Dot => {
                     self.bump();

@@ -196,7 +196,7 @@ pub fn load_sources(files: &[(String, String)]) -> Result<RuleSet, Vec<Diagnosti
         let mut r = Reader { file: d.file, source: d.source, diags: &mut diags };
         let valid = (d.scheme.valid_from, d.scheme.valid_until);
         for node in &d.examples {
-            if let Some(ex) = r.example(node, &declared, valid) {
+            if let Some(ex) = r.example(node, &declared, &ids, valid) {
                 d.scheme.examples.push(ex);
             }
         }
@@ -676,6 +676,7 @@ impl Reader<'_, '_> {
         &mut self,
         node: &Node,
         declared: &[String],
+        schemes: &HashMap<String, usize>,
         (from, until): (NaiveDate, Option<NaiveDate>),
     ) -> Option<Example> {
         let entries = self.map(node, "an example", EXAMPLE_KEYS)?;
@@ -708,7 +709,7 @@ impl Reader<'_, '_> {
             None => None,
         };
         let household = self.required(entries, "household", node.pos)?;
-        let facts = self.household(household)?;
+        let facts = self.household(household, schemes)?;
         Some(Example { name: name?, as_of: as_of?, facts, expect: expect?, failed, missing, line: node.pos.line })
     }
 
@@ -732,16 +733,22 @@ impl Reader<'_, '_> {
         ok.then_some(out)
     }
 
-    fn household(&mut self, node: &Node) -> Option<Facts> {
+    fn household(&mut self, node: &Node, schemes: &HashMap<String, usize>) -> Option<Facts> {
         let mut keys: Vec<&str> =
             dict::FIELDS.iter().filter(|f| f.scope == Scope::Household && !f.derived).map(|f| f.name).collect();
         keys.push("members");
+        keys.push("enrolled");
         let entries = self.map(node, "an example household", &keys)?;
         let mut facts = Facts::default();
         let mut ok = true;
+        if let Some(list) = self.get(entries, "enrolled") {
+            let known: Vec<&str> = schemes.keys().map(String::as_str).collect();
+            let names = self.names(list, "`enrolled`", &known)?;
+            facts.enrolled = names.iter().filter_map(|n| schemes.get(n).copied()).collect();
+        }
         for (k, v) in entries {
             let key = k.text().unwrap_or_default();
-            if key == "members" {
+            if key == "members" || key == "enrolled" {
                 continue;
             }
             if let Some(f) = dict::lookup(Scope::Household, key) {

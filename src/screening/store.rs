@@ -117,6 +117,25 @@ pub fn facts_of(row: &HouseholdRow, members: &[MemberRow]) -> (Facts, Vec<String
     (facts, current.iter().map(|m| m.id.clone()).collect())
 }
 
+/// A stored household's facts with its enrolments (referrals that ended `enrolled`), which
+/// rules read through `enrolled("…")`.
+pub fn stored_facts(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    row: &HouseholdRow,
+    members: &[MemberRow],
+) -> QueryResult<(Facts, Vec<String>)> {
+    use crate::db::schema::referrals;
+    let (mut facts, ids) = facts_of(row, members);
+    let schemes: Vec<String> = referrals::table
+        .filter(referrals::household_id.eq(&row.id))
+        .filter(referrals::status.eq("enrolled"))
+        .select(referrals::scheme_id)
+        .load(conn)?;
+    facts.enrolled = schemes.iter().filter_map(|s| rules.schemes.iter().position(|x| x.id == *s)).collect();
+    Ok((facts, ids))
+}
+
 fn ids(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').filter(|s| !s.is_empty())
 }
@@ -131,7 +150,7 @@ pub fn refresh(
     as_of: NaiveDate,
     cause: &str,
 ) -> QueryResult<()> {
-    let (mut facts, _) = facts_of(row, members);
+    let (mut facts, _) = stored_facts(conn, rules, row, members)?;
     let bound = rules.bind(as_of);
     let mut statuses = Vec::new();
     bound.statuses(&mut facts, &mut statuses);
@@ -222,9 +241,30 @@ pub fn after_change(
     household_id: &str,
     today: NaiveDate,
 ) -> Result<(), ApiError> {
+    after(conn, rules, household_id, today, "household_change")
+}
+
+/// After an enrolment (a referral that ended `enrolled`): rules that read `enrolled("…")`
+/// decide again.
+pub fn after_enrolment(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    household_id: &str,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
+    after(conn, rules, household_id, today, "enrolment")
+}
+
+fn after(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    household_id: &str,
+    today: NaiveDate,
+    cause: &str,
+) -> Result<(), ApiError> {
     let row = repo::find_household(conn, &Scope::All, household_id)?.ok_or(ApiError::NotFound)?;
     let members = repo::members_of(conn, household_id, true)?;
-    Ok(refresh(conn, rules, &row, &members, today, "household_change")?)
+    Ok(refresh(conn, rules, &row, &members, today, cause)?)
 }
 
 /// Screens a stored household at `as_of`, keeps the result and brings its decisions up to
@@ -239,7 +279,7 @@ pub fn screen_stored(
 ) -> Result<Value, ApiError> {
     let row = repo::find_household(conn, caller.scope, household_id)?.ok_or(ApiError::NotFound)?;
     let members = repo::members_of(conn, household_id, true)?;
-    let (mut facts, member_ids) = facts_of(&row, &members);
+    let (mut facts, member_ids) = stored_facts(conn, &rules.set, &row, &members)?;
     let result = screen(&rules.set, as_of, &mut facts, Some(row.id.clone()), MemberNames::Ids(&member_ids));
     refresh(conn, &rules.set, &row, &members, as_of, cause)?;
     let stored = ScreeningRow {
@@ -294,8 +334,25 @@ pub fn latest(
         .select(ScreeningRow::as_select())
         .first(conn)
         .optional()?;
+    // An enrolment after the screening can change `enrolled("…")` criteria.
+    let enrolled_since = |s: &ScreeningRow, conn: &mut DbConnection| -> QueryResult<bool> {
+        use crate::db::schema::referrals;
+        let count: i64 = referrals::table
+            .filter(referrals::household_id.eq(household_id))
+            .filter(referrals::status.eq("enrolled"))
+            .filter(referrals::updated_at.gt(s.screened_at))
+            .count()
+            .get_result(conn)?;
+        Ok(count > 0)
+    };
+    let current = match &last {
+        Some(s) => {
+            s.household_version == row.version && s.rules_version == rules.set.version && !enrolled_since(s, conn)?
+        }
+        None => false,
+    };
     match last {
-        Some(s) if s.household_version == row.version && s.rules_version == rules.set.version => {
+        Some(s) if current => {
             let event = Event::new("screening_read").object("screening", &s.id).district(&row.district_code);
             audit::record(conn, caller.key, caller.ctx, &event)?;
             body(&s)

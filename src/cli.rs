@@ -54,6 +54,22 @@ enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Re-screen the registry against the rules in force: writes only decisions that changed,
+    /// resumes an interrupted run, ends with a summary per scheme.
+    Screen {
+        /// Every household (required: the command never screens by accident).
+        #[arg(long)]
+        all: bool,
+        /// Only this district.
+        #[arg(long)]
+        district: Option<String>,
+        /// Evaluation date (default: today in Pakistan).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Households per transaction.
+        #[arg(long, default_value_t = 1000)]
+        chunk: i64,
+    },
     /// Check and test the scheme rule files (no database or configuration needed).
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -183,6 +199,12 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
         }
         Command::User(cmd) => user(cmd, settings)?,
         Command::Rules(cmd) => return Ok(rules(&cmd)),
+        Command::Screen { all, district, as_of, chunk } => {
+            if !all {
+                anyhow::bail!("give --all to re-screen the registry (with --district D to limit it)");
+            }
+            return rescreen(settings, district.as_deref(), as_of, chunk);
+        }
         Command::Import(ImportCommand::Households { file, format }) => {
             return import_households(settings, &file, format.as_deref());
         }
@@ -361,6 +383,46 @@ fn set_active(
     db::write_tx(&mut conn, |c| service::update_user(c, key, ctx, &row.id, row.version, changes)).map_err(describe)?;
     println!("{username} is now {}", if active { "enabled" } else { "disabled" });
     Ok(())
+}
+
+fn rescreen(
+    settings: &Settings,
+    district: Option<&str>,
+    as_of: Option<chrono::NaiveDate>,
+    chunk: i64,
+) -> anyhow::Result<ExitCode> {
+    use crate::screening::rescreen;
+    if !(1..=100_000).contains(&chunk) {
+        anyhow::bail!("--chunk must be between 1 and 100000");
+    }
+    let set = crate::rules::load_dir(&settings.rules_dir).map_err(|diagnostics| {
+        let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the rules have mistakes; nothing was screened:\n{}", listed.join("\n"))
+    })?;
+    let as_of = as_of.unwrap_or_else(today_in_pakistan);
+    let mut conn = open(settings)?;
+    if let Some(d) = district
+        && districts::find(&mut conn, d)?.is_none()
+    {
+        anyhow::bail!("--district {d:?} is not a district code");
+    }
+    let total = rescreen::count(&mut conn, district)?;
+    let bar = progress(u64::try_from(total).unwrap_or(0), "households");
+    let report = rescreen::run(&mut conn, &set, as_of, district, chunk, |n| bar.inc(n))?;
+    bar.finish_and_clear();
+    println!(
+        "{} run {}: {} households decided at {as_of} with rules {}, {} decision rows written",
+        if report.resumed { "resumed" } else { "finished" },
+        report.id,
+        report.processed,
+        &set.version[..12],
+        report.written
+    );
+    println!("{:<40} {:>15} {:>19} {:>19}", "scheme", "newly eligible", "no longer eligible", "newly undetermined");
+    for (scheme, s) in &report.summary {
+        println!("{scheme:<40} {:>15} {:>19} {:>19}", s.newly_eligible, s.no_longer_eligible, s.newly_undetermined);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn progress(len: u64, unit: &str) -> ProgressBar {

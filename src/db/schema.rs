@@ -195,6 +195,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    rescreen_runs (id) {
+        id -> Text,
+        rules_version -> Text,
+        as_of -> Date,
+        district_code -> Nullable<Text>,
+        status -> Text,
+        last_household_id -> Nullable<Text>,
+        processed -> BigInt,
+        written -> BigInt,
+        summary -> Text,
+        started_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     screenings (id) {
         id -> Text,
         household_id -> Text,
@@ -262,6 +278,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     referral_events,
     referrals,
+    rescreen_runs,
     screenings,
     user_districts,
     user_schemes,

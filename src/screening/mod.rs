@@ -13,6 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::rules::dict::Facts;
+pub mod rescreen;
 pub mod store;
 
 use crate::rules::{Diagnostic, Explanation, Guarantee, RuleSet, Status, Text, Tri};

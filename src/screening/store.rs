@@ -23,18 +23,18 @@ use crate::per_backend;
 use crate::registry::model::{HouseholdFields, HouseholdRow, MemberFields, MemberRow, STATUS_CURRENT};
 use crate::registry::repo::{self, Scope};
 use crate::rules::dict::Facts;
-use crate::rules::{RuleSet, Status};
+use crate::rules::{Bound, RuleSet, Status};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = household_decisions)]
-struct DecisionRow {
-    household_id: String,
-    household_version: i64,
-    rules_version: String,
-    as_of: NaiveDate,
-    eligible: String,
-    undetermined: String,
-    decided_at: NaiveDateTime,
+pub(crate) struct DecisionRow {
+    pub(crate) household_id: String,
+    pub(crate) household_version: i64,
+    pub(crate) rules_version: String,
+    pub(crate) as_of: NaiveDate,
+    pub(crate) eligible: String,
+    pub(crate) undetermined: String,
+    pub(crate) decided_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -140,6 +140,107 @@ fn ids(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').filter(|s| !s.is_empty())
 }
 
+/// The decisions row for one household from batch-mode statuses (one per scheme).
+pub(crate) fn decision_row(
+    rules: &RuleSet,
+    bound: &Bound,
+    statuses: &[Status],
+    row: (&str, i64),
+    as_of: NaiveDate,
+    now: NaiveDateTime,
+) -> DecisionRow {
+    let pick = |want: Status| -> String {
+        rules
+            .schemes
+            .iter()
+            .zip(statuses)
+            .enumerate()
+            .filter(|(i, (_, s))| bound.is_active(*i) && **s == want)
+            .map(|(_, (scheme, _))| scheme.id.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    DecisionRow {
+        household_id: row.0.to_string(),
+        household_version: row.1,
+        rules_version: rules.version.clone(),
+        as_of,
+        eligible: pick(Status::Eligible),
+        undetermined: pick(Status::Undetermined),
+        decided_at: now,
+    }
+}
+
+/// A scheme's status in a decisions row.
+pub(crate) fn status_in(d: &DecisionRow, scheme: &str) -> &'static str {
+    if ids(&d.eligible).any(|s| s == scheme) {
+        "eligible"
+    } else if ids(&d.undetermined).any(|s| s == scheme) {
+        "undetermined"
+    } else {
+        "not_eligible"
+    }
+}
+
+/// The changes of status from `old` to `new` (none for a household's first decisions).
+pub(crate) fn changes_between(
+    rules: &RuleSet,
+    old: Option<&DecisionRow>,
+    new: &DecisionRow,
+    cause: &str,
+) -> Vec<DecisionChange> {
+    let Some(old) = old else { return Vec::new() };
+    let change = |scheme: &str, from: &str, to: &str| DecisionChange {
+        id: uuid::Uuid::now_v7().to_string(),
+        household_id: new.household_id.clone(),
+        scheme_id: scheme.to_string(),
+        from_status: Some(from.to_string()),
+        to_status: to.to_string(),
+        rules_version: new.rules_version.clone(),
+        as_of: new.as_of,
+        cause: cause.to_string(),
+        changed_at: new.decided_at,
+    };
+    let mut changes = Vec::new();
+    for scheme in &rules.schemes {
+        let (was, is) = (status_in(old, &scheme.id), status_in(new, &scheme.id));
+        if was != is {
+            changes.push(change(&scheme.id, was, is));
+        }
+    }
+    // Schemes no longer in the rule set that the household was eligible or waiting for.
+    for gone in ids(&old.eligible).chain(ids(&old.undetermined)).filter(|s| rules.scheme(s).is_none()) {
+        changes.push(change(gone, status_in(old, gone), "not_eligible"));
+    }
+    changes
+}
+
+/// Writes a decisions row and its changes.
+pub(crate) fn write_decisions(
+    conn: &mut DbConnection,
+    new: &DecisionRow,
+    changes: &[DecisionChange],
+) -> QueryResult<()> {
+    if !changes.is_empty() {
+        per_backend!(conn, |c| diesel::insert_into(decision_changes::table).values(changes).execute(c))?;
+    }
+    per_backend!(conn, |c| diesel::insert_into(household_decisions::table)
+        .values(new)
+        .on_conflict(household_decisions::household_id)
+        .do_update()
+        .set(new)
+        .execute(c))?;
+    Ok(())
+}
+
+/// The stored decisions of households, by id.
+pub(crate) fn decisions_of(conn: &mut DbConnection, household_ids: &[String]) -> QueryResult<Vec<DecisionRow>> {
+    household_decisions::table
+        .filter(household_decisions::household_id.eq_any(household_ids))
+        .select(DecisionRow::as_select())
+        .load(conn)
+}
+
 /// Brings the household's decisions up to date with `rules` at `as_of`, recording each change
 /// of status. Call it inside the transaction that changed the household.
 pub fn refresh(
@@ -154,83 +255,11 @@ pub fn refresh(
     let bound = rules.bind(as_of);
     let mut statuses = Vec::new();
     bound.statuses(&mut facts, &mut statuses);
-    let pick = |want: Status| -> String {
-        rules
-            .schemes
-            .iter()
-            .zip(&statuses)
-            .enumerate()
-            .filter(|(i, (_, s))| bound.is_active(*i) && **s == want)
-            .map(|(_, (scheme, _))| scheme.id.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let now = now_micros();
-    let new = DecisionRow {
-        household_id: row.id.clone(),
-        household_version: row.version,
-        rules_version: rules.version.clone(),
-        as_of,
-        eligible: pick(Status::Eligible),
-        undetermined: pick(Status::Undetermined),
-        decided_at: now,
-    };
+    let new = decision_row(rules, &bound, &statuses, (&row.id, row.version), as_of, now_micros());
     let old: Option<DecisionRow> =
         household_decisions::table.find(&row.id).select(DecisionRow::as_select()).first(conn).optional()?;
-    let status_in = |d: &DecisionRow, scheme: &str| {
-        if ids(&d.eligible).any(|s| s == scheme) {
-            "eligible"
-        } else if ids(&d.undetermined).any(|s| s == scheme) {
-            "undetermined"
-        } else {
-            "not_eligible"
-        }
-    };
-    let mut changes = Vec::new();
-    for (i, scheme) in rules.schemes.iter().enumerate() {
-        let was = old.as_ref().map(|d| status_in(d, &scheme.id));
-        let is = if bound.is_active(i) { status_in(&new, &scheme.id) } else { "not_eligible" };
-        // A household's first decisions are not changes: only later moves are recorded.
-        if was.is_some_and(|was| was != is) {
-            changes.push(DecisionChange {
-                id: uuid::Uuid::now_v7().to_string(),
-                household_id: row.id.clone(),
-                scheme_id: scheme.id.clone(),
-                from_status: was.map(str::to_string),
-                to_status: is.to_string(),
-                rules_version: rules.version.clone(),
-                as_of,
-                cause: cause.to_string(),
-                changed_at: now,
-            });
-        }
-    }
-    // Schemes no longer in the rule set that the household was eligible or waiting for.
-    if let Some(d) = &old {
-        for gone in ids(&d.eligible).chain(ids(&d.undetermined)).filter(|s| rules.scheme(s).is_none()) {
-            changes.push(DecisionChange {
-                id: uuid::Uuid::now_v7().to_string(),
-                household_id: row.id.clone(),
-                scheme_id: gone.to_string(),
-                from_status: Some(status_in(d, gone).to_string()),
-                to_status: "not_eligible".into(),
-                rules_version: rules.version.clone(),
-                as_of,
-                cause: cause.to_string(),
-                changed_at: now,
-            });
-        }
-    }
-    if !changes.is_empty() {
-        per_backend!(conn, |c| diesel::insert_into(decision_changes::table).values(&changes).execute(c))?;
-    }
-    per_backend!(conn, |c| diesel::insert_into(household_decisions::table)
-        .values(&new)
-        .on_conflict(household_decisions::household_id)
-        .do_update()
-        .set(&new)
-        .execute(c))?;
-    Ok(())
+    let changes = changes_between(rules, old.as_ref(), &new, cause);
+    write_decisions(conn, &new, &changes)
 }
 
 /// After a write to a household (already authorised and done in this transaction): its

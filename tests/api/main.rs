@@ -10,6 +10,7 @@ mod households;
 mod imports;
 mod platform;
 mod referrals;
+mod rescreen;
 mod schema;
 mod schemes;
 mod screenings;

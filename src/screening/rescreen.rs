@@ -1,0 +1,214 @@
+//! Re-screening the registry: every household (or one district's) decided again in batch
+//! mode, chunk by chunk, writing only the decisions that changed.
+//!
+//! A run is a row in `rescreen_runs` with its rule-set version, date, district and the last
+//! household it finished. Each chunk's decisions, changes and the run's progress commit in one
+//! transaction, so an interrupted run leaves no half-written chunk and a new run with the same
+//! rules, date and district resumes after the last committed household.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::store::{changes_between, decision_row, decisions_of, facts_of, write_decisions};
+use crate::audit::now_micros;
+use crate::db::schema::{households, referrals, rescreen_runs};
+use crate::db::{DbConnection, write_tx};
+use crate::per_backend;
+use crate::registry::model::HouseholdRow;
+use crate::registry::repo;
+use crate::rules::RuleSet;
+use crate::rules::columnar::Chunk;
+use crate::rules::dict::Facts;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rescreen_runs)]
+struct RunRow {
+    id: String,
+    rules_version: String,
+    as_of: NaiveDate,
+    district_code: Option<String>,
+    status: String,
+    last_household_id: Option<String>,
+    processed: i64,
+    written: i64,
+    summary: String,
+    started_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Per scheme: households that became eligible, stopped being eligible, became undetermined.
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SchemeSummary {
+    /// Newly eligible.
+    pub newly_eligible: u64,
+    /// No longer eligible.
+    pub no_longer_eligible: u64,
+    /// Newly undetermined.
+    pub newly_undetermined: u64,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Run id.
+    pub id: String,
+    /// Whether this run continued an interrupted one.
+    pub resumed: bool,
+    /// Households decided (over the whole run, including before a resume).
+    pub processed: i64,
+    /// Decision rows written (changed, or decided for the first time / by other rules).
+    pub written: i64,
+    /// Per scheme.
+    pub summary: BTreeMap<String, SchemeSummary>,
+}
+
+/// Households in the scope of a run (for a progress bar).
+pub fn count(conn: &mut DbConnection, district: Option<&str>) -> QueryResult<i64> {
+    let mut q = households::table.into_boxed();
+    if let Some(d) = district {
+        q = q.filter(households::district_code.eq(d.to_string()));
+    }
+    q.count().get_result(conn)
+}
+
+/// Re-screens the households of `district` (all when `None`) at `as_of`, `chunk` at a time;
+/// `progress` is told how many households each committed chunk held. Resumes an unfinished
+/// run with the same rules, date and district.
+pub fn run(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    as_of: NaiveDate,
+    district: Option<&str>,
+    chunk: i64,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<RunReport> {
+    let existing: Option<RunRow> = rescreen_runs::table
+        .filter(rescreen_runs::status.eq("running"))
+        .filter(rescreen_runs::rules_version.eq(&rules.version))
+        .filter(rescreen_runs::as_of.eq(as_of))
+        .select(RunRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .find(|r| r.district_code.as_deref() == district);
+    let resumed = existing.is_some();
+    let mut run = match existing {
+        Some(r) => r,
+        None => {
+            let now = now_micros();
+            let r = RunRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                rules_version: rules.version.clone(),
+                as_of,
+                district_code: district.map(str::to_string),
+                status: "running".into(),
+                last_household_id: None,
+                processed: 0,
+                written: 0,
+                summary: "{}".into(),
+                started_at: now,
+                updated_at: now,
+            };
+            per_backend!(conn, |c| diesel::insert_into(rescreen_runs::table).values(&r).execute(c))?;
+            r
+        }
+    };
+    let mut summary: BTreeMap<String, SchemeSummary> = serde_json::from_str(&run.summary).unwrap_or_default();
+    let bound = rules.bind(as_of);
+    let mut statuses = Vec::new();
+    loop {
+        let mut q = households::table.select(HouseholdRow::as_select()).into_boxed();
+        if let Some(d) = district {
+            q = q.filter(households::district_code.eq(d.to_string()));
+        }
+        if let Some(last) = &run.last_household_id {
+            q = q.filter(households::id.gt(last.clone()));
+        }
+        let rows: Vec<HouseholdRow> = q.order(households::id.asc()).limit(chunk).load(conn)?;
+        let Some(last) = rows.last().map(|r| r.id.clone()) else { break };
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let members = repo::current_members_of(conn, &ids)?;
+        let mut by_household: HashMap<&str, Vec<_>> = HashMap::new();
+        for m in &members {
+            by_household.entry(m.household_id.as_str()).or_default().push(m.clone());
+        }
+        let enrolments: Vec<(String, String)> = referrals::table
+            .filter(referrals::household_id.eq_any(&ids))
+            .filter(referrals::status.eq("enrolled"))
+            .select((referrals::household_id, referrals::scheme_id))
+            .load(conn)?;
+        let mut facts: Vec<Facts> = rows
+            .iter()
+            .map(|row| {
+                let (mut f, _) = facts_of(row, by_household.get(row.id.as_str()).map_or(&[][..], Vec::as_slice));
+                f.enrolled = enrolments
+                    .iter()
+                    .filter(|(h, _)| *h == row.id)
+                    .filter_map(|(_, s)| rules.schemes.iter().position(|x| x.id == *s))
+                    .collect();
+                f
+            })
+            .collect();
+        let columns = Chunk::from_facts(&mut facts, as_of);
+        bound.statuses_columnar(&columns, &mut statuses);
+        let old: HashMap<String, _> =
+            decisions_of(conn, &ids)?.into_iter().map(|d| (d.household_id.clone(), d)).collect();
+        let now = now_micros();
+        let n = rules.schemes.len();
+        let mut writes = Vec::new();
+        for (h, row) in rows.iter().enumerate() {
+            let new = decision_row(rules, &bound, &statuses[h * n..(h + 1) * n], (&row.id, row.version), as_of, now);
+            let previous = old.get(&row.id);
+            let same = previous.is_some_and(|p| {
+                p.eligible == new.eligible
+                    && p.undetermined == new.undetermined
+                    && p.rules_version == new.rules_version
+                    && p.household_version == new.household_version
+            });
+            if same {
+                continue;
+            }
+            let changes = changes_between(rules, previous, &new, "rescreen");
+            for c in &changes {
+                let entry = summary.entry(c.scheme_id.clone()).or_default();
+                match (c.from_status.as_deref(), c.to_status.as_str()) {
+                    (_, "eligible") => entry.newly_eligible += 1,
+                    (Some("eligible"), _) => entry.no_longer_eligible += 1,
+                    _ => {}
+                }
+                if c.to_status == "undetermined" {
+                    entry.newly_undetermined += 1;
+                }
+            }
+            writes.push((new, changes));
+        }
+        run.last_household_id = Some(last);
+        run.processed += rows.len() as i64;
+        run.written += writes.len() as i64;
+        run.summary = serde_json::to_string(&summary)?;
+        run.updated_at = now;
+        // The chunk's decisions and the run's progress commit together.
+        write_tx(conn, |c| -> anyhow::Result<()> {
+            for (new, changes) in &writes {
+                write_decisions(c, new, changes)?;
+            }
+            diesel::update(rescreen_runs::table.find(&run.id))
+                .set((
+                    rescreen_runs::last_household_id.eq(&run.last_household_id),
+                    rescreen_runs::processed.eq(run.processed),
+                    rescreen_runs::written.eq(run.written),
+                    rescreen_runs::summary.eq(&run.summary),
+                    rescreen_runs::updated_at.eq(run.updated_at),
+                ))
+                .execute(c)?;
+            Ok(())
+        })?;
+        progress(rows.len() as u64);
+    }
+    diesel::update(rescreen_runs::table.find(&run.id))
+        .set((rescreen_runs::status.eq("done"), rescreen_runs::updated_at.eq(now_micros())))
+        .execute(conn)?;
+    Ok(RunReport { id: run.id, resumed, processed: run.processed, written: run.written, summary })
+}

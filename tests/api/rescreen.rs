@@ -1,0 +1,84 @@
+//! `sahulat screen --all`: writes only changed decisions, summarises per scheme, resumes.
+
+use awc::http::StatusCode;
+use sahulat::auth::Role;
+use serde_json::json;
+
+use crate::helpers::*;
+
+fn household(id_number: &str, pmt: f64) -> serde_json::Value {
+    json!({
+        "district": "swat",
+        "pmt_score": pmt,
+        "owns_vehicle": false,
+        "members": [
+            {"full_name": "Zarina Bibi", "relation_to_head": "head", "sex": "female", "date_of_birth": "1985-03-01",
+             "id_type": "cnic", "id_number": id_number, "disability": "none", "govt_employee": false, "taxpayer": false}
+        ]
+    })
+}
+
+#[actix_web::test]
+async fn rescreening_writes_only_changes_summarises_them_and_resumes() {
+    let app = spawn_app().await;
+    app.create_user("amina", Role::Clerk, &["swat"], &[]).await;
+    let token = app.login("amina", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
+    let mut ids = Vec::new();
+    for (n, id_number) in ["15602-1111111-2", "15602-2222222-4", "15602-3333333-6"].iter().enumerate() {
+        let reply =
+            app.call("POST", "/api/v1/households", Some(&token), Some(&household(id_number, 10.0 + n as f64))).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        ids.push(reply.body["id"].as_str().expect("id").to_string());
+    }
+    ids.sort();
+    // Two households were decided by other rules (say, last year's), one never (an import).
+    execute_sql(
+        &app.db,
+        &format!(
+            "UPDATE household_decisions SET rules_version = 'old', eligible = '' WHERE household_id <> '{}'",
+            ids[0]
+        ),
+    );
+    execute_sql(&app.db, &format!("DELETE FROM household_decisions WHERE household_id = '{}'", ids[0]));
+
+    let env = test_source(app.db.url(), app.rules.path());
+    let out = run_cli(&env, &["screen", "--all", "--as-of", "2025-01-15", "--chunk", "2"], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("finished run")
+            && stdout.contains("3 households decided")
+            && stdout.contains("3 decision rows written"),
+        "{stdout}"
+    );
+    let kafaalat = stdout.lines().find(|l| l.starts_with("bisp-kafaalat")).expect("kafaalat line");
+    let counts: Vec<&str> = kafaalat.split_whitespace().skip(1).collect();
+    assert_eq!(counts, ["2", "0", "0"], "two households newly eligible (the third had no earlier decision): {stdout}");
+
+    // Nothing changed since: nothing is written.
+    let again = run_cli(&env, &["screen", "--all", "--as-of", "2025-01-15"], "");
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("0 decision rows written"), "{stdout}");
+
+    // An interrupted run (one household committed) resumes after it.
+    let version = app.state.rules.current().set.version.clone();
+    execute_sql(&app.db, "UPDATE household_decisions SET rules_version = 'older'");
+    execute_sql(
+        &app.db,
+        &format!(
+            "INSERT INTO rescreen_runs (id, rules_version, as_of, district_code, status, last_household_id, processed, \
+             written, summary, started_at, updated_at) VALUES ('run-1', '{version}', '2025-01-20', NULL, 'running', \
+             '{}', 1, 1, '{{}}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+            ids[0]
+        ),
+    );
+    let resumed = run_cli(&env, &["screen", "--all", "--as-of", "2025-01-20"], "");
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(stdout.contains("resumed run run-1") && stdout.contains("3 households decided"), "{stdout}");
+    assert!(stdout.contains("3 decision rows written"), "1 before the interruption + the 2 after it: {stdout}");
+
+    let refused = run_cli(&env, &["screen", "--district", "swat"], "");
+    assert!(!refused.status.success(), "--all is required");
+    let unknown = run_cli(&env, &["screen", "--all", "--district", "atlantis"], "");
+    assert!(!unknown.status.success());
+}

@@ -44,6 +44,7 @@ use crate::error::ApiError;
         super::audit::verify_audit_chain,
         super::schemes::list_schemes,
         super::schemes::get_scheme,
+        super::schemes::scheme_households,
         super::schemes::pre_screen,
         super::schemes::rules_info,
         super::schemes::reload_rules,

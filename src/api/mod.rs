@@ -175,6 +175,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(M::GET, "/api/v1/schemes", Requires(Action::SchemeList), || web::get().to(schemes::list_schemes)),
         endpoint(M::GET, "/api/v1/schemes/{id}", Requires(Action::SchemeList), || web::get().to(schemes::get_scheme)),
+        endpoint(M::GET, "/api/v1/schemes/{id}/households", Requires(Action::SchemeHouseholds), || {
+            web::get().to(schemes::scheme_households)
+        }),
         endpoint(M::POST, "/api/v1/screenings", Requires(Action::ScreeningPreview), || {
             web::post().to(schemes::pre_screen)
         }),

@@ -338,3 +338,64 @@ pub async fn reload_rules(
     let result = reload(&state, user.audit_context(&req), "api").await?;
     Ok(ok_json(&result))
 }
+
+/// Which households of a scheme to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeHouseholdsQuery {
+    /// `eligible` (default) or `undetermined`.
+    pub status: Option<String>,
+    /// District code.
+    pub district: Option<String>,
+    /// Page size, 1–100 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Households currently eligible (or undetermined) for one of the caller's schemes: numbers,
+/// district and this scheme's status only, never another scheme's data. Scheme administrators,
+/// for the schemes assigned to them; the read is audited.
+#[utoipa::path(get, path = "/api/v1/schemes/{id}/households", tag = "schemes", security(("bearer" = [])),
+    params(("id" = String, Path, description = "scheme id"), SchemeHouseholdsQuery),
+    responses((status = 200, body = Page<crate::screening::store::SchemeHousehold>),
+        (status = 403, description = "not one of your schemes", body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn scheme_households(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<SchemeHouseholdsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let scheme = id.into_inner();
+    if state.rules.current().set.scheme(&scheme).is_none() {
+        return Err(ApiError::NotFound);
+    }
+    if !user.principal.assignments.schemes.contains(&scheme) {
+        return Err(ApiError::Forbidden);
+    }
+    let status = query.status.clone().unwrap_or_else(|| "eligible".into());
+    if !matches!(status.as_str(), "eligible" | "undetermined") {
+        return Err(ApiError::invalid_field("status", "invalid_choice", "eligible or undetermined"));
+    }
+    let limit = page_limit(query.limit)?;
+    let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
+    let (district, cursor) = (query.district.clone(), query.cursor.clone());
+    let event =
+        Event::new("scheme_households_read").details(json!({"scheme": scheme, "status": status, "district": district}));
+    let items = db::run_write(&state.pool, move |conn| {
+        audit::record(conn, &key, &ctx, &event)?;
+        Ok(crate::screening::store::households_for_scheme(
+            conn,
+            &scheme,
+            &status,
+            district.as_deref(),
+            cursor.as_deref(),
+            limit,
+        )?)
+    })
+    .await?;
+    let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|h| h.household_id.clone())).flatten();
+    Ok(ok_json(&Page { items, next_cursor }))
+}

@@ -60,11 +60,13 @@ pub enum Action {
     ReferralTransition,
     /// Query and export the referral log (pseudonymised: household numbers only).
     ReferralLog,
+    /// List the households eligible for one's own schemes.
+    SchemeHouseholds,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
@@ -90,6 +92,7 @@ impl Action {
         Action::ReferralRead,
         Action::ReferralTransition,
         Action::ReferralLog,
+        Action::SchemeHouseholds,
     ];
 
     /// The name used in audit events and logs.
@@ -120,6 +123,7 @@ impl Action {
             Action::ReferralRead => "referral_read",
             Action::ReferralTransition => "referral_transition",
             Action::ReferralLog => "referral_log",
+            Action::SchemeHouseholds => "scheme_households",
         }
     }
 }
@@ -151,6 +155,8 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         // walk-ins, scheme administrators try their rules on example households.
         Action::ScreeningPreview => &[Clerk, SchemeAdmin],
         Action::RulesRead => &[SchemeAdmin, Admin],
+        // Only for the schemes assigned to them (checked in the handler).
+        Action::SchemeHouseholds => &[SchemeAdmin],
         Action::RulesReload => &[Admin],
     }
 }

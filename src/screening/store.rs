@@ -495,3 +495,83 @@ pub fn decisions(
         changes,
     })
 }
+
+/// A household in a scheme administrator's list: numbers and this scheme's status only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchemeHousehold {
+    /// Household id (the cursor).
+    pub household_id: String,
+    /// Household number.
+    pub household_number: String,
+    /// District.
+    pub district: String,
+    /// `eligible` or `undetermined` for this scheme.
+    pub status: String,
+    /// Rule-set version of the decision.
+    pub rules_version: String,
+    /// Evaluation date of the decision.
+    pub as_of: NaiveDate,
+}
+
+/// Households whose current decision for `scheme` is `status`, by household id, after
+/// `cursor`; optionally in one district. Reads the compact decisions rows (scheme ids are
+/// lower-case letters, digits and `-`, so the patterns below match whole ids only).
+pub fn households_for_scheme(
+    conn: &mut DbConnection,
+    scheme: &str,
+    status: &str,
+    district: Option<&str>,
+    cursor: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<SchemeHousehold>> {
+    use crate::db::schema::households;
+    let column = if status == "undetermined" { "undetermined" } else { "eligible" };
+    let mut query = household_decisions::table
+        .inner_join(households::table)
+        .select((
+            household_decisions::household_id,
+            households::household_number,
+            households::district_code,
+            household_decisions::rules_version,
+            household_decisions::as_of,
+        ))
+        .into_boxed();
+    let (exact, first, last, middle) =
+        (scheme.to_string(), format!("{scheme},%"), format!("%,{scheme}"), format!("%,{scheme},%"));
+    query = if column == "eligible" {
+        query.filter(
+            household_decisions::eligible
+                .eq(exact)
+                .or(household_decisions::eligible.like(first))
+                .or(household_decisions::eligible.like(last))
+                .or(household_decisions::eligible.like(middle)),
+        )
+    } else {
+        query.filter(
+            household_decisions::undetermined
+                .eq(exact)
+                .or(household_decisions::undetermined.like(first))
+                .or(household_decisions::undetermined.like(last))
+                .or(household_decisions::undetermined.like(middle)),
+        )
+    };
+    if let Some(d) = district {
+        query = query.filter(households::district_code.eq(d.to_string()));
+    }
+    if let Some(c) = cursor {
+        query = query.filter(household_decisions::household_id.gt(c.to_string()));
+    }
+    let rows: Vec<(String, String, String, String, NaiveDate)> =
+        query.order(household_decisions::household_id.asc()).limit(limit).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(household_id, household_number, district, rules_version, as_of)| SchemeHousehold {
+            household_id,
+            household_number,
+            district,
+            status: column.to_string(),
+            rules_version,
+            as_of,
+        })
+        .collect())
+}

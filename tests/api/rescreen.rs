@@ -82,3 +82,47 @@ async fn rescreening_writes_only_changes_summarises_them_and_resumes() {
     let unknown = run_cli(&env, &["screen", "--all", "--district", "atlantis"], "");
     assert!(!unknown.status.success());
 }
+
+#[actix_web::test]
+async fn scheme_administrators_list_the_households_eligible_for_their_own_schemes() {
+    let app = spawn_app().await;
+    app.create_user("amina", Role::Clerk, &["swat"], &[]).await;
+    app.create_user("bilal", Role::Clerk, &["peshawar"], &[]).await;
+    let swat = app.login("amina", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
+    let peshawar = app.login("bilal", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
+    let mut numbers = Vec::new();
+    for (token, district, id_number, pmt) in [
+        (&swat, "swat", "15602-1111111-2", 10.0),
+        (&swat, "swat", "15602-2222222-4", 90.0),
+        (&peshawar, "peshawar", "17301-3333333-6", 12.0),
+    ] {
+        let mut body = household(id_number, pmt);
+        body["district"] = json!(district);
+        let reply = app.call("POST", "/api/v1/households", Some(token), Some(&body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        numbers.push(reply.body["household_number"].as_str().expect("number").to_string());
+    }
+    app.create_user("bisp-officer", Role::SchemeAdmin, &[], &["bisp-kafaalat"]).await;
+    let bisp = app.login("bisp-officer", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
+    let all = app.call("GET", "/api/v1/schemes/bisp-kafaalat/households", Some(&bisp), None).await;
+    assert_eq!(all.status, StatusCode::OK, "{:?}", all.body);
+    let listed: Vec<&str> =
+        all.body["items"].as_array().expect("items").iter().filter_map(|h| h["household_number"].as_str()).collect();
+    // The two poor households are eligible; the one with PMT 90 is not.
+    assert_eq!(listed.len(), 2, "{:?}", all.body);
+    assert!(listed.contains(&numbers[0].as_str()) && listed.contains(&numbers[2].as_str()));
+    assert!(!all.body.to_string().contains("Zarina"), "no names");
+    assert!(all.body["items"][0].get("eligible").is_none(), "no other scheme's data");
+    let swat_only =
+        app.call("GET", "/api/v1/schemes/bisp-kafaalat/households?district=swat&limit=1", Some(&bisp), None).await;
+    assert_eq!(swat_only.body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(swat_only.body["items"][0]["household_number"], numbers[0].as_str());
+    let other = app.call("GET", "/api/v1/schemes/zakat-guzara/households", Some(&bisp), None).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let bad = app.call("GET", "/api/v1/schemes/bisp-kafaalat/households?status=maybe", Some(&bisp), None).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.call("GET", "/api/v1/schemes/bisp-kafaalat/households", Some(&swat), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -37,6 +37,8 @@ pub struct AppState {
     pub rules_dir: PathBuf,
     /// The rule set in force (reloadable).
     pub rules: Arc<RulesHandle>,
+    /// Set while this service runs a re-screening job (one at a time).
+    pub rescreen_running: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Creates the parent directory of an SQLite file, so the default `./data/` just works.
@@ -100,6 +102,7 @@ impl Application {
             principals: std::sync::Arc::new(PrincipalCache::default()),
             rules_dir: settings.rules_dir.clone(),
             rules: Arc::new(rules),
+            rescreen_running: Arc::default(),
         };
         std::thread::spawn(password::warm_up);
         let listener = TcpListener::bind(settings.bind)

@@ -48,6 +48,8 @@ use crate::error::ApiError;
         super::schemes::pre_screen,
         super::schemes::rules_info,
         super::schemes::reload_rules,
+        super::rescreens::start_rescreen,
+        super::rescreens::get_rescreen,
         super::screenings::screen_household,
         super::screenings::latest_screening,
         super::screenings::screening_history,

@@ -14,6 +14,7 @@ pub mod households;
 pub mod imports;
 pub mod members;
 pub mod referrals;
+pub mod rescreens;
 pub mod schemes;
 pub mod screenings;
 pub mod users;
@@ -182,6 +183,13 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::post().to(schemes::pre_screen)
         }),
         endpoint(M::GET, "/api/v1/rules", Requires(Action::RulesRead), || web::get().to(schemes::rules_info)),
+        endpoint(M::POST, "/api/v1/rescreens", Requires(Action::Rescreen), || {
+            web::post().to(rescreens::start_rescreen)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/rescreens/{id}", Requires(Action::Rescreen), || {
+            web::get().to(rescreens::get_rescreen)
+        }),
         endpoint(M::POST, "/api/v1/rules/reload", Requires(Action::RulesReload), || {
             web::post().to(schemes::reload_rules)
         })

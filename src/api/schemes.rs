@@ -323,20 +323,50 @@ pub async fn reload(state: &AppState, ctx: AuditContext, trigger: &'static str) 
     }
 }
 
+/// `?rescreen=true`: re-screen the registry with the new rules once they are loaded.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadQuery {
+    /// Start a re-screening job after a successful reload.
+    pub rescreen: Option<bool>,
+}
+
+/// The reload's outcome, and the re-screening job it started.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReloadResult {
+    /// The rules now in force.
+    #[serde(flatten)]
+    pub rules: RulesInfo,
+    /// The job re-screening the registry with them (`?rescreen=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rescreen: Option<crate::screening::rescreen::RunView>,
+}
+
 /// Reloads the rule files (admin). A directory with any mistake is refused with every
-/// mistake listed (`field` = `file:line:column`), and the rules in force stay.
+/// mistake listed (`field` = `file:line:column`), and the rules in force stay. With
+/// `?rescreen=true` a re-screening job starts with the new rules (follow it at
+/// `/api/v1/rescreens/{id}`).
 #[utoipa::path(post, path = "/api/v1/rules/reload", tag = "schemes", security(("bearer" = [])),
+    params(ReloadQuery),
     responses(
-        (status = 200, body = RulesInfo),
+        (status = 200, body = ReloadResult),
+        (status = 409, description = "reloaded, but a re-screening job is already running", body = crate::error::Problem),
         (status = 422, description = "the files have mistakes; nothing changed", body = crate::error::Problem),
     ))]
 pub async fn reload_rules(
     req: HttpRequest,
     user: AuthUser,
     state: web::Data<AppState>,
+    query: web::Query<ReloadQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let result = reload(&state, user.audit_context(&req), "api").await?;
-    Ok(ok_json(&result))
+    let rules = reload(&state, user.audit_context(&req), "api").await?;
+    let rescreen = if query.rescreen.unwrap_or(false) {
+        let today = today_in_pakistan();
+        Some(super::rescreens::start(&state, user.audit_context(&req), state.rules.current(), today, None).await?)
+    } else {
+        None
+    };
+    Ok(ok_json(&ReloadResult { rules, rescreen }))
 }
 
 /// Which households of a scheme to list.

@@ -62,11 +62,13 @@ pub enum Action {
     ReferralLog,
     /// List the households eligible for one's own schemes.
     SchemeHouseholds,
+    /// Start and follow re-screening jobs.
+    Rescreen,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
@@ -93,6 +95,7 @@ impl Action {
         Action::ReferralTransition,
         Action::ReferralLog,
         Action::SchemeHouseholds,
+        Action::Rescreen,
     ];
 
     /// The name used in audit events and logs.
@@ -124,6 +127,7 @@ impl Action {
             Action::ReferralTransition => "referral_transition",
             Action::ReferralLog => "referral_log",
             Action::SchemeHouseholds => "scheme_households",
+            Action::Rescreen => "rescreen",
         }
     }
 }
@@ -157,7 +161,7 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         Action::RulesRead => &[SchemeAdmin, Admin],
         // Only for the schemes assigned to them (checked in the handler).
         Action::SchemeHouseholds => &[SchemeAdmin],
-        Action::RulesReload => &[Admin],
+        Action::RulesReload | Action::Rescreen => &[Admin],
     }
 }
 

@@ -83,8 +83,22 @@ pub fn run(
     as_of: NaiveDate,
     district: Option<&str>,
     chunk: i64,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> anyhow::Result<RunReport> {
+    let (id, resumed) = prepare(conn, rules, as_of, district)?;
+    let mut report = continue_run(conn, rules, &id, chunk, progress)?;
+    report.resumed = resumed;
+    Ok(report)
+}
+
+/// Finds the unfinished run with these rules, date and district, or creates one; returns its
+/// id and whether it was resumed.
+pub fn prepare(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    as_of: NaiveDate,
+    district: Option<&str>,
+) -> QueryResult<(String, bool)> {
     let existing: Option<RunRow> = rescreen_runs::table
         .filter(rescreen_runs::status.eq("running"))
         .filter(rescreen_runs::rules_version.eq(&rules.version))
@@ -93,28 +107,85 @@ pub fn run(
         .load(conn)?
         .into_iter()
         .find(|r| r.district_code.as_deref() == district);
-    let resumed = existing.is_some();
-    let mut run = match existing {
-        Some(r) => r,
-        None => {
-            let now = now_micros();
-            let r = RunRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                rules_version: rules.version.clone(),
-                as_of,
-                district_code: district.map(str::to_string),
-                status: "running".into(),
-                last_household_id: None,
-                processed: 0,
-                written: 0,
-                summary: "{}".into(),
-                started_at: now,
-                updated_at: now,
-            };
-            per_backend!(conn, |c| diesel::insert_into(rescreen_runs::table).values(&r).execute(c))?;
-            r
-        }
+    if let Some(r) = existing {
+        return Ok((r.id, true));
+    }
+    let now = now_micros();
+    let r = RunRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        rules_version: rules.version.clone(),
+        as_of,
+        district_code: district.map(str::to_string),
+        status: "running".into(),
+        last_household_id: None,
+        processed: 0,
+        written: 0,
+        summary: "{}".into(),
+        started_at: now,
+        updated_at: now,
     };
+    per_backend!(conn, |c| diesel::insert_into(rescreen_runs::table).values(&r).execute(c))?;
+    Ok((r.id, false))
+}
+
+/// A run as the API shows it (progress is readable while it runs).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RunView {
+    /// Run id.
+    pub id: String,
+    /// `running` or `done`.
+    pub status: String,
+    /// Rule-set version.
+    pub rules_version: String,
+    /// Evaluation date.
+    pub as_of: NaiveDate,
+    /// District, or all.
+    pub district: Option<String>,
+    /// Households decided so far.
+    pub processed: i64,
+    /// Decision rows written so far.
+    pub written: i64,
+    /// Per scheme so far.
+    #[schema(value_type = Object)]
+    pub summary: BTreeMap<String, SchemeSummary>,
+    /// Started.
+    pub started_at: NaiveDateTime,
+    /// Last progress.
+    pub updated_at: NaiveDateTime,
+}
+
+/// One run's state.
+pub fn view(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RunView>> {
+    let row: Option<RunRow> = rescreen_runs::table.find(id).select(RunRow::as_select()).first(conn).optional()?;
+    Ok(row.map(|r| RunView {
+        summary: serde_json::from_str(&r.summary).unwrap_or_default(),
+        id: r.id,
+        status: r.status,
+        rules_version: r.rules_version,
+        as_of: r.as_of,
+        district: r.district_code,
+        processed: r.processed,
+        written: r.written,
+        started_at: r.started_at,
+        updated_at: r.updated_at,
+    }))
+}
+
+/// Continues the run `id` to its end.
+pub fn continue_run(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    id: &str,
+    chunk: i64,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<RunReport> {
+    let mut run: RunRow = rescreen_runs::table.find(id).select(RunRow::as_select()).first(conn)?;
+    if run.rules_version != rules.version {
+        anyhow::bail!("run {id} was started with other rules ({})", run.rules_version);
+    }
+    let (as_of, district_owned) = (run.as_of, run.district_code.clone());
+    let district = district_owned.as_deref();
+    let resumed = false;
     let mut summary: BTreeMap<String, SchemeSummary> = serde_json::from_str(&run.summary).unwrap_or_default();
     let bound = rules.bind(as_of);
     let mut statuses = Vec::new();

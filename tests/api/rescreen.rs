@@ -126,3 +126,49 @@ async fn scheme_administrators_list_the_households_eligible_for_their_own_scheme
         StatusCode::FORBIDDEN
     );
 }
+
+#[actix_web::test]
+async fn an_admin_starts_a_rescreen_through_the_api_and_follows_it() {
+    let app = spawn_app().await;
+    app.create_user("amina", Role::Clerk, &["swat"], &[]).await;
+    let clerk = app.login("amina", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
+    for id_number in ["15602-1111111-2", "15602-2222222-4"] {
+        let reply = app.call("POST", "/api/v1/households", Some(&clerk), Some(&household(id_number, 10.0))).await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    let admin = app.token_for("root", Role::Admin).await;
+    let follow = |location: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            for _ in 0..100 {
+                let run = app.call("GET", &location, Some(admin), None).await;
+                assert_eq!(run.status, StatusCode::OK, "{:?}", run.body);
+                if run.body["status"] == "done" {
+                    return run.body;
+                }
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("the re-screening job did not finish");
+        }
+    };
+    let started = app.call("POST", "/api/v1/rescreens", Some(&admin), Some(&json!({"as_of": "2025-01-15"}))).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{:?}", started.body);
+    let done = follow(started.header("location").expect("location")).await;
+    assert_eq!(done["processed"], 2);
+    assert_eq!(done["as_of"], "2025-01-15");
+    assert!(done["summary"].is_object());
+
+    // A reload can start one with the new rules.
+    let reloaded = app.call("POST", "/api/v1/rules/reload?rescreen=true", Some(&admin), None).await;
+    assert_eq!(reloaded.status, StatusCode::OK, "{:?}", reloaded.body);
+    let id = reloaded.body["rescreen"]["id"].as_str().expect("run id").to_string();
+    let done = follow(format!("/api/v1/rescreens/{id}")).await;
+    assert_eq!(done["processed"], 2);
+
+    let bad = app.call("POST", "/api/v1/rescreens", Some(&admin), Some(&json!({"district": "atlantis"}))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.call("POST", "/api/v1/rescreens", Some(&clerk), Some(&json!({}))).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -170,3 +170,40 @@ async fn screenings_are_scoped_to_the_clerks_districts_and_retries_are_idempoten
         app.call("POST", &format!("/api/v1/households/{id}/screenings?as_of=2025-02-30"), Some(&token), None).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[actix_web::test]
+async fn editing_a_member_flips_a_decision_and_records_the_change() {
+    let app = spawn_app().await;
+    let token = clerk(&app, "amina", "swat").await;
+    let created = app.call("POST", "/api/v1/households", Some(&token), Some(&household())).await;
+    let id = created.body["id"].as_str().expect("id").to_string();
+    let son = created.body["members"][1]["id"].as_str().expect("son").to_string();
+    let before = app.call("GET", &format!("/api/v1/households/{id}/decisions"), Some(&token), None).await;
+    assert!(before.body["eligible"].as_array().expect("eligible").contains(&json!("bisp-taleemi-wazaif")));
+    // The son's attendance drops below 70%: the stipend's school criterion fails.
+    let patch = json!({"attendance_pct": 50});
+    let edited = app
+        .call_with(
+            "PATCH",
+            &format!("/api/v1/households/{id}/members/{son}"),
+            Some(&token),
+            Some(&patch),
+            &[("if-match", "\"v1\"")],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{:?}", edited.body);
+    let after = app.call("GET", &format!("/api/v1/households/{id}/decisions"), Some(&token), None).await;
+    assert!(!after.body["eligible"].as_array().expect("eligible").contains(&json!("bisp-taleemi-wazaif")));
+    let change = after.body["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["scheme"] == "bisp-taleemi-wazaif")
+        .cloned()
+        .expect("the change is recorded");
+    assert_eq!(
+        (change["from_status"].as_str(), change["to_status"].as_str()),
+        (Some("eligible"), Some("not_eligible"))
+    );
+    assert_eq!(change["cause"], "household_change");
+}

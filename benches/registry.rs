@@ -181,8 +181,9 @@ fn main() {
         .map(|w| (w[0].trim_start_matches("--").to_string(), w[1].clone()))
         .collect();
     let db = Db::new();
-    let rules = tempfile::TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let settings = settings(&db, rules.path());
+    // The real catalogue: registration also decides every scheme, and screening needs it.
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let settings = settings(&db, &rules);
     let backend = settings.database_url.backend();
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings).unwrap_or_else(|e| panic!("build: {e}"));
@@ -195,7 +196,8 @@ fn main() {
         match scenario.as_str() {
             "registration" => registration(&client, &base, &token, &args, backend).await,
             "search" => search(&client, &base, &token, &settings, &key, &args, backend).await,
-            other => eprintln!("unknown scenario {other:?}: registration | search"),
+            "screening" => screening(&client, &base, &token, &settings, &key, &args, backend).await,
+            other => eprintln!("unknown scenario {other:?}: registration | search | screening"),
         }
     });
 }
@@ -227,6 +229,48 @@ async fn registration(client: &awc::Client, base: &str, token: &str, args: &Hash
         members as f64 / n as f64
     );
     report("POST /api/v1/households", latencies, elapsed, errors);
+}
+
+/// Stored screenings: `POST /households/{id}/screenings` over a loaded registry.
+async fn screening(
+    client: &awc::Client,
+    base: &str,
+    token: &str,
+    settings: &Settings,
+    key: &AuditKey,
+    args: &HashMap<String, String>,
+    backend: &str,
+) {
+    use diesel::prelude::*;
+    let n = arg(args, "households", 2000);
+    let requests = arg(args, "requests", 3000) as usize;
+    let clients = arg(args, "clients", 50) as usize;
+    let districts: Vec<String> = DISTRICTS.iter().map(|(c, _)| c.to_string()).collect();
+    let mut generator = Generator::new(arg(args, "seed", 31), today_in_pakistan(), &districts);
+    let mut conn = db::connect(&settings.database_url).unwrap_or_else(|e| panic!("connect: {e}"));
+    let ctx = AuditContext::cli();
+    let ic = ImportContext { key, ctx: &ctx, scope: &Scope::All };
+    let summary =
+        import_values(&mut conn, &ic, (0..n).map(|_| generator.household()), |_| {}).unwrap_or_else(|e| panic!("load: {e}"));
+    let ids: Vec<String> = sahulat::db::schema::households::table
+        .select(sahulat::db::schema::households::id)
+        .load(&mut conn)
+        .unwrap_or_else(|e| panic!("ids: {e}"));
+    println!("backend {backend}; loaded {} households", summary.accepted);
+    let ids = std::rc::Rc::new(ids);
+    let (client, base, auth) = (client.clone(), base.to_string(), format!("Bearer {token}"));
+    let (latencies, errors, elapsed) = drive(requests, clients, move |i| {
+        let url = format!("{base}/api/v1/households/{}/screenings", ids[i % ids.len()]);
+        let (client, auth) = (client.clone(), auth.clone());
+        async move {
+            match client.post(&url).insert_header(("authorization", auth)).send().await {
+                Ok(resp) => resp.status().as_u16() == 201,
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    report("POST /api/v1/households/{id}/screenings", latencies, elapsed, errors);
 }
 
 async fn search(

@@ -250,8 +250,8 @@ async fn screening(
     let mut conn = db::connect(&settings.database_url).unwrap_or_else(|e| panic!("connect: {e}"));
     let ctx = AuditContext::cli();
     let ic = ImportContext { key, ctx: &ctx, scope: &Scope::All };
-    let summary =
-        import_values(&mut conn, &ic, (0..n).map(|_| generator.household()), |_| {}).unwrap_or_else(|e| panic!("load: {e}"));
+    let summary = import_values(&mut conn, &ic, (0..n).map(|_| generator.household()), |_| {})
+        .unwrap_or_else(|e| panic!("load: {e}"));
     let ids: Vec<String> = sahulat::db::schema::households::table
         .select(sahulat::db::schema::households::id)
         .load(&mut conn)

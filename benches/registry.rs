@@ -231,6 +231,29 @@ async fn registration(client: &awc::Client, base: &str, token: &str, args: &Hash
     report("POST /api/v1/households", latencies, elapsed, errors);
 }
 
+/// Loads `n` demo households through the import path; `each` sees every one (with its index)
+/// before it is stored. Returns the connection and how many were stored.
+fn load_registry(
+    settings: &Settings,
+    key: &AuditKey,
+    n: u64,
+    seed: u64,
+    mut each: impl FnMut(u64, &Value),
+) -> (db::DbConnection, u64) {
+    let districts: Vec<String> = DISTRICTS.iter().map(|(c, _)| c.to_string()).collect();
+    let mut generator = Generator::new(seed, today_in_pakistan(), &districts);
+    let mut conn = db::connect(&settings.database_url).unwrap_or_else(|e| panic!("connect: {e}"));
+    let ctx = AuditContext::cli();
+    let ic = ImportContext { key, ctx: &ctx, scope: &Scope::All };
+    let values = (0..n).map(|i| {
+        let h = generator.household();
+        each(i, &h);
+        h
+    });
+    let summary = import_values(&mut conn, &ic, values, |_| {}).unwrap_or_else(|e| panic!("load: {e}"));
+    (conn, summary.accepted as u64)
+}
+
 /// Stored screenings: `POST /households/{id}/screenings` over a loaded registry.
 async fn screening(
     client: &awc::Client,
@@ -245,18 +268,12 @@ async fn screening(
     let n = arg(args, "households", 2000);
     let requests = arg(args, "requests", 3000) as usize;
     let clients = arg(args, "clients", 50) as usize;
-    let districts: Vec<String> = DISTRICTS.iter().map(|(c, _)| c.to_string()).collect();
-    let mut generator = Generator::new(arg(args, "seed", 31), today_in_pakistan(), &districts);
-    let mut conn = db::connect(&settings.database_url).unwrap_or_else(|e| panic!("connect: {e}"));
-    let ctx = AuditContext::cli();
-    let ic = ImportContext { key, ctx: &ctx, scope: &Scope::All };
-    let summary = import_values(&mut conn, &ic, (0..n).map(|_| generator.household()), |_| {})
-        .unwrap_or_else(|e| panic!("load: {e}"));
+    let (mut conn, accepted) = load_registry(settings, key, n, arg(args, "seed", 31), |_, _| {});
     let ids: Vec<String> = sahulat::db::schema::households::table
         .select(sahulat::db::schema::households::id)
         .load(&mut conn)
         .unwrap_or_else(|e| panic!("ids: {e}"));
-    println!("backend {backend}; loaded {} households", summary.accepted);
+    println!("backend {backend}; loaded {accepted} households");
     let ids = std::rc::Rc::new(ids);
     let (client, base, auth) = (client.clone(), base.to_string(), format!("Bearer {token}"));
     let (latencies, errors, elapsed) = drive(requests, clients, move |i| {
@@ -285,28 +302,19 @@ async fn search(
     let n = arg(args, "households", 100_000);
     let lookups = arg(args, "lookups", 5000) as usize;
     let clients = arg(args, "clients", 8) as usize;
-    let districts: Vec<String> = DISTRICTS.iter().map(|(c, _)| c.to_string()).collect();
-    let mut generator = Generator::new(arg(args, "seed", 21), today_in_pakistan(), &districts);
     let started = Instant::now();
     let mut ids = Vec::new();
-    let mut conn = db::connect(&settings.database_url).unwrap_or_else(|e| panic!("connect: {e}"));
-    let ctx = AuditContext::cli();
-    let ic = ImportContext { key, ctx: &ctx, scope: &Scope::All };
-    let values = (0..n).map(|i| {
-        let h = generator.household();
+    let (_, accepted) = load_registry(settings, key, n, arg(args, "seed", 21), |i, h| {
         if i % (n / lookups as u64).max(1) == 0
             && let Some(id) = h["members"][0]["id_number"].as_str()
         {
             ids.push(id.to_string());
         }
-        h
     });
-    let summary = import_values(&mut conn, &ic, values, |_| {}).unwrap_or_else(|e| panic!("load: {e}"));
     println!(
-        "backend {backend}; loaded {} households in {:.1} s ({:.0}/s)",
-        summary.accepted,
+        "backend {backend}; loaded {accepted} households in {:.1} s ({:.0}/s)",
         started.elapsed().as_secs_f64(),
-        summary.accepted as f64 / started.elapsed().as_secs_f64()
+        accepted as f64 / started.elapsed().as_secs_f64()
     );
     let ids = std::rc::Rc::new(ids);
     let count = lookups.min(ids.len());

@@ -254,6 +254,15 @@ async fn method_not_allowed() -> HttpResponse {
     ApiError::MethodNotAllowed.error_response()
 }
 
+/// A JSON body that may be left out: an empty body means the request's defaults; anything
+/// else must parse (a malformed body never falls back to the defaults).
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("malformed_json", redact_values(&e.to_string())))
+}
+
 /// Keyset pagination parameters shared by list endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

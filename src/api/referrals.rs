@@ -87,14 +87,8 @@ pub async fn refer(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    // An empty body means "every scheme the household is eligible for"; anything else must
-    // be a valid request (a malformed body never falls back to the default).
-    let body: ReferRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ReferRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("malformed_json", crate::error::redact_values(&e.to_string())))?
-    };
+    // An empty body means "every scheme the household is eligible for".
+    let body: ReferRequest = super::optional_json(&body)?;
     let key = idempotency_key(&req)?;
     let hash = idempotency::fingerprint("POST", req.path(), &serde_json::to_value(&body).unwrap_or_default());
     let (id, user_id) = (id.into_inner(), user.principal.id.clone());

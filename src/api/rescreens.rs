@@ -95,9 +95,10 @@ pub async fn start_rescreen(
     req: HttpRequest,
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<RescreenRequest>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    // An empty body: the whole registry, today.
+    let body: RescreenRequest = super::optional_json(&body)?;
     let as_of = parse_as_of(body.as_of.as_deref())?;
     let view = start(&state, user.audit_context(&req), state.rules.current(), as_of, body.district).await?;
     Ok(no_store(HttpResponse::Accepted())

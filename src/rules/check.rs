@@ -230,7 +230,7 @@ impl Checker<'_> {
                     Typed::Coded(s, slot, field) => {
                         let mut mask = 0u64;
                         for item in list {
-                            mask |= self.code_bit(field, item, scope)?;
+                            mask |= self.code_bit(field, item)?;
                         }
                         BoolIr::Coded(s, slot, mask)
                     }
@@ -307,12 +307,11 @@ impl Checker<'_> {
         })
     }
 
-    fn code_bit(&self, field: &dict::Field, item: &Expr, scope: Scope) -> Result<u64, TypeError> {
+    fn code_bit(&self, field: &dict::Field, item: &Expr) -> Result<u64, TypeError> {
         let value = match &item.kind {
             Kind::Text(t) => t.clone(),
             Kind::Name { name, household: false } => name.clone(),
             _ => {
-                let _ = scope;
                 return err(
                     item.span,
                     format!("`{}` takes values such as `{}`", field.name, field.codes().join("`, `")),
@@ -365,7 +364,7 @@ impl Checker<'_> {
                         );
                     }
                 };
-                let bit = self.code_bit(field, &value_expr, scope)?;
+                let bit = self.code_bit(field, &value_expr)?;
                 match op {
                     CmpOp::Eq => Ok(BoolIr::Coded(s, slot, bit)),
                     CmpOp::Ne => Ok(BoolIr::Not(Box::new(BoolIr::Coded(s, slot, bit)))),

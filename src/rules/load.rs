@@ -665,10 +665,10 @@ impl Reader<'_, '_> {
         }
         let label = self.required(entries, "label", node.pos).and_then(|n| self.localized(n, "a criterion `label`"));
         let rule_node = self.required(entries, "rule", node.pos)?;
-        let rule = self.text(rule_node, "a criterion `rule`")?;
-        // Offsets in errors count from the scalar's own text, before trimming.
+        // Refuses an empty rule; the rule itself is kept untrimmed, because offsets in errors
+        // count from the scalar's own text.
+        self.text(rule_node, "a criterion `rule`")?;
         let raw = rule_node.text().unwrap_or_default().to_string();
-        let _ = rule;
         Some((id, raw, label?, rule_node.clone()))
     }
 

@@ -290,3 +290,23 @@ pub fn claims_for(user_id: &str) -> Value {
 pub fn execute_sql(db: &TestDb, sql: &str) {
     db.connect().batch_execute(sql).expect("sql");
 }
+
+/// A poor household in Swat: a widow, her enrolled son and an infant; no vehicle, PMT 20.
+pub fn poor_swat_household() -> Value {
+    serde_json::json!({
+        "district": "swat",
+        "pmt_score": 20,
+        "owns_vehicle": false,
+        "monthly_income_pkr": 12000,
+        "members": [
+            {"full_name": "زرینہ بی بی", "relation_to_head": "head", "sex": "female", "date_of_birth": "1985-03-01",
+             "id_type": "cnic", "id_number": "15602-1234567-2", "marital_status": "widowed", "religion": "muslim",
+             "disability": "none", "govt_employee": false, "taxpayer": false, "employment": "homemaker"},
+            {"full_name": "Gul", "relation_to_head": "son", "sex": "male", "date_of_birth": "2015-06-10",
+             "id_type": "b_form", "id_number": "15602-7654321-1", "disability": "none", "govt_employee": false,
+             "taxpayer": false, "school_enrolled": true, "school_level": "primary", "attendance_pct": 85},
+            {"full_name": "Mina", "relation_to_head": "daughter", "sex": "female", "date_of_birth": "2024-11-01",
+             "id_type": "none", "govt_employee": false, "taxpayer": false}
+        ]
+    })
+}

@@ -171,4 +171,16 @@ async fn an_admin_starts_a_rescreen_through_the_api_and_follows_it() {
         app.call("POST", "/api/v1/rescreens", Some(&clerk), Some(&json!({}))).await.status,
         StatusCode::FORBIDDEN
     );
+    // No body at all: the whole registry, today. A malformed body is refused, not defaulted.
+    let empty = app.call("POST", "/api/v1/rescreens", Some(&admin), None).await;
+    assert_eq!(empty.status, StatusCode::ACCEPTED, "{:?}", empty.body);
+    follow(empty.header("location").expect("location")).await;
+    let broken = app
+        .client
+        .post(app.url("/api/v1/rescreens"))
+        .insert_header(("authorization", format!("Bearer {admin}")))
+        .send_body("{\"as_of\": ")
+        .await
+        .expect("sent");
+    assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
 }

@@ -6,26 +6,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// A poor household in Swat: a widow with two children, no vehicle, PMT 20.
-fn walk_in() -> Value {
-    json!({
-        "district": "swat",
-        "pmt_score": 20,
-        "owns_vehicle": false,
-        "monthly_income_pkr": 12000,
-        "members": [
-            {"full_name": "زرینہ بی بی", "relation_to_head": "head", "sex": "female", "date_of_birth": "1985-03-01",
-             "id_type": "cnic", "id_number": "15602-1234567-2", "marital_status": "widowed", "religion": "muslim",
-             "disability": "none", "govt_employee": false, "taxpayer": false, "employment": "homemaker"},
-            {"full_name": "Gul", "relation_to_head": "son", "sex": "male", "date_of_birth": "2015-06-10",
-             "id_type": "b_form", "id_number": "15602-7654321-1", "disability": "none", "govt_employee": false,
-             "taxpayer": false, "school_enrolled": true, "school_level": "primary", "attendance_pct": 85},
-            {"full_name": "Mina", "relation_to_head": "daughter", "sex": "female", "date_of_birth": "2024-11-01",
-             "id_type": "none", "govt_employee": false, "taxpayer": false}
-        ]
-    })
-}
-
 fn result<'a>(body: &'a Value, scheme: &str) -> &'a Value {
     body["results"].as_array().expect("results").iter().find(|r| r["scheme"] == scheme).expect("scheme result")
 }
@@ -79,7 +59,8 @@ async fn the_catalogue_lists_every_scheme_with_parameters_in_force_at_a_date() {
 async fn pre_screening_explains_every_scheme_and_stores_nothing_but_an_audit_record() {
     let app = spawn_app().await;
     let clerk = app.token_for("amina", Role::Clerk).await;
-    let reply = app.call("POST", "/api/v1/screenings?as_of=2025-01-15", Some(&clerk), Some(&walk_in())).await;
+    let reply =
+        app.call("POST", "/api/v1/screenings?as_of=2025-01-15", Some(&clerk), Some(&poor_swat_household())).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let body = &reply.body;
     assert_eq!(body["as_of"], "2025-01-15");
@@ -108,7 +89,7 @@ async fn pre_screening_explains_every_scheme_and_stores_nothing_but_an_audit_rec
     assert_eq!(total as usize, results.len());
 
     // Unknown PMT score: Kafaalat waits for it, and says so.
-    let mut unknown = walk_in();
+    let mut unknown = poor_swat_household();
     unknown.as_object_mut().expect("object").remove("pmt_score");
     unknown["members"][0].as_object_mut().expect("member").remove("taxpayer");
     let reply = app.call("POST", "/api/v1/screenings?as_of=2025-01-15", Some(&clerk), Some(&unknown)).await;
@@ -134,7 +115,7 @@ async fn pre_screening_explains_every_scheme_and_stores_nothing_but_an_audit_rec
 async fn pre_screening_refuses_bad_input_field_by_field_and_other_roles() {
     let app = spawn_app().await;
     let clerk = app.token_for("amina", Role::Clerk).await;
-    let mut bad = walk_in();
+    let mut bad = poor_swat_household();
     bad["members"][1]["sex"] = json!("femal");
     bad["pmt_score"] = json!(-3);
     let reply = app.call("POST", "/api/v1/screenings", Some(&clerk), Some(&bad)).await;
@@ -143,20 +124,21 @@ async fn pre_screening_refuses_bad_input_field_by_field_and_other_roles() {
         reply.body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
     assert!(fields.contains(&"members[1].sex") && fields.contains(&"pmt_score"), "{fields:?}");
 
-    let mut nowhere = walk_in();
+    let mut nowhere = poor_swat_household();
     nowhere["district"] = json!("atlantis");
     let reply = app.call("POST", "/api/v1/screenings", Some(&clerk), Some(&nowhere)).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", reply.body);
 
-    let reply = app.call("POST", "/api/v1/screenings?as_of=yesterday", Some(&clerk), Some(&walk_in())).await;
+    let reply =
+        app.call("POST", "/api/v1/screenings?as_of=yesterday", Some(&clerk), Some(&poor_swat_household())).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let scheme_admin = app.token_for("bilal", Role::SchemeAdmin).await;
-    let reply = app.call("POST", "/api/v1/screenings", Some(&scheme_admin), Some(&walk_in())).await;
+    let reply = app.call("POST", "/api/v1/screenings", Some(&scheme_admin), Some(&poor_swat_household())).await;
     assert_eq!(reply.status, StatusCode::OK);
     for role in [Role::Auditor, Role::Admin] {
         let token = app.token_for(&format!("user-{}", role.as_str()), role).await;
-        let reply = app.call("POST", "/api/v1/screenings", Some(&token), Some(&walk_in())).await;
+        let reply = app.call("POST", "/api/v1/screenings", Some(&token), Some(&poor_swat_household())).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{role:?}");
     }
 }

@@ -7,26 +7,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// A poor household in Swat: a widow with two children, no vehicle, PMT 20.
-fn household() -> Value {
-    json!({
-        "district": "swat",
-        "pmt_score": 20,
-        "owns_vehicle": false,
-        "monthly_income_pkr": 12000,
-        "members": [
-            {"full_name": "زرینہ بی بی", "relation_to_head": "head", "sex": "female", "date_of_birth": "1985-03-01",
-             "id_type": "cnic", "id_number": "15602-1234567-2", "marital_status": "widowed", "religion": "muslim",
-             "disability": "none", "govt_employee": false, "taxpayer": false, "employment": "homemaker"},
-            {"full_name": "Gul", "relation_to_head": "son", "sex": "male", "date_of_birth": "2015-06-10",
-             "id_type": "b_form", "id_number": "15602-7654321-1", "disability": "none", "govt_employee": false,
-             "taxpayer": false, "school_enrolled": true, "school_level": "primary", "attendance_pct": 85},
-            {"full_name": "Mina", "relation_to_head": "daughter", "sex": "female", "date_of_birth": "2024-11-01",
-             "id_type": "none", "govt_employee": false, "taxpayer": false}
-        ]
-    })
-}
-
 async fn clerk(app: &TestApp, name: &str, district: &str) -> String {
     app.create_user(name, Role::Clerk, &[district], &[]).await;
     let reply = app.login(name, PASSWORD).await;
@@ -41,7 +21,7 @@ fn status_of<'a>(body: &'a Value, scheme: &str) -> &'a Value {
 async fn a_stored_household_is_screened_and_its_decisions_follow_every_change() {
     let app = spawn_app().await;
     let token = clerk(&app, "amina", "swat").await;
-    let created = app.call("POST", "/api/v1/households", Some(&token), Some(&household())).await;
+    let created = app.call("POST", "/api/v1/households", Some(&token), Some(&poor_swat_household())).await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let id = created.body["id"].as_str().expect("id").to_string();
     let infant_id = created.body["members"][2]["id"].as_str().expect("member id").to_string();
@@ -143,7 +123,7 @@ async fn screenings_are_scoped_to_the_clerks_districts_and_retries_are_idempoten
     let app = spawn_app().await;
     let token = clerk(&app, "amina", "swat").await;
     let other = clerk(&app, "bilal", "peshawar").await;
-    let created = app.call("POST", "/api/v1/households", Some(&token), Some(&household())).await;
+    let created = app.call("POST", "/api/v1/households", Some(&token), Some(&poor_swat_household())).await;
     let id = created.body["id"].as_str().expect("id").to_string();
     for (method, path) in [
         ("POST", format!("/api/v1/households/{id}/screenings")),
@@ -175,7 +155,7 @@ async fn screenings_are_scoped_to_the_clerks_districts_and_retries_are_idempoten
 async fn editing_a_member_flips_a_decision_and_records_the_change() {
     let app = spawn_app().await;
     let token = clerk(&app, "amina", "swat").await;
-    let created = app.call("POST", "/api/v1/households", Some(&token), Some(&household())).await;
+    let created = app.call("POST", "/api/v1/households", Some(&token), Some(&poor_swat_household())).await;
     let id = created.body["id"].as_str().expect("id").to_string();
     let son = created.body["members"][1]["id"].as_str().expect("son").to_string();
     let before = app.call("GET", &format!("/api/v1/households/{id}/decisions"), Some(&token), None).await;

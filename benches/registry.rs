@@ -244,7 +244,7 @@ fn load_registry(
     let mut generator = Generator::new(seed, today_in_pakistan(), &districts);
     let mut conn = db::connect(&settings.database_url).unwrap_or_else(|e| panic!("connect: {e}"));
     let ctx = AuditContext::cli();
-    let ic = ImportContext { key, ctx: &ctx, scope: &Scope::All };
+    let ic = ImportContext { key, ctx: &ctx, scope: &Scope::All, batch: sahulat::registry::import::CLI_BATCH };
     let values = (0..n).map(|i| {
         let h = generator.household();
         each(i, &h);

@@ -401,6 +401,7 @@ fn rescreen(
     })?;
     let as_of = as_of.unwrap_or_else(today_in_pakistan);
     let mut conn = open(settings)?;
+    db::tune_for_bulk(&mut conn)?;
     if let Some(d) = district
         && districts::find(&mut conn, d)?.is_none()
     {
@@ -446,8 +447,9 @@ fn import_households(settings: &Settings, file: &Path, format: Option<&str>) -> 
     let bar = progress(handle.metadata().map(|m| m.len()).unwrap_or(0), "bytes");
     let input = std::io::BufReader::new(bar.wrap_read(handle));
     let mut conn = open(settings)?;
+    db::tune_for_bulk(&mut conn)?;
     let (key, ctx) = (AuditKey::new(&settings.audit_key), AuditContext::cli());
-    let ic = ImportContext { key: &key, ctx: &ctx, scope: &Scope::All };
+    let ic = ImportContext { key: &key, ctx: &ctx, scope: &Scope::All, batch: import::CLI_BATCH };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let summary = import::import(&mut conn, &ic, format, input, |line| {
@@ -462,6 +464,7 @@ fn import_households(settings: &Settings, file: &Path, format: Option<&str>) -> 
 
 fn demo_data(settings: &Settings, households: u64, seed: u64, output: Option<&Path>) -> anyhow::Result<()> {
     let mut conn = open(settings)?;
+    db::tune_for_bulk(&mut conn)?;
     let known: Vec<String> = districts::list(&mut conn)?.into_iter().filter(|d| d.active).map(|d| d.code).collect();
     let mut generator = Generator::new(seed, today_in_pakistan(), &known);
     let bar = progress(households, "households");
@@ -484,7 +487,7 @@ fn demo_data(settings: &Settings, households: u64, seed: u64, output: Option<&Pa
         return Ok(());
     }
     let (key, ctx) = (AuditKey::new(&settings.audit_key), AuditContext::cli());
-    let ic = ImportContext { key: &key, ctx: &ctx, scope: &Scope::All };
+    let ic = ImportContext { key: &key, ctx: &ctx, scope: &Scope::All, batch: import::CLI_BATCH };
     let summary = import::import_values(&mut conn, &ic, values, |_| {}).map_err(describe)?;
     bar.finish_and_clear();
     eprintln!(

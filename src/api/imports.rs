@@ -52,7 +52,7 @@ pub async fn import_households(
     let (key, ctx, scope) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user));
     let report = db::run(&state.pool, move |conn| {
         let mut results = Vec::new();
-        let ic = ImportContext { key: &key, ctx: &ctx, scope: &scope };
+        let ic = ImportContext { key: &key, ctx: &ctx, scope: &scope, batch: import::API_BATCH };
         let summary = import::import(conn, &ic, format, &body[..], |line| results.push(line.clone()))?;
         Ok(ImportReport { summary, results })
     })

@@ -204,25 +204,28 @@ pub(crate) fn format_ts(ts: &NaiveDateTime) -> String {
 
 #[derive(Insertable)]
 #[diesel(table_name = audit_events)]
-struct NewAuditEvent<'a> {
-    id: &'a str,
-    chain_id: &'a str,
+struct NewAuditEvent {
+    id: String,
+    chain_id: String,
     seq: i64,
     occurred_at: NaiveDateTime,
-    actor_user_id: Option<&'a str>,
-    actor_username: Option<&'a str>,
-    actor_role: Option<&'a str>,
-    action: &'a str,
-    object_type: Option<&'a str>,
-    object_id: Option<&'a str>,
-    district_code: Option<&'a str>,
-    request_id: Option<&'a str>,
-    client_addr: Option<&'a str>,
-    outcome: &'a str,
-    details: &'a str,
-    prev_mac: &'a str,
-    mac: &'a str,
+    actor_user_id: Option<String>,
+    actor_username: Option<String>,
+    actor_role: Option<String>,
+    action: String,
+    object_type: Option<String>,
+    object_id: Option<String>,
+    district_code: Option<String>,
+    request_id: Option<String>,
+    client_addr: Option<String>,
+    outcome: String,
+    details: String,
+    prev_mac: String,
+    mac: String,
 }
+
+/// Rows per INSERT statement (PostgreSQL allows 65,535 bind parameters; 17 per row).
+const INSERT_CHUNK: usize = 1_000;
 
 /// Reads `chain`'s head (last seq and MAC), locking it until the transaction ends, and
 /// creates the chain on first use. On SQLite the write transaction already holds the lock.
@@ -252,54 +255,84 @@ fn lock_chain(conn: &mut DbConnection, chain: &str) -> QueryResult<(i64, String)
 /// Appends one event. Call it inside the transaction of the change it records, so the
 /// change and its event commit or roll back together. Returns the event's id.
 pub fn record(conn: &mut DbConnection, key: &AuditKey, ctx: &AuditContext, event: &Event) -> QueryResult<String> {
-    let chain = chain_of(ctx, event);
-    // One UPDATE per event: each row version of a hot chain head costs every later reader.
-    let (last_seq, prev_mac) = lock_chain(conn, &chain)?;
-    let seq = last_seq + 1;
-    let id = uuid::Uuid::now_v7().to_string();
-    let occurred_at = now_micros();
-    let details = event.details.to_string();
-    let canonical = Canonical {
-        id: &id,
-        chain_id: &chain,
-        seq,
-        occurred_at: format_ts(&occurred_at),
-        actor_user_id: ctx.user_id.as_deref(),
-        actor_username: ctx.username.as_deref(),
-        actor_role: ctx.role.as_deref(),
-        action: &event.action,
-        object_type: event.object_type.as_deref(),
-        object_id: event.object_id.as_deref(),
-        district_code: event.district_code.as_deref(),
-        request_id: ctx.request_id.as_deref(),
-        client_addr: ctx.client_addr.as_deref(),
-        outcome: event.outcome.as_str(),
-        details: &details,
-    };
-    let mac = canonical.mac(key, &prev_mac);
-    diesel::insert_into(audit_events::table)
-        .values(NewAuditEvent {
+    let mut ids = record_many(conn, key, ctx, std::slice::from_ref(event))?;
+    Ok(ids.pop().unwrap_or_default())
+}
+
+/// Appends several events (a bulk import's), in order: each chain's head is locked and
+/// moved once, and the rows go in multi-row INSERTs. Same transaction rule as [`record`].
+/// Returns the events' ids in the order given.
+pub fn record_many(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    ctx: &AuditContext,
+    events: &[Event],
+) -> QueryResult<Vec<String>> {
+    let chains: Vec<String> = events.iter().map(|e| chain_of(ctx, e)).collect();
+    let mut heads: Vec<(String, i64, String)> = Vec::new();
+    let mut rows = Vec::with_capacity(events.len());
+    for (event, chain) in events.iter().zip(&chains) {
+        let head = match heads.iter().position(|(c, _, _)| c == chain) {
+            Some(at) => at,
+            None => {
+                // One UPDATE per chain and call: each row version of a hot chain head
+                // costs every later reader.
+                let (seq, mac) = lock_chain(conn, chain)?;
+                heads.push((chain.clone(), seq, mac));
+                heads.len() - 1
+            }
+        };
+        let (_, last_seq, prev_mac) = &mut heads[head];
+        let seq = *last_seq + 1;
+        let id = uuid::Uuid::now_v7().to_string();
+        let occurred_at = now_micros();
+        let details = event.details.to_string();
+        let mac = Canonical {
             id: &id,
-            chain_id: &chain,
+            chain_id: chain,
+            seq,
+            occurred_at: format_ts(&occurred_at),
+            actor_user_id: ctx.user_id.as_deref(),
+            actor_username: ctx.username.as_deref(),
+            actor_role: ctx.role.as_deref(),
+            action: &event.action,
+            object_type: event.object_type.as_deref(),
+            object_id: event.object_id.as_deref(),
+            district_code: event.district_code.as_deref(),
+            request_id: ctx.request_id.as_deref(),
+            client_addr: ctx.client_addr.as_deref(),
+            outcome: event.outcome.as_str(),
+            details: &details,
+        }
+        .mac(key, prev_mac);
+        rows.push(NewAuditEvent {
+            id,
+            chain_id: chain.clone(),
             seq,
             occurred_at,
-            actor_user_id: canonical.actor_user_id,
-            actor_username: canonical.actor_username,
-            actor_role: canonical.actor_role,
-            action: canonical.action,
-            object_type: canonical.object_type,
-            object_id: canonical.object_id,
-            district_code: canonical.district_code,
-            request_id: canonical.request_id,
-            client_addr: canonical.client_addr,
-            outcome: canonical.outcome,
-            details: &details,
-            prev_mac: &prev_mac,
-            mac: &mac,
-        })
-        .execute(conn)?;
-    diesel::update(audit_chains::table.find(&chain))
-        .set((audit_chains::last_seq.eq(seq), audit_chains::last_mac.eq(&mac)))
-        .execute(conn)?;
-    Ok(id)
+            actor_user_id: ctx.user_id.clone(),
+            actor_username: ctx.username.clone(),
+            actor_role: ctx.role.clone(),
+            action: event.action.clone(),
+            object_type: event.object_type.clone(),
+            object_id: event.object_id.clone(),
+            district_code: event.district_code.clone(),
+            request_id: ctx.request_id.clone(),
+            client_addr: ctx.client_addr.clone(),
+            outcome: event.outcome.as_str().to_string(),
+            details,
+            prev_mac: std::mem::replace(prev_mac, mac.clone()),
+            mac,
+        });
+        *last_seq = seq;
+    }
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        per_backend!(conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
+    }
+    for (chain, seq, mac) in &heads {
+        diesel::update(audit_chains::table.find(chain))
+            .set((audit_chains::last_seq.eq(seq), audit_chains::last_mac.eq(mac)))
+            .execute(conn)?;
+    }
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }

@@ -20,8 +20,12 @@ use crate::audit::{self, AuditContext, AuditKey, Event};
 use crate::db::{DbConnection, write_tx};
 use crate::error::{ApiError, FieldError};
 
-/// Households per transaction.
-const BATCH: usize = 200;
+/// Households per transaction through the API: short enough not to hold up clerks' writes.
+pub const API_BATCH: usize = 200;
+
+/// Households per transaction from the command line (bulk loads): larger batches touch
+/// each index page once for many rows.
+pub const CLI_BATCH: usize = 1_000;
 
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,6 +340,8 @@ pub struct ImportContext<'a> {
     pub ctx: &'a AuditContext,
     /// District scope of the importer.
     pub scope: &'a Scope,
+    /// Households per transaction ([`API_BATCH`] or [`CLI_BATCH`]).
+    pub batch: usize,
 }
 
 fn store_one(conn: &mut DbConnection, ic: &ImportContext<'_>, record: &Record) -> ReportLine {
@@ -385,6 +391,64 @@ fn store_one(conn: &mut DbConnection, ic: &ImportContext<'_>, record: &Record) -
         Err(other) => line.errors = vec![FieldError::new("household", other.code(), other.problem().detail)],
     }
     line
+}
+
+/// Stores a batch with a constant number of statements ([`service::register_batch`]). If
+/// that fails on a unique index (a clerk registered one of these people a moment ago), the
+/// batch's savepoint is rolled back and the households are stored one at a time, each
+/// deciding for itself. Call inside the batch's transaction.
+fn store_batch(
+    conn: &mut DbConnection,
+    ic: &ImportContext<'_>,
+    records: &[Record],
+) -> Result<Vec<ReportLine>, ApiError> {
+    let today = today_in_pakistan();
+    let mut lines = Vec::with_capacity(records.len());
+    let mut batch = Vec::with_capacity(records.len());
+    let mut parsed = Vec::with_capacity(records.len());
+    for record in records {
+        let mut line = ReportLine {
+            line: record.line,
+            household_key: record.key.clone(),
+            outcome: Outcome::Rejected,
+            household_id: None,
+            household_number: None,
+            errors: Vec::new(),
+        };
+        match &record.body {
+            Err(errors) => line.errors = errors.clone(),
+            Ok(body) => match parse_new_household(body, today) {
+                Err(errors) => line.errors = errors,
+                Ok(input) => {
+                    batch.push((input, content_hash(body)));
+                    parsed.push(lines.len());
+                }
+            },
+        }
+        lines.push(line);
+    }
+    let outcomes = match conn.transaction(|c| service::register_batch(c, ic.key, ic.ctx, ic.scope, &batch)) {
+        Ok(outcomes) => outcomes,
+        Err(ApiError::Conflict { .. }) => return Ok(records.iter().map(|r| store_one(conn, ic, r)).collect()),
+        Err(other) => return Err(other),
+    };
+    for (at, outcome) in parsed.into_iter().zip(outcomes) {
+        let line = &mut lines[at];
+        match outcome {
+            service::BatchOutcome::Stored(id, number) => {
+                line.outcome = Outcome::Accepted;
+                line.household_id = Some(id);
+                line.household_number = Some(number);
+            }
+            service::BatchOutcome::Duplicate(id, number) => {
+                line.outcome = Outcome::Duplicate;
+                line.household_id = Some(id);
+                line.household_number = Some(number);
+            }
+            service::BatchOutcome::Invalid(errors) => line.errors = errors,
+        }
+    }
+    Ok(lines)
 }
 
 /// Imports every household of `input`, calling `report` for each (after its batch has
@@ -437,8 +501,9 @@ fn run(
 ) -> Result<Summary, ApiError> {
     let mut summary = Summary::default();
     loop {
-        let mut records = Vec::with_capacity(BATCH);
-        while records.len() < BATCH {
+        let batch = ic.batch.max(1);
+        let mut records = Vec::with_capacity(batch);
+        while records.len() < batch {
             match source.next_record() {
                 Some(r) => records.push(r),
                 None => break,
@@ -447,8 +512,7 @@ fn run(
         if records.is_empty() {
             break;
         }
-        let lines =
-            write_tx(conn, |c| Ok::<_, ApiError>(records.iter().map(|r| store_one(c, ic, r)).collect::<Vec<_>>()))?;
+        let lines = write_tx(conn, |c| store_batch(c, ic, &records))?;
         for line in &lines {
             match line.outcome {
                 Outcome::Accepted => summary.accepted += 1,

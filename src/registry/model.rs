@@ -229,6 +229,70 @@ pub struct MemberChangeset {
     pub updated_at: NaiveDateTime,
 }
 
+/// Builds [`MemberFields`] from a row type with the member columns (one mapping for every
+/// row type, so they cannot drift apart).
+macro_rules! member_fields {
+    ($row:expr, $full_name:expr, $father:expr, $id_number:expr) => {
+        MemberFields {
+            full_name: $full_name,
+            father_or_husband_name: $father,
+            relation_to_head: Relation::parse(&$row.relation_to_head).unwrap_or(Relation::OtherRelative),
+            sex: Sex::parse(&$row.sex).unwrap_or(Sex::Transgender),
+            date_of_birth: $row.date_of_birth,
+            id_type: IdType::parse(&$row.id_type).unwrap_or(IdType::None),
+            id_number: $id_number,
+            marital_status: code(&$row.marital_status, MaritalStatus::parse),
+            religion: code(&$row.religion, Religion::parse),
+            disability: code(&$row.disability, Disability::parse),
+            disability_certificate: $row.disability_certificate,
+            chronic_illness: $row.chronic_illness,
+            is_pregnant: $row.is_pregnant,
+            is_lactating: $row.is_lactating,
+            is_orphan: $row.is_orphan,
+            school_enrolled: $row.school_enrolled,
+            school_level: code(&$row.school_level, SchoolLevel::parse),
+            attendance_pct: $row.attendance_pct,
+            employment: code(&$row.employment, Employment::parse),
+            monthly_income_pkr: $row.monthly_income_pkr,
+            govt_employee: $row.govt_employee,
+            taxpayer: $row.taxpayer,
+            eobi_registered: $row.eobi_registered,
+            eobi_contribution_years: $row.eobi_contribution_years,
+            essi_registered: $row.essi_registered,
+        }
+    };
+}
+
+/// The columns of a member that the rules read: batch re-screening loads only these (no
+/// names, ID numbers or timestamps to decode).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members)]
+pub struct MemberFactsRow {
+    pub household_id: String,
+    pub relation_to_head: String,
+    pub sex: String,
+    pub date_of_birth: NaiveDate,
+    pub id_type: String,
+    pub marital_status: Option<String>,
+    pub religion: Option<String>,
+    pub disability: Option<String>,
+    pub disability_certificate: Option<bool>,
+    pub chronic_illness: Option<bool>,
+    pub is_pregnant: Option<bool>,
+    pub is_lactating: Option<bool>,
+    pub is_orphan: Option<bool>,
+    pub school_enrolled: Option<bool>,
+    pub school_level: Option<String>,
+    pub attendance_pct: Option<i32>,
+    pub employment: Option<String>,
+    pub monthly_income_pkr: Option<i64>,
+    pub govt_employee: Option<bool>,
+    pub taxpayer: Option<bool>,
+    pub eobi_registered: Option<bool>,
+    pub eobi_contribution_years: Option<i32>,
+    pub essi_registered: Option<bool>,
+}
+
 fn code<T: Copy>(value: &Option<String>, parse: fn(&str) -> Option<T>) -> Option<T> {
     value.as_deref().and_then(parse)
 }
@@ -241,33 +305,13 @@ impl MemberFields {
     /// Reads the fields of a stored row. Stored codes are guaranteed by the write path;
     /// an unreadable one falls back to the most neutral value rather than failing a read.
     pub fn from_row(row: &MemberRow) -> Self {
-        Self {
-            full_name: row.full_name.clone(),
-            father_or_husband_name: row.father_or_husband_name.clone(),
-            relation_to_head: Relation::parse(&row.relation_to_head).unwrap_or(Relation::OtherRelative),
-            sex: Sex::parse(&row.sex).unwrap_or(Sex::Transgender),
-            date_of_birth: row.date_of_birth,
-            id_type: IdType::parse(&row.id_type).unwrap_or(IdType::None),
-            id_number: row.id_number.clone(),
-            marital_status: code(&row.marital_status, MaritalStatus::parse),
-            religion: code(&row.religion, Religion::parse),
-            disability: code(&row.disability, Disability::parse),
-            disability_certificate: row.disability_certificate,
-            chronic_illness: row.chronic_illness,
-            is_pregnant: row.is_pregnant,
-            is_lactating: row.is_lactating,
-            is_orphan: row.is_orphan,
-            school_enrolled: row.school_enrolled,
-            school_level: code(&row.school_level, SchoolLevel::parse),
-            attendance_pct: row.attendance_pct,
-            employment: code(&row.employment, Employment::parse),
-            monthly_income_pkr: row.monthly_income_pkr,
-            govt_employee: row.govt_employee,
-            taxpayer: row.taxpayer,
-            eobi_registered: row.eobi_registered,
-            eobi_contribution_years: row.eobi_contribution_years,
-            essi_registered: row.essi_registered,
-        }
+        member_fields!(row, row.full_name.clone(), row.father_or_husband_name.clone(), row.id_number.clone())
+    }
+
+    /// The fields the rules read, from a [`MemberFactsRow`]; names and ID number are left
+    /// empty (the rules never read them).
+    pub fn from_facts_row(row: &MemberFactsRow) -> Self {
+        member_fields!(row, String::new(), None, None)
     }
 
     /// The key likely duplicates are found by: name, date of birth, father/husband name.

@@ -5,7 +5,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{ChangeRow, HouseholdChangeset, HouseholdRow, MemberChangeset, MemberRow, STATUS_CURRENT};
+use super::model::{
+    ChangeRow, HouseholdChangeset, HouseholdRow, MemberChangeset, MemberFactsRow, MemberRow, STATUS_CURRENT,
+};
 use crate::db::DbConnection;
 use crate::db::schema::{household_changes, household_counters, households, members};
 use crate::per_backend;
@@ -64,6 +66,17 @@ pub fn current_members_of(conn: &mut DbConnection, household_ids: &[String]) -> 
         .load(conn)
 }
 
+/// The rule-relevant columns of the current members of several households, in the same
+/// order as [`current_members_of`] (batch re-screening).
+pub fn current_member_facts(conn: &mut DbConnection, household_ids: &[String]) -> QueryResult<Vec<MemberFactsRow>> {
+    members::table
+        .filter(members::household_id.eq_any(household_ids))
+        .filter(members::status.eq(STATUS_CURRENT))
+        .order((members::created_at.asc(), members::id.asc()))
+        .select(MemberFactsRow::as_select())
+        .load(conn)
+}
+
 /// (id number, member id, household id, household number) of a current ID holder.
 pub type IdHolder = (Option<String>, String, String, String);
 
@@ -102,17 +115,24 @@ pub fn possible_duplicates(
 }
 
 /// Takes the next number of `district`'s sequence (locks the counter row until commit).
-/// Counters are seeded for every district; one for a district added later is created on
-/// first use, safely under concurrency.
 pub fn next_household_number(conn: &mut DbConnection, district: &str) -> QueryResult<String> {
+    Ok(reserve_household_numbers(conn, district, 1)?.pop().unwrap_or_default())
+}
+
+/// Takes the next `count` numbers of `district`'s sequence in one statement (locks the
+/// counter row until commit). Counters are seeded for every district; one for a district
+/// added later is created on first use, safely under concurrency.
+pub fn reserve_household_numbers(conn: &mut DbConnection, district: &str, count: usize) -> QueryResult<Vec<String>> {
+    let step = count as i64;
     for _ in 0..2 {
-        let value: Option<i64> = diesel::update(household_counters::table.find(district))
-            .set(household_counters::last_value.eq(household_counters::last_value + 1))
+        let last: Option<i64> = diesel::update(household_counters::table.find(district))
+            .set(household_counters::last_value.eq(household_counters::last_value + step))
             .returning(household_counters::last_value)
             .get_result(conn)
             .optional()?;
-        if let Some(value) = value {
-            return Ok(format!("{}-{value:06}", district.to_uppercase()));
+        if let Some(last) = last {
+            let prefix = district.to_uppercase();
+            return Ok((last - step + 1..=last).map(|value| format!("{prefix}-{value:06}")).collect());
         }
         let row = (household_counters::district_code.eq(district), household_counters::last_value.eq(0_i64));
         per_backend!(conn, |c| diesel::insert_into(household_counters::table)
@@ -123,17 +143,29 @@ pub fn next_household_number(conn: &mut DbConnection, district: &str) -> QueryRe
     Err(diesel::result::Error::NotFound)
 }
 
-/// Inserts a household row.
-pub fn insert_household(conn: &mut DbConnection, row: &HouseholdRow) -> QueryResult<()> {
-    diesel::insert_into(households::table).values(row).execute(conn).map(|_| ())
+/// Rows per multi-row INSERT: PostgreSQL allows 65,535 bind parameters, and a member row
+/// has 35 columns.
+const INSERT_CHUNK: usize = 1_500;
+
+/// Inserts household rows (multi-row statements).
+pub fn insert_households(conn: &mut DbConnection, rows: &[HouseholdRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        per_backend!(conn, |c| diesel::insert_into(households::table).values(chunk).execute(c))?;
+    }
+    Ok(())
 }
 
-/// Inserts member rows in one statement.
+/// Inserts a household row.
+pub fn insert_household(conn: &mut DbConnection, row: &HouseholdRow) -> QueryResult<()> {
+    insert_households(conn, std::slice::from_ref(row))
+}
+
+/// Inserts member rows (multi-row statements).
 pub fn insert_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResult<()> {
-    if rows.is_empty() {
-        return Ok(());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        per_backend!(conn, |c| diesel::insert_into(members::table).values(chunk).execute(c))?;
     }
-    per_backend!(conn, |c| diesel::insert_into(members::table).values(rows).execute(c)).map(|_| ())
+    Ok(())
 }
 
 /// Writes household fields if the stored version is `expected`; returns rows changed.
@@ -185,9 +217,17 @@ pub fn set_relation(
         .execute(conn)
 }
 
+/// Appends history entries.
+pub fn insert_changes(conn: &mut DbConnection, rows: &[ChangeRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        per_backend!(conn, |c| diesel::insert_into(household_changes::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
 /// Appends a history entry.
 pub fn insert_change(conn: &mut DbConnection, row: &ChangeRow) -> QueryResult<()> {
-    diesel::insert_into(household_changes::table).values(row).execute(conn).map(|_| ())
+    insert_changes(conn, std::slice::from_ref(row))
 }
 
 /// A household's history, oldest first, after the `after` entry id.
@@ -207,11 +247,19 @@ pub fn history(
 
 /// The household already created from the same import record, if any.
 pub fn find_by_import_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<(String, String)>> {
+    Ok(find_by_import_hashes(conn, &[hash.to_string()])?.pop().map(|(_, id, number)| (id, number)))
+}
+
+/// (import hash, household id, household number) of the households created from any of
+/// `hashes`.
+pub fn find_by_import_hashes(conn: &mut DbConnection, hashes: &[String]) -> QueryResult<Vec<(String, String, String)>> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
     households::table
-        .filter(households::import_hash.eq(hash))
-        .select((households::id, households::household_number))
-        .first(conn)
-        .optional()
+        .filter(households::import_hash.eq_any(hashes))
+        .select((households::import_hash.assume_not_null(), households::id, households::household_number))
+        .load(conn)
 }
 
 /// Search criteria (all optional, combined with AND).

@@ -146,17 +146,23 @@ pub fn members_write_error(e: diesel::result::Error) -> ApiError {
 }
 
 fn district_errors(conn: &mut DbConnection, scope: &Scope, district: &str) -> Result<Vec<FieldError>, ApiError> {
-    if !districts::unknown_codes(conn, &[district.to_string()])?.is_empty() {
-        return Ok(vec![FieldError::new(
+    let unknown = !districts::unknown_codes(conn, &[district.to_string()])?.is_empty();
+    Ok(district_problem(scope, district, unknown))
+}
+
+/// The field error for a household's district: unknown, or outside the caller's scope.
+fn district_problem(scope: &Scope, district: &str, unknown: bool) -> Vec<FieldError> {
+    if unknown {
+        return vec![FieldError::new(
             "district",
             "unknown_district",
             "is not a district code (see GET /api/v1/districts)",
-        )]);
+        )];
     }
     if !scope.includes(district) {
-        return Ok(vec![FieldError::new("district", "not_assigned", "you are not assigned to this district")]);
+        return vec![FieldError::new("district", "not_assigned", "you are not assigned to this district")];
     }
-    Ok(Vec::new())
+    Vec::new()
 }
 
 /// Warnings for a set of members, plus likely duplicates of members without an ID number.
@@ -223,9 +229,37 @@ pub fn register(
 
     let now = now_micros();
     let id = uuid::Uuid::now_v7().to_string();
+    let number = repo::next_household_number(conn, &input.district)?;
+    let row = new_household_row(input, id.clone(), number, import_hash, ctx, now);
+    repo::insert_household(conn, &row)?;
+    let members: Vec<MemberRow> =
+        input.members.iter().map(|m| m.new_row(uuid::Uuid::now_v7().to_string(), &id, now)).collect();
+    repo::insert_members(conn, &members).map_err(members_write_error)?;
+    let mut warnings = warnings_for(conn, &paths, &id, today)?;
+    for w in &mut warnings {
+        w.member_id = member_id_at(&w.field, &members);
+    }
+    record_change(conn, &id, None, 1, "create", Map::new(), None, ctx, now)?;
+    let event = Event::new("household_create")
+        .object("household", &id)
+        .district(&input.district)
+        .details(json!({"members": members.len(), "imported": import_hash.is_some()}));
+    audit::record(conn, key, ctx, &event)?;
+    Ok(HouseholdWithWarnings { household: view(row, &members), warnings })
+}
+
+/// The row of a newly registered household.
+fn new_household_row(
+    input: &NewHousehold,
+    id: String,
+    household_number: String,
+    import_hash: Option<&str>,
+    ctx: &AuditContext,
+    now: NaiveDateTime,
+) -> HouseholdRow {
     let row = HouseholdRow {
-        id: id.clone(),
-        household_number: repo::next_household_number(conn, &input.district)?,
+        id,
+        household_number,
         district_code: input.district.clone(),
         tehsil: None,
         union_council: None,
@@ -247,22 +281,130 @@ pub fn register(
         created_at: now,
         updated_at: now,
     };
-    let row = with_fields(row, &input.fields);
-    repo::insert_household(conn, &row)?;
-    let members: Vec<MemberRow> =
-        input.members.iter().map(|m| m.new_row(uuid::Uuid::now_v7().to_string(), &id, now)).collect();
-    repo::insert_members(conn, &members).map_err(members_write_error)?;
-    let mut warnings = warnings_for(conn, &paths, &id, today)?;
-    for w in &mut warnings {
-        w.member_id = member_id_at(&w.field, &members);
+    with_fields(row, &input.fields)
+}
+
+/// What became of one household of a [`register_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Stored as (id, household number).
+    Stored(String, String),
+    /// Already registered, as (id, household number): the same import record, or a member's
+    /// ID number held by a current member (possibly of an earlier household of the batch).
+    Duplicate(String, String),
+    /// Refused with these field errors (the district).
+    Invalid(Vec<FieldError>),
+}
+
+/// Registers imported households, each with its content hash, with a constant number of
+/// statements per batch: one lookup each for districts, import hashes and ID numbers, one
+/// counter update per district, and multi-row inserts. Decides exactly as [`register`]
+/// would, household by household in order. Run it inside a savepoint: a unique violation
+/// (a clerk registering the same person at this moment) fails the whole batch, and the
+/// caller then stores it household by household.
+pub fn register_batch(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    ctx: &AuditContext,
+    scope: &Scope,
+    batch: &[(NewHousehold, String)],
+) -> Result<Vec<BatchOutcome>, ApiError> {
+    use std::collections::HashMap;
+
+    let mut codes: Vec<String> = batch.iter().map(|(h, _)| h.district.clone()).collect();
+    codes.sort();
+    codes.dedup();
+    let unknown = districts::unknown_codes(conn, &codes)?;
+    let hashes: Vec<String> = batch.iter().map(|(_, hash)| hash.clone()).collect();
+    let mut by_hash: HashMap<String, (String, String)> = repo::find_by_import_hashes(conn, &hashes)?
+        .into_iter()
+        .map(|(hash, id, number)| (hash, (id, number)))
+        .collect();
+    let id_numbers: Vec<String> =
+        batch.iter().flat_map(|(h, _)| h.members.iter().filter_map(|m| m.id_number.clone())).collect();
+    let mut by_id_number: HashMap<String, (String, String)> = repo::holders_of_id_numbers(conn, &id_numbers)?
+        .into_iter()
+        .filter_map(|(n, _, id, number)| Some((n?, (id, number))))
+        .collect();
+
+    // Decide in order; an accepted household's hash and ID numbers count for later ones.
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut accepted: Vec<usize> = Vec::new();
+    let mut pending_numbers: HashMap<&str, usize> = HashMap::new();
+    for (at, (input, hash)) in batch.iter().enumerate() {
+        let problems = district_problem(scope, &input.district, unknown.contains(&input.district));
+        if !problems.is_empty() {
+            outcomes.push(BatchOutcome::Invalid(problems));
+            continue;
+        }
+        let existing = by_hash
+            .get(hash)
+            .or_else(|| input.members.iter().filter_map(|m| m.id_number.as_ref()).find_map(|n| by_id_number.get(n)));
+        if let Some((id, number)) = existing {
+            outcomes.push(BatchOutcome::Duplicate(id.clone(), number.clone()));
+            continue;
+        }
+        // "#at" stands for the number until the district's numbers are reserved below.
+        let id = uuid::Uuid::now_v7().to_string();
+        let slot = (id.clone(), format!("#{at}"));
+        by_hash.insert(hash.clone(), slot.clone());
+        for n in input.members.iter().filter_map(|m| m.id_number.clone()) {
+            by_id_number.insert(n, slot.clone());
+        }
+        *pending_numbers.entry(input.district.as_str()).or_default() += 1;
+        outcomes.push(BatchOutcome::Stored(id, format!("#{at}")));
+        accepted.push(at);
     }
-    record_change(conn, &id, None, 1, "create", Map::new(), None, ctx, now)?;
-    let event = Event::new("household_create")
-        .object("household", &id)
-        .district(&input.district)
-        .details(json!({"members": members.len(), "imported": import_hash.is_some()}));
-    audit::record(conn, key, ctx, &event)?;
-    Ok(HouseholdWithWarnings { household: view(row, &members), warnings })
+
+    let mut numbers: HashMap<&str, std::vec::IntoIter<String>> = HashMap::new();
+    for (district, count) in pending_numbers {
+        numbers.insert(district, repo::reserve_household_numbers(conn, district, count)?.into_iter());
+    }
+    let reserved: HashMap<usize, String> = accepted
+        .iter()
+        .map(|&at| (at, numbers.get_mut(batch[at].0.district.as_str()).and_then(Iterator::next).unwrap_or_default()))
+        .collect();
+    for outcome in &mut outcomes {
+        if let BatchOutcome::Stored(_, number) | BatchOutcome::Duplicate(_, number) = outcome
+            && let Some(at) = number.strip_prefix('#').and_then(|at| at.parse::<usize>().ok())
+        {
+            *number = reserved.get(&at).cloned().unwrap_or_default();
+        }
+    }
+
+    let now = now_micros();
+    let mut households = Vec::with_capacity(accepted.len());
+    let mut members = Vec::new();
+    let mut changes = Vec::with_capacity(accepted.len());
+    let mut events = Vec::with_capacity(accepted.len());
+    for &at in &accepted {
+        let (input, hash) = &batch[at];
+        let BatchOutcome::Stored(id, number) = &outcomes[at] else { continue };
+        households.push(new_household_row(input, id.clone(), number.clone(), Some(hash), ctx, now));
+        members.extend(input.members.iter().map(|m| m.new_row(uuid::Uuid::now_v7().to_string(), id, now)));
+        changes.push(ChangeRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            household_id: id.clone(),
+            member_id: None,
+            version: 1,
+            change_type: "create".into(),
+            changes: "{}".into(),
+            reason: None,
+            changed_by: actor(ctx),
+            changed_at: now,
+        });
+        events.push(
+            Event::new("household_create")
+                .object("household", id)
+                .district(&input.district)
+                .details(json!({"members": input.members.len(), "imported": true})),
+        );
+    }
+    repo::insert_households(conn, &households)?;
+    repo::insert_members(conn, &members).map_err(members_write_error)?;
+    repo::insert_changes(conn, &changes)?;
+    audit::record_many(conn, key, ctx, &events)?;
+    Ok(outcomes)
 }
 
 fn member_id_at(field: &str, members: &[MemberRow]) -> Option<String> {

@@ -12,12 +12,12 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::store::{changes_between, decision_row, decisions_of, facts_of, write_decisions};
+use super::store::{changes_between, decision_row, decisions_of, facts_from_fields, write_decisions};
 use crate::audit::now_micros;
 use crate::db::schema::{households, referrals, rescreen_runs};
 use crate::db::{DbConnection, write_tx};
 use crate::per_backend;
-use crate::registry::model::HouseholdRow;
+use crate::registry::model::{HouseholdRow, MemberFields};
 use crate::registry::repo;
 use crate::rules::RuleSet;
 use crate::rules::columnar::Chunk;
@@ -200,10 +200,10 @@ pub fn continue_run(
         let rows: Vec<HouseholdRow> = q.order(households::id.asc()).limit(chunk).load(conn)?;
         let Some(last) = rows.last().map(|r| r.id.clone()) else { break };
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let members = repo::current_members_of(conn, &ids)?;
-        let mut by_household: HashMap<&str, Vec<_>> = HashMap::new();
-        for m in &members {
-            by_household.entry(m.household_id.as_str()).or_default().push(m.clone());
+        let mut by_household: HashMap<String, Vec<MemberFields>> = HashMap::with_capacity(rows.len());
+        for m in repo::current_member_facts(conn, &ids)? {
+            let fields = MemberFields::from_facts_row(&m);
+            by_household.entry(m.household_id).or_default().push(fields);
         }
         let enrolments: Vec<(String, String)> = referrals::table
             .filter(referrals::household_id.eq_any(&ids))
@@ -213,7 +213,7 @@ pub fn continue_run(
         let mut facts: Vec<Facts> = rows
             .iter()
             .map(|row| {
-                let (mut f, _) = facts_of(row, by_household.get(row.id.as_str()).map_or(&[][..], Vec::as_slice));
+                let mut f = facts_from_fields(row, by_household.get(&row.id).map_or(&[][..], Vec::as_slice));
                 f.enrolled = enrolments
                     .iter()
                     .filter(|(h, _)| *h == row.id)

@@ -112,9 +112,14 @@ pub struct Caller<'a> {
 pub fn facts_of(row: &HouseholdRow, members: &[MemberRow]) -> (Facts, Vec<String>) {
     let current: Vec<&MemberRow> = members.iter().filter(|m| m.status == STATUS_CURRENT).collect();
     let fields: Vec<MemberFields> = current.iter().map(|m| MemberFields::from_row(m)).collect();
+    (facts_from_fields(row, &fields), current.iter().map(|m| m.id.clone()).collect())
+}
+
+/// A stored household's facts from its current members' fields.
+pub fn facts_from_fields(row: &HouseholdRow, members: &[MemberFields]) -> Facts {
     let mut facts = Facts::default();
-    facts.fill_from_registry(&row.district_code, &HouseholdFields::from_row(row), &fields);
-    (facts, current.iter().map(|m| m.id.clone()).collect())
+    facts.fill_from_registry(&row.district_code, &HouseholdFields::from_row(row), members);
+    facts
 }
 
 /// A stored household's facts with its enrolments (referrals that ended `enrolled`), which

@@ -82,6 +82,51 @@ async fn a_file_with_good_bad_and_duplicate_households_gives_the_exact_report() 
 }
 
 #[actix_web::test]
+async fn duplicates_inside_one_file_are_reported_against_the_first_and_every_import_is_recorded() {
+    let app = spawn_app().await;
+    app.create_user("amina", Role::Clerk, &["swat"], &[]).await;
+    let token = app.login("amina", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
+    let household = |name: &str, id: &str| {
+        json!({"district": "swat", "members": [{"full_name": name, "relation_to_head": "head", "sex": "male",
+            "date_of_birth": "1975-03-01", "id_type": "cnic", "id_number": id}]})
+    };
+    let first = household("Gul", "15602-5555555-1");
+    let same_person = household("Gul Khan", "15602-5555555-1");
+    let other = household("Sher", "15602-6666666-1");
+    // Line 2 repeats line 1's person in another record, line 3 repeats line 1 exactly.
+    let body = format!("{first}\n{same_person}\n{first}\n{other}\n");
+    let (status, report) = import(&app, &token, "application/x-ndjson", &body).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["summary"], json!({"accepted": 2, "rejected": 0, "duplicate": 2}));
+    let results = report["results"].as_array().expect("results");
+    let outcomes: Vec<_> = results.iter().map(|r| r["outcome"].as_str().expect("outcome")).collect();
+    assert_eq!(outcomes, ["accepted", "duplicate", "duplicate", "accepted"]);
+    for dup in &results[1..3] {
+        assert_eq!(dup["household_id"], results[0]["household_id"], "named after the first: {dup}");
+        assert_eq!(dup["household_number"], results[0]["household_number"]);
+    }
+    let numbers: Vec<&str> =
+        [&results[0], &results[3]].iter().map(|r| r["household_number"].as_str().expect("n")).collect();
+    assert_ne!(numbers[0], numbers[1]);
+    assert!(numbers.iter().all(|n| n.starts_with("SWAT-")), "{numbers:?}");
+
+    // Each stored household is readable, has its creation in history, and an audit event.
+    for r in [&results[0], &results[3]] {
+        let id = r["household_id"].as_str().expect("id");
+        let got = app.call("GET", &format!("/api/v1/households/{id}"), Some(&token), None).await;
+        assert_eq!(got.status, StatusCode::OK);
+        assert_eq!(got.body["household_number"], r["household_number"]);
+        let history = app.call("GET", &format!("/api/v1/households/{id}/history"), Some(&token), None).await;
+        assert_eq!(history.body["items"][0]["change_type"], "create", "{}", history.body);
+    }
+    let auditor = app.token_for("aziz", Role::Auditor).await;
+    let events = app.call("GET", "/api/v1/audit/events?action=household_create", Some(&auditor), None).await;
+    assert_eq!(events.body["items"].as_array().expect("items").len(), 2, "{}", events.body);
+    let verify = app.call("GET", "/api/v1/audit/verify", Some(&auditor), None).await;
+    assert_eq!(verify.body["ok"], true, "{}", verify.body);
+}
+
+#[actix_web::test]
 async fn json_lines_imports_and_reports_by_line() {
     let app = spawn_app().await;
     app.create_user("amina", Role::Clerk, &["swat"], &[]).await;

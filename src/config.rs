@@ -78,6 +78,10 @@ pub struct Settings {
     pub migrate_on_start: bool,
     /// `SAHULAT_DB_POOL_SIZE`: connections per process (1–200, default 10).
     pub db_pool_size: u32,
+    /// `SAHULAT_LOGIN_MAX_FAILURES` (1–100, default 5), `SAHULAT_LOGIN_BACKOFF_SECS` (first
+    /// back-off, 1–3600, default 60) and `SAHULAT_LOGIN_PER_ADDRESS_PER_MINUTE` (1–100000,
+    /// default 30): login throttling (see `auth::throttle`).
+    pub login_throttle: crate::auth::throttle::ThrottlePolicy,
     /// Warnings to log once logging is up (e.g. development secrets in use).
     pub warnings: Vec<String>,
 }
@@ -126,6 +130,23 @@ impl Settings {
             other => return Err(format!("SAHULAT_MIGRATE_ON_START must be true or false (got {other:?})")),
         };
         let db_pool_size = number(get("SAHULAT_DB_POOL_SIZE"), "SAHULAT_DB_POOL_SIZE", 10, 1, 200)? as u32;
+        let login_throttle = crate::auth::throttle::ThrottlePolicy {
+            max_failures: number(get("SAHULAT_LOGIN_MAX_FAILURES"), "SAHULAT_LOGIN_MAX_FAILURES", 5, 1, 100)? as u32,
+            backoff: Duration::from_secs(number(
+                get("SAHULAT_LOGIN_BACKOFF_SECS"),
+                "SAHULAT_LOGIN_BACKOFF_SECS",
+                60,
+                1,
+                3600,
+            )?),
+            per_address: number(
+                get("SAHULAT_LOGIN_PER_ADDRESS_PER_MINUTE"),
+                "SAHULAT_LOGIN_PER_ADDRESS_PER_MINUTE",
+                30,
+                1,
+                100_000,
+            )? as u32,
+        };
         Ok(Self {
             database_url,
             bind,
@@ -137,6 +158,7 @@ impl Settings {
             log_filter,
             migrate_on_start,
             db_pool_size,
+            login_throttle,
             warnings,
         })
     }

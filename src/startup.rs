@@ -31,6 +31,8 @@ pub struct AppState {
     pub audit_key: AuditKey,
     /// Caps concurrent password hashing.
     pub hash_limiter: HashLimiter,
+    /// Login back-off and per-address limits.
+    pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
     /// Recently resolved principals (see `PrincipalCache`).
     pub principals: std::sync::Arc<PrincipalCache>,
     /// The rules directory (checked by `/readyz`).
@@ -99,6 +101,7 @@ impl Application {
             tokens: TokenKeys::new(&settings.jwt_secret, settings.token_ttl),
             audit_key: AuditKey::new(&settings.audit_key),
             hash_limiter: HashLimiter::new(),
+            login_throttle: Arc::new(crate::auth::throttle::LoginThrottle::new(settings.login_throttle)),
             principals: std::sync::Arc::new(PrincipalCache::default()),
             rules_dir: settings.rules_dir.clone(),
             rules: Arc::new(rules),

@@ -7,9 +7,9 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing_subscriber::EnvFilter;
 
@@ -55,7 +55,7 @@ fn request_id_from(req: &ServiceRequest) -> String {
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = request_id_from(&req);
     let method = req.method().to_string();
     let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
@@ -64,11 +64,36 @@ pub async fn request_context(
     let handled = tracing::Instrument::instrument(next.call(req), span.clone());
     let result = REQUEST_ID.scope(request_id.clone(), handled).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mut response = result?;
+    // Handlers' and extractors' errors arrive here as responses; middleware inside this one
+    // answers errors as responses too, so every answer gets the headers below.
+    let mut response = result?.map_into_boxed_body();
     let status = response.status().as_u16();
     span.in_scope(|| tracing::info!(status, elapsed_ms, "request handled"));
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
+    secure_headers(headers);
     Ok(response)
+}
+
+/// Headers every response carries, whatever its status: nothing is cached (responses hold
+/// personal data), content is never sniffed, no page may frame ours, no referrer leaks. A
+/// handler's own `Content-Security-Policy` (the referral slip, the API docs) is kept.
+fn secure_headers(headers: &mut HeaderMap) {
+    let fixed = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
 }

@@ -1,5 +1,7 @@
 //! Login and one's own account.
 
+use std::time::Instant;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,6 +12,7 @@ use crate::audit::{self, Event};
 use crate::auth::extractor::request_context;
 use crate::auth::password::{check_new_password, hash_password, verify_password};
 use crate::auth::service::{self, UserView};
+use crate::auth::throttle::Refusal;
 use crate::auth::users;
 use crate::auth::{AuthUser, Role};
 use crate::db;
@@ -43,11 +46,14 @@ const BAD_CREDENTIALS: &str = "the user name or password is incorrect";
 
 /// Exchanges credentials for a short-lived access token. Unknown user, wrong password and
 /// disabled account get the same 401 in the same time (the unknown user is checked
-/// against a dummy hash). Every attempt is audited.
+/// against a dummy hash). Every attempt is audited. After repeated failures the account
+/// backs off (429 with `Retry-After`, even for the right password), and each client address
+/// has a per-minute cap on attempts.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = LoginResponse),
     (status = 401, description = "wrong credentials", body = crate::error::Problem),
     (status = 422, description = "empty fields", body = crate::error::Problem),
+    (status = 429, description = "the account is backing off after failed logins, or this address made too many attempts; see Retry-After", body = crate::error::Problem),
 ))]
 pub async fn login(
     req: HttpRequest,
@@ -56,7 +62,19 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let LoginRequest { username, password } = body.into_inner();
-    let user = db::run(&state.pool, move |conn| Ok(users::find_by_username(conn, &username)?)).await?;
+    // Throttled before any lookup or hashing, the same way for known and unknown names.
+    if let Err(refusal) = state.login_throttle.check(&username, req.peer_addr().map(|a| a.ip()), Instant::now()) {
+        let reason = match refusal {
+            Refusal::Account(_) => "account_backoff",
+            Refusal::Address(_) => "address_limit",
+        };
+        let event = Event::new("login").denied().details(serde_json::json!({ "reason": reason }));
+        let (key, ctx) = (state.audit_key.clone(), request_context(&req));
+        db::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
+        return Err(ApiError::TooManyRequests { retry_after_secs: refusal.retry_after_secs() });
+    }
+    let lookup = username.clone();
+    let user = db::run(&state.pool, move |conn| Ok(users::find_by_username(conn, &lookup)?)).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = state.hash_limiter.run(move || verify_password(&password, stored.as_deref())).await?;
 
@@ -83,7 +101,16 @@ pub async fn login(
     }
     let key = state.audit_key.clone();
     db::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
-    let (user_id, role) = outcome.map_err(|_| ApiError::Unauthorized(BAD_CREDENTIALS))?;
+    let (user_id, role) = match outcome {
+        Ok(granted) => {
+            state.login_throttle.succeeded(&username);
+            granted
+        }
+        Err(_) => {
+            state.login_throttle.failed(&username, Instant::now());
+            return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
+        }
+    };
     let access_token = state.tokens.issue(&user_id, role)?;
     Ok(no_store(HttpResponse::Ok()).json(LoginResponse {
         access_token,

@@ -112,6 +112,11 @@ pub async fn docs_file(path: web::Path<String>) -> Result<HttpResponse, ApiError
         .ok_or(ApiError::NotFound)?;
     let mut response = HttpResponse::Ok();
     response.content_type(file.content_type);
+    // Everything the UI loads is served from here; the default policy would block it.
+    response.insert_header((
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    ));
     if file.gzpipped {
         response.insert_header((header::CONTENT_ENCODING, "gzip"));
     }

@@ -6,6 +6,7 @@ pub mod jwt;
 pub mod password;
 pub mod policy;
 pub mod service;
+pub mod throttle;
 pub mod users;
 
 use std::fmt;

@@ -33,7 +33,8 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 #[actix_web::test]
 async fn unknown_user_and_wrong_password_are_indistinguishable() {
-    let app = spawn_app().await;
+    // Enough failures allowed that the back-off (tested below) does not answer instead.
+    let app = spawn_app_with(&[("SAHULAT_LOGIN_MAX_FAILURES", "100")]).await;
     app.create_user("amina", Role::Clerk, &["peshawar"], &[]).await;
     let wrong = app.login("amina", "not the right password").await;
     let unknown = app.login("nobody", "not the right password").await;
@@ -56,6 +57,58 @@ async fn unknown_user_and_wrong_password_are_indistinguishable() {
     }
     let (w, u) = (median(t_wrong), median(t_unknown));
     assert!(u * 2 > w, "unknown user answered in {u:?}, wrong password in {w:?}");
+}
+
+#[actix_web::test]
+async fn repeated_failures_make_the_account_back_off_even_for_the_right_password() {
+    let app = spawn_app_with(&[("SAHULAT_LOGIN_BACKOFF_SECS", "2")]).await;
+    app.create_user("amina", Role::Clerk, &["peshawar"], &[]).await;
+    for name in ["amina", "nobody"] {
+        for attempt in 1..=5 {
+            let reply = app.login(name, "not the right password").await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}, attempt {attempt}");
+        }
+    }
+    // Known and unknown names back off alike, and the right password does not bypass it.
+    let right = app.login("AMINA", PASSWORD).await;
+    let unknown = app.login("nobody", "not the right password").await;
+    for reply in [&right, &unknown] {
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(reply.header("retry-after").as_deref(), Some("2"));
+        assert_eq!(reply.body["code"], "too_many_requests");
+    }
+    assert_eq!(right.body_without_request_id(), unknown.body_without_request_id());
+    assert_eq!(app.login("amina", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // Other accounts are unaffected; the back-off ends, and a success clears the count.
+    app.create_user("bilal", Role::Clerk, &["peshawar"], &[]).await;
+    assert_eq!(app.login("bilal", PASSWORD).await.status, StatusCode::OK);
+    actix_web::rt::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(app.login("amina", PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(app.login("amina", "not the right password").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login("amina", PASSWORD).await.status, StatusCode::OK);
+
+    let auditor = app.token_for("aziz", Role::Auditor).await;
+    let events = app.call("GET", "/api/v1/audit/events?action=login&limit=100", Some(&auditor), None).await;
+    let backoffs = events.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["details"]["reason"] == "account_backoff")
+        .count();
+    assert_eq!(backoffs, 3, "every refused attempt is audited");
+}
+
+#[actix_web::test]
+async fn one_address_gets_a_limited_number_of_login_attempts_a_minute() {
+    let app = spawn_app_with(&[("SAHULAT_LOGIN_PER_ADDRESS_PER_MINUTE", "4")]).await;
+    app.create_user("amina", Role::Clerk, &["peshawar"], &[]).await;
+    for _ in 0..4 {
+        assert_ne!(app.login("someone", "guess").await.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let limited = app.login("amina", PASSWORD).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = limited.header("retry-after").expect("Retry-After").parse().expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
 }
 
 #[actix_web::test]

@@ -83,6 +83,8 @@ pub fn test_source(database_url: &str, rules_dir: &std::path::Path) -> Source {
         ("SAHULAT_AUDIT_KEY", AUDIT_KEY.to_string()),
         ("SAHULAT_DB_POOL_SIZE", "4".to_string()),
         ("SAHULAT_LOG", "warn".to_string()),
+        // Every test logs in from 127.0.0.1; the address limit has its own test.
+        ("SAHULAT_LOGIN_PER_ADDRESS_PER_MINUTE", "10000".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -119,6 +121,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(db, rules, settings)
 }
 
+/// An app whose settings add or override `overrides`.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let db = TestDb::new();
+    let rules = rules_copy();
+    let mut source = test_source(db.url(), rules.path());
+    source.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let settings = Settings::from_source(&source).expect("settings");
+    spawn_with(db, rules, settings)
+}
+
 pub fn spawn_with(db: TestDb, rules: TempDir, settings: Settings) -> TestApp {
     let app = Application::build(&settings).expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -149,6 +161,21 @@ impl Reply {
         }
         body
     }
+}
+
+/// Every response of every test, whatever its status, carries the security headers (S10).
+pub fn assert_secure_headers(reply: &Reply) {
+    for (name, want) in [
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(reply.header(name).as_deref(), Some(want), "{name} on a {} response", reply.status);
+    }
+    let csp = reply.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'"), "CSP on a {} response: {csp:?}", reply.status);
+    assert!(reply.header("access-control-allow-origin").is_none(), "CORS is closed");
 }
 
 impl TestApp {
@@ -184,7 +211,9 @@ impl TestApp {
         .expect("request sent");
         let raw = resp.body().limit(8 * 1024 * 1024).await.expect("body").to_vec();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Reply { status: resp.status(), headers: resp.headers().clone(), body, raw }
+        let reply = Reply { status: resp.status(), headers: resp.headers().clone(), body, raw };
+        assert_secure_headers(&reply);
+        reply
     }
 
     /// Creates an account directly through the service layer (as the CLI does).

@@ -37,6 +37,8 @@ async fn errors_are_problem_json_never_plain_text() {
     let cases = [
         ("GET", "/no/such/path", None, StatusCode::NOT_FOUND, "not_found"),
         ("DELETE", "/healthz", None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        ("TRACE", "/api/v1/households", None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        ("TRACE", "/api/v1/auth/login", None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
         ("GET", "/api/v1/users", None, StatusCode::UNAUTHORIZED, "unauthorized"),
         ("GET", "/api/v1/users?limit=abc", Some(admin.as_str()), StatusCode::BAD_REQUEST, "malformed_query"),
         ("GET", "/api/v1/users/nope", Some(admin.as_str()), StatusCode::NOT_FOUND, "not_found"),
@@ -80,6 +82,28 @@ async fn malformed_and_oversized_bodies_are_400_and_413() {
     let reply = app.call("POST", "/api/v1/auth/login", None, Some(&big)).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.body["code"], "payload_too_large");
+}
+
+#[actix_web::test]
+async fn cors_is_closed_to_foreign_origins_and_bodies_reveal_no_internals() {
+    let app = spawn_app().await;
+    let admin = app.token_for("root", Role::Admin).await;
+    let origin = [("origin", "https://evil.example")];
+    let preflight = [("origin", "https://evil.example"), ("access-control-request-method", "POST")];
+    let replies = [
+        app.call_with("GET", "/api/v1/auth/me", Some(&admin), None, &origin).await,
+        app.call_with("OPTIONS", "/api/v1/households", None, None, &preflight).await,
+        app.call_with("POST", "/api/v1/auth/login", None, Some(&json!({"username": 1})), &origin).await,
+        app.call_with("GET", "/api/v1/households?limit=abc", Some(&admin), None, &origin).await,
+    ];
+    for reply in &replies {
+        // `call_with` already checked the security headers and that no CORS header is present.
+        let text = String::from_utf8_lossy(&reply.raw).to_lowercase();
+        for leak in ["sqlite", "postgres", "diesel", "panicked", "/src/", ".rs:", "select ", "actix"] {
+            assert!(!text.contains(leak), "{leak:?} in a {} body: {text}", reply.status);
+        }
+    }
+    assert!(replies[1].status.is_client_error(), "a preflight is not granted: {}", replies[1].status);
 }
 
 /// Substitutes path parameters with ids that do not exist.

@@ -261,6 +261,12 @@ impl From<DieselError> for ApiError {
                 _ if is_transient_message(info.message()) => Self::Unavailable(format!("database: {}", info.message())),
                 _ => Self::Internal(anyhow::anyhow!("database error: {}", info.message())),
             },
+            // The connection died inside a transaction (the database crashed or restarted):
+            // the transaction did not commit, or its outcome is unknown. Either way the
+            // client should retry (with its Idempotency-Key), not report a bug.
+            DieselError::BrokenTransactionManager | DieselError::RollbackErrorOnCommit { .. } => {
+                Self::Unavailable(format!("database: {e}"))
+            }
             other => Self::Internal(anyhow::anyhow!("database error: {other}")),
         }
     }

@@ -53,8 +53,10 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// Serialises this process's SQLite write transactions (see [`write_tx`]).
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// How long a request waits for a pooled connection before it is answered with 503.
-pub const POOL_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a request waits for a pooled connection before it is answered with 503. While
+/// the database is down every request waits this long (new connections keep failing), so
+/// it is kept well under the 3 s within which an outage must be answered.
+pub const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Opens connections for the pool, choosing the backend from the parsed URL.
 #[derive(Debug, Clone)]

@@ -75,6 +75,28 @@ async fn tampering_with_one_row_is_named_by_audit_verify() {
 }
 
 #[actix_web::test]
+async fn an_inserted_row_is_named_by_audit_verify() {
+    let app = spawn_app().await;
+    for name in ["clerk-a", "clerk-b", "clerk-c", "clerk-d"] {
+        app.create_user(name, Role::Clerk, &["swat"], &[]).await;
+    }
+    // A forged event after the last one, copied from a genuine row (its MAC included).
+    tamper(
+        &app.db,
+        2,
+        "INSERT INTO audit_events (id, chain_id, seq, occurred_at, actor_user_id, actor_username, actor_role, \
+         action, object_type, object_id, district_code, request_id, client_addr, outcome, details, prev_mac, mac) \
+         SELECT 'forged', chain_id, 5, occurred_at, actor_user_id, actor_username, actor_role, action, object_type, \
+         object_id, district_code, request_id, client_addr, outcome, details, prev_mac, mac \
+         FROM audit_events WHERE chain_id = 'cli' AND seq = {seq}",
+    );
+    let out = app.cli(&["audit", "verify"], "");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("BROKEN in chain cli at seq 5: "), "{text}");
+}
+
+#[actix_web::test]
 async fn deleting_a_row_or_the_tail_is_detected() {
     let app = spawn_app().await;
     for name in ["clerk-a", "clerk-b", "clerk-c", "clerk-d"] {

@@ -8,6 +8,7 @@ mod auth;
 mod helpers;
 mod households;
 mod imports;
+mod isolation;
 mod platform;
 mod referrals;
 mod rescreen;

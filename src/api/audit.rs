@@ -29,7 +29,7 @@ pub struct AuditQuery {
     pub from: Option<String>,
     /// Up to this date (inclusive, UTC, `YYYY-MM-DD`).
     pub to: Option<String>,
-    /// Page size, 1–100 (default 50).
+    /// Page size (default 50); more than 100 is capped at 100.
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -155,7 +155,7 @@ pub struct SearchQuery {
     pub name: Option<String>,
     /// A district code.
     pub district: Option<String>,
-    /// Page size, 1–100 (default 50).
+    /// Page size (default 50); more than 100 is capped at 100.
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -267,17 +267,20 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> R
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    /// Page size, 1–100 (default 50).
+    /// Page size (default 50); more than 100 is capped at 100.
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
-/// Checks a requested page size.
+/// The page size to use: at least 1, capped at [`MAX_PAGE`].
 pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     match limit.unwrap_or(50) {
-        n @ 1..=MAX_PAGE => Ok(n),
-        _ => Err(ApiError::invalid_field("limit", "range", "limit must be between 1 and 100")),
+        n if n < 1 => {
+            Err(ApiError::invalid_field("limit", "range", "limit must be at least 1 (at most 100 are returned)"))
+        }
+        // More than a page is asked for: a page is what the client gets, never an unbounded list.
+        n => Ok(n.min(MAX_PAGE)),
     }
 }
 

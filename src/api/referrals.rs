@@ -223,7 +223,7 @@ pub struct LogQuery {
     pub to: Option<String>,
     /// User name of the referring clerk.
     pub clerk: Option<String>,
-    /// Page size, 1–100 (default 50; the CSV export ignores it).
+    /// Page size (default 50; more than 100 is capped at 100; the CSV export ignores it).
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

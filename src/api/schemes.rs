@@ -33,7 +33,7 @@ pub struct AsOfQuery {
 pub struct CatalogueQuery {
     /// Date at which parameters are shown and activity is judged, `YYYY-MM-DD`.
     pub as_of: Option<String>,
-    /// Page size, 1–100 (default 50).
+    /// Page size (default 50); more than 100 is capped at 100.
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -377,7 +377,7 @@ pub struct SchemeHouseholdsQuery {
     pub status: Option<String>,
     /// District code.
     pub district: Option<String>,
-    /// Page size, 1–100 (default 50).
+    /// Page size (default 50); more than 100 is capped at 100.
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

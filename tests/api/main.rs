@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod hardening;
 mod helpers;
 mod households;
 mod imports;

@@ -409,7 +409,13 @@ fn rescreen(
     }
     let total = rescreen::count(&mut conn, district)?;
     let bar = progress(u64::try_from(total).unwrap_or(0), "households");
-    let report = rescreen::run(&mut conn, &set, as_of, district, chunk, |n| bar.inc(n))?;
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let mut reader = open(settings)?;
+        db::tune_for_bulk(&mut reader)?;
+        readers.push(Box::new(reader));
+    }
+    let report = rescreen::run(&mut conn, readers, &set, as_of, district, chunk, |n| bar.inc(n))?;
     bar.finish_and_clear();
     println!(
         "{} run {}: {} households decided at {as_of} with rules {}, {} decision rows written",

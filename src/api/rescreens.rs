@@ -70,10 +70,12 @@ pub async fn start(
     };
     let (pool, id) = (state.pool.clone(), view.id.clone());
     std::thread::spawn(move || {
-        let outcome = pool
-            .get()
-            .map_err(anyhow::Error::from)
-            .and_then(|mut conn| rescreen::continue_run(&mut conn, &rules.set, &id, 1000, |_| {}));
+        let outcome = pool.get().map_err(anyhow::Error::from).and_then(|mut conn| {
+            // Up to two more connections read ahead; the job runs without them if the pool is
+            // busy serving clerks.
+            let readers: Vec<_> = (0..2).filter_map(|_| pool.try_get()).collect();
+            rescreen::continue_run(&mut conn, readers, &rules.set, &id, 1000, |_| {})
+        });
         match outcome {
             Ok(report) => {
                 tracing::info!(run = %report.id, processed = report.processed, written = report.written, "re-screening finished")

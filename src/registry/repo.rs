@@ -66,15 +66,34 @@ pub fn current_members_of(conn: &mut DbConnection, household_ids: &[String]) -> 
         .load(conn)
 }
 
-/// The rule-relevant columns of the current members of several households, in the same
-/// order as [`current_members_of`] (batch re-screening).
+/// The rule-relevant columns of the current members of several households (batch
+/// re-screening). In no particular order: every member condition of the rule language is
+/// a quantifier (any, all, count, sum), so decisions do not depend on member order, and
+/// sorting by a text key was half the database's time for these reads.
 pub fn current_member_facts(conn: &mut DbConnection, household_ids: &[String]) -> QueryResult<Vec<MemberFactsRow>> {
     members::table
         .filter(members::household_id.eq_any(household_ids))
         .filter(members::status.eq(STATUS_CURRENT))
-        .order((members::created_at.asc(), members::id.asc()))
         .select(MemberFactsRow::as_select())
         .load(conn)
+}
+
+/// The rule-relevant columns of the current members of every household whose id is in
+/// `(after, upto]` (a keyset chunk of the whole registry: one index range scan instead of
+/// a long IN list). Unordered, as [`current_member_facts`].
+pub fn current_member_facts_in_range(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    upto: &str,
+) -> QueryResult<Vec<MemberFactsRow>> {
+    let mut query = members::table
+        .filter(members::household_id.le(upto.to_string()))
+        .filter(members::status.eq(STATUS_CURRENT))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(members::household_id.gt(after.to_string()));
+    }
+    query.select(MemberFactsRow::as_select()).load(conn)
 }
 
 /// (id number, member id, household id, household number) of a current ID holder.

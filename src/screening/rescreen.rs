@@ -12,12 +12,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::store::{changes_between, decision_row, decisions_of, facts_from_fields, write_decisions};
+use super::store::{
+    changes_between, decision_row, decisions_in_range, decisions_of, facts_from_fields, write_decisions_batch,
+};
 use crate::audit::now_micros;
 use crate::db::schema::{households, referrals, rescreen_runs};
 use crate::db::{DbConnection, write_tx};
 use crate::per_backend;
-use crate::registry::model::{HouseholdRow, MemberFields};
+use crate::registry::model::{HouseholdRow, MemberFactsRow, MemberFields};
 use crate::registry::repo;
 use crate::rules::RuleSet;
 use crate::rules::columnar::Chunk;
@@ -74,11 +76,13 @@ pub fn count(conn: &mut DbConnection, district: Option<&str>) -> QueryResult<i64
     q.count().get_result(conn)
 }
 
-/// Re-screens the households of `district` (all when `None`) at `as_of`, `chunk` at a time;
+/// Re-screens the households of `district` (all when `None`) at `as_of`, `chunk` at a time
+/// (reading ahead on up to two extra connections, `readers`);
 /// `progress` is told how many households each committed chunk held. Resumes an unfinished
 /// run with the same rules, date and district.
-pub fn run(
+pub fn run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     conn: &mut DbConnection,
+    readers: Vec<R>,
     rules: &RuleSet,
     as_of: NaiveDate,
     district: Option<&str>,
@@ -86,7 +90,7 @@ pub fn run(
     progress: impl FnMut(u64),
 ) -> anyhow::Result<RunReport> {
     let (id, resumed) = prepare(conn, rules, as_of, district)?;
-    let mut report = continue_run(conn, rules, &id, chunk, progress)?;
+    let mut report = continue_run(conn, readers, rules, &id, chunk, progress)?;
     report.resumed = resumed;
     Ok(report)
 }
@@ -171,9 +175,86 @@ pub fn view(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RunView>> {
     }))
 }
 
-/// Continues the run `id` to its end.
-pub fn continue_run(
+/// One chunk as read from the database: households (in id order), their current members'
+/// rule-relevant fields, their enrolments and their stored decisions.
+struct ChunkData {
+    rows: Vec<HouseholdRow>,
+    members: HashMap<String, Vec<MemberFields>>,
+    enrolments: Vec<(String, String)>,
+    old: HashMap<String, super::store::DecisionRow>,
+}
+
+/// Members' rule-relevant fields grouped by household.
+fn by_household(rows: Vec<MemberFactsRow>) -> HashMap<String, Vec<MemberFields>> {
+    let mut members: HashMap<String, Vec<MemberFields>> = HashMap::new();
+    for m in rows {
+        let fields = MemberFields::from_facts_row(&m);
+        members.entry(m.household_id).or_default().push(fields);
+    }
+    members
+}
+
+/// Reads the chunk after `after` (`None` when the run is done). A whole-registry run reads
+/// members, enrolments and decisions as one id range each; a district run asks for
+/// exactly its households.
+fn read_chunk(
     conn: &mut DbConnection,
+    helper: Option<&mut DbConnection>,
+    district: Option<&str>,
+    after: Option<&str>,
+    chunk: i64,
+) -> QueryResult<Option<ChunkData>> {
+    let mut q = households::table.select(HouseholdRow::as_select()).into_boxed();
+    if let Some(d) = district {
+        q = q.filter(households::district_code.eq(d.to_string()));
+    }
+    if let Some(after) = after {
+        q = q.filter(households::id.gt(after.to_string()));
+    }
+    let rows: Vec<HouseholdRow> = q.order(households::id.asc()).limit(chunk).load(conn)?;
+    let Some(last) = rows.last().map(|r| r.id.clone()) else { return Ok(None) };
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let whole = district.is_none();
+    let members = match (whole, helper) {
+        // Members are most of what is read: with a helper connection the two halves of
+        // the range are read (and decoded) at the same time.
+        (true, Some(helper)) if rows.len() > 1 => {
+            let mid = rows[rows.len() / 2 - 1].id.clone();
+            let (first, second) = std::thread::scope(|scope| {
+                let second =
+                    scope.spawn(|| repo::current_member_facts_in_range(helper, Some(&mid), &last).map(by_household));
+                let first = repo::current_member_facts_in_range(conn, after, &mid).map(by_household);
+                (first, second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            });
+            let mut members = first?;
+            members.extend(second?);
+            members
+        }
+        (true, _) => by_household(repo::current_member_facts_in_range(conn, after, &last)?),
+        (false, _) => by_household(repo::current_member_facts(conn, &ids)?),
+    };
+    let mut enrolled = referrals::table.filter(referrals::status.eq("enrolled")).into_boxed();
+    if whole {
+        enrolled = enrolled.filter(referrals::household_id.le(last.clone()));
+        if let Some(after) = after {
+            enrolled = enrolled.filter(referrals::household_id.gt(after.to_string()));
+        }
+    } else {
+        enrolled = enrolled.filter(referrals::household_id.eq_any(&ids));
+    }
+    let enrolments = enrolled.select((referrals::household_id, referrals::scheme_id)).load(conn)?;
+    let stored = if whole { decisions_in_range(conn, after, &last)? } else { decisions_of(conn, &ids)? };
+    let old = stored.into_iter().map(|d| (d.household_id.clone(), d)).collect();
+    Ok(Some(ChunkData { rows, members, enrolments, old }))
+}
+
+/// Continues the run `id` to its end. With a reader connection the next chunk is read on a
+/// second thread while this one is decided and written, and with a second reader each
+/// chunk's members are read in two halves at once; without readers, chunks are read in turn
+/// on `conn`. Reading is most of the work of a run where little changed.
+pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
+    conn: &mut DbConnection,
+    readers: Vec<R>,
     rules: &RuleSet,
     id: &str,
     chunk: i64,
@@ -189,95 +270,106 @@ pub fn continue_run(
     let mut summary: BTreeMap<String, SchemeSummary> = serde_json::from_str(&run.summary).unwrap_or_default();
     let bound = rules.bind(as_of);
     let mut statuses = Vec::new();
-    loop {
-        let mut q = households::table.select(HouseholdRow::as_select()).into_boxed();
-        if let Some(d) = district {
-            q = q.filter(households::district_code.eq(d.to_string()));
-        }
-        if let Some(last) = &run.last_household_id {
-            q = q.filter(households::id.gt(last.clone()));
-        }
-        let rows: Vec<HouseholdRow> = q.order(households::id.asc()).limit(chunk).load(conn)?;
-        let Some(last) = rows.last().map(|r| r.id.clone()) else { break };
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut by_household: HashMap<String, Vec<MemberFields>> = HashMap::with_capacity(rows.len());
-        for m in repo::current_member_facts(conn, &ids)? {
-            let fields = MemberFields::from_facts_row(&m);
-            by_household.entry(m.household_id).or_default().push(fields);
-        }
-        let enrolments: Vec<(String, String)> = referrals::table
-            .filter(referrals::household_id.eq_any(&ids))
-            .filter(referrals::status.eq("enrolled"))
-            .select((referrals::household_id, referrals::scheme_id))
-            .load(conn)?;
-        let mut facts: Vec<Facts> = rows
-            .iter()
-            .map(|row| {
-                let mut f = facts_from_fields(row, by_household.get(&row.id).map_or(&[][..], Vec::as_slice));
-                f.enrolled = enrolments
-                    .iter()
-                    .filter(|(h, _)| *h == row.id)
-                    .filter_map(|(_, s)| rules.schemes.iter().position(|x| x.id == *s))
-                    .collect();
-                f
-            })
-            .collect();
-        let columns = Chunk::from_facts(&mut facts, as_of);
-        bound.statuses_columnar(&columns, &mut statuses);
-        let old: HashMap<String, _> =
-            decisions_of(conn, &ids)?.into_iter().map(|d| (d.household_id.clone(), d)).collect();
-        let now = now_micros();
-        let n = rules.schemes.len();
-        let mut writes = Vec::new();
-        for (h, row) in rows.iter().enumerate() {
-            let new = decision_row(rules, &bound, &statuses[h * n..(h + 1) * n], (&row.id, row.version), as_of, now);
-            let previous = old.get(&row.id);
-            let same = previous.is_some_and(|p| {
-                p.eligible == new.eligible
-                    && p.undetermined == new.undetermined
-                    && p.rules_version == new.rules_version
-                    && p.household_version == new.household_version
+    let start = run.last_household_id.clone();
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        // Two chunks in flight at most: memory stays bounded by the chunk size.
+        let (sender, chunks) = std::sync::mpsc::sync_channel::<QueryResult<Option<ChunkData>>>(1);
+        let mut readers = readers.into_iter();
+        if let Some(mut reader) = readers.next() {
+            let mut helper = readers.next();
+            scope.spawn(move || {
+                let mut after = start;
+                loop {
+                    let read = read_chunk(&mut reader, helper.as_deref_mut(), district, after.as_deref(), chunk);
+                    if let Ok(Some(data)) = &read {
+                        after = data.rows.last().map(|r| r.id.clone());
+                    }
+                    let done = !matches!(read, Ok(Some(_)));
+                    // The receiver is gone when the writer stopped on an error.
+                    if sender.send(read).is_err() || done {
+                        break;
+                    }
+                }
             });
-            if same {
-                continue;
-            }
-            let changes = changes_between(rules, previous, &new, "rescreen");
-            for c in &changes {
-                let entry = summary.entry(c.scheme_id.clone()).or_default();
-                match (c.from_status.as_deref(), c.to_status.as_str()) {
-                    (_, "eligible") => entry.newly_eligible += 1,
-                    (Some("eligible"), _) => entry.no_longer_eligible += 1,
-                    _ => {}
-                }
-                if c.to_status == "undetermined" {
-                    entry.newly_undetermined += 1;
-                }
-            }
-            writes.push((new, changes));
+        } else {
+            drop(sender);
         }
-        run.last_household_id = Some(last);
-        run.processed += rows.len() as i64;
-        run.written += writes.len() as i64;
-        run.summary = serde_json::to_string(&summary)?;
-        run.updated_at = now;
-        // The chunk's decisions and the run's progress commit together.
-        write_tx(conn, |c| -> anyhow::Result<()> {
-            for (new, changes) in &writes {
-                write_decisions(c, new, changes)?;
+        loop {
+            let next = match chunks.recv() {
+                Ok(read) => read?,
+                Err(_) => read_chunk(conn, None, district, run.last_household_id.as_deref(), chunk)?,
+            };
+            let Some(ChunkData { rows, members: by_household, enrolments, old }) = next else { break };
+            let Some(last) = rows.last().map(|r| r.id.clone()) else { break };
+            let mut facts: Vec<Facts> = rows
+                .iter()
+                .map(|row| {
+                    let mut f = facts_from_fields(row, by_household.get(&row.id).map_or(&[][..], Vec::as_slice));
+                    f.enrolled = enrolments
+                        .iter()
+                        .filter(|(h, _)| *h == row.id)
+                        .filter_map(|(_, s)| rules.schemes.iter().position(|x| x.id == *s))
+                        .collect();
+                    f
+                })
+                .collect();
+            let columns = Chunk::from_facts(&mut facts, as_of);
+            bound.statuses_columnar(&columns, &mut statuses);
+            let now = now_micros();
+            let n = rules.schemes.len();
+            let mut writes = Vec::new();
+            let mut all_changes = Vec::new();
+            for (h, row) in rows.iter().enumerate() {
+                let new =
+                    decision_row(rules, &bound, &statuses[h * n..(h + 1) * n], (&row.id, row.version), as_of, now);
+                let previous = old.get(&row.id);
+                let same = previous.is_some_and(|p| {
+                    p.eligible == new.eligible
+                        && p.undetermined == new.undetermined
+                        && p.rules_version == new.rules_version
+                        && p.household_version == new.household_version
+                });
+                if same {
+                    continue;
+                }
+                let changes = changes_between(rules, previous, &new, "rescreen");
+                for c in &changes {
+                    let entry = summary.entry(c.scheme_id.clone()).or_default();
+                    match (c.from_status.as_deref(), c.to_status.as_str()) {
+                        (_, "eligible") => entry.newly_eligible += 1,
+                        (Some("eligible"), _) => entry.no_longer_eligible += 1,
+                        _ => {}
+                    }
+                    if c.to_status == "undetermined" {
+                        entry.newly_undetermined += 1;
+                    }
+                }
+                writes.push(new);
+                all_changes.extend(changes);
             }
-            diesel::update(rescreen_runs::table.find(&run.id))
-                .set((
-                    rescreen_runs::last_household_id.eq(&run.last_household_id),
-                    rescreen_runs::processed.eq(run.processed),
-                    rescreen_runs::written.eq(run.written),
-                    rescreen_runs::summary.eq(&run.summary),
-                    rescreen_runs::updated_at.eq(run.updated_at),
-                ))
-                .execute(c)?;
-            Ok(())
-        })?;
-        progress(rows.len() as u64);
-    }
+            run.last_household_id = Some(last);
+            run.processed += rows.len() as i64;
+            run.written += writes.len() as i64;
+            run.summary = serde_json::to_string(&summary)?;
+            run.updated_at = now;
+            // The chunk's decisions and the run's progress commit together.
+            write_tx(conn, |c| -> anyhow::Result<()> {
+                write_decisions_batch(c, &writes, &all_changes)?;
+                diesel::update(rescreen_runs::table.find(&run.id))
+                    .set((
+                        rescreen_runs::last_household_id.eq(&run.last_household_id),
+                        rescreen_runs::processed.eq(run.processed),
+                        rescreen_runs::written.eq(run.written),
+                        rescreen_runs::summary.eq(&run.summary),
+                        rescreen_runs::updated_at.eq(run.updated_at),
+                    ))
+                    .execute(c)?;
+                Ok(())
+            })?;
+            progress(rows.len() as u64);
+        }
+        Ok(())
+    })?;
     diesel::update(rescreen_runs::table.find(&run.id))
         .set((rescreen_runs::status.eq("done"), rescreen_runs::updated_at.eq(now_micros())))
         .execute(conn)?;

@@ -238,6 +238,60 @@ pub(crate) fn write_decisions(
     Ok(())
 }
 
+/// Writes many households' decisions and their changes (a re-screening chunk): multi-row
+/// upserts on PostgreSQL, one prepared statement per row on SQLite (in-process, no round
+/// trips to save). Call inside the chunk's transaction.
+pub(crate) fn write_decisions_batch(
+    conn: &mut DbConnection,
+    rows: &[DecisionRow],
+    changes: &[DecisionChange],
+) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    const CHUNK: usize = 1_000;
+    for chunk in changes.chunks(CHUNK) {
+        per_backend!(conn, |c| diesel::insert_into(decision_changes::table).values(chunk).execute(c))?;
+    }
+    match conn {
+        DbConnection::Postgres(c) => {
+            for chunk in rows.chunks(CHUNK) {
+                diesel::insert_into(household_decisions::table)
+                    .values(chunk)
+                    .on_conflict(household_decisions::household_id)
+                    .do_update()
+                    .set((
+                        household_decisions::household_version.eq(excluded(household_decisions::household_version)),
+                        household_decisions::rules_version.eq(excluded(household_decisions::rules_version)),
+                        household_decisions::as_of.eq(excluded(household_decisions::as_of)),
+                        household_decisions::eligible.eq(excluded(household_decisions::eligible)),
+                        household_decisions::undetermined.eq(excluded(household_decisions::undetermined)),
+                        household_decisions::decided_at.eq(excluded(household_decisions::decided_at)),
+                    ))
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(_) => {
+            for row in rows {
+                write_decisions(conn, row, &[])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The stored decisions of the households whose id is in `(after, upto]`.
+pub(crate) fn decisions_in_range(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    upto: &str,
+) -> QueryResult<Vec<DecisionRow>> {
+    let mut query =
+        household_decisions::table.filter(household_decisions::household_id.le(upto.to_string())).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(household_decisions::household_id.gt(after.to_string()));
+    }
+    query.select(DecisionRow::as_select()).load(conn)
+}
+
 /// The stored decisions of households, by id.
 pub(crate) fn decisions_of(conn: &mut DbConnection, household_ids: &[String]) -> QueryResult<Vec<DecisionRow>> {
     household_decisions::table

@@ -63,7 +63,7 @@ use crate::error::ApiError;
         super::referrals::export_referrals,
         openapi_json,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "operations", description = "Health and API documents"),
         (name = "auth", description = "Login and one's own account"),
@@ -87,6 +87,63 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+    }
+}
+
+/// Every operation documents the error answers any request can get, as
+/// `application/problem+json` (the content type errors are really sent with): a contract
+/// checker must find every status and content type it sees in the document.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+        const PROBLEM: &str = "application/problem+json";
+        let any = [
+            ("400", "malformed query string, path or body"),
+            ("404", "no such object (or not in the caller's districts)"),
+            ("500", "unexpected error (reported with its request id)"),
+            ("503", "the database is unavailable or saturated; retry after Retry-After"),
+        ];
+        let secured = [("401", "no valid token"), ("403", "the caller's role may not do this")];
+        let with_body = [
+            ("409", "conflicts with the stored state"),
+            ("412", "If-Match does not match the stored version"),
+            ("413", "body too large"),
+            ("415", "unsupported media type"),
+            ("422", "invalid fields, listed one by one"),
+            ("428", "If-Match is required"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for (method, op) in operations.into_iter().enumerate() {
+                let Some(op) = op.as_mut() else { continue };
+                for (code, response) in op.responses.responses.iter_mut() {
+                    if (code.starts_with('4') || code.starts_with('5'))
+                        && let RefOr::T(response) = response
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response.content.insert(PROBLEM.to_string(), content);
+                    }
+                }
+                let is_secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let writes = method > 0;
+                let codes = any
+                    .iter()
+                    .chain(secured.iter().filter(|_| is_secured))
+                    .chain(with_body.iter().filter(|_| writes))
+                    .chain([("422", "invalid query parameters")].iter());
+                for (code, description) in codes {
+                    op.responses.responses.entry((*code).to_string()).or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(*description)
+                            .content(PROBLEM, Content::new(Some(Ref::from_schema_name("Problem"))))
+                            .build()
+                            .into()
+                    });
+                }
+            }
+        }
     }
 }
 

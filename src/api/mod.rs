@@ -221,7 +221,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
     }
     for path in paths {
-        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+        let allow: Vec<&str> = table.iter().filter(|e| e.path == path).map(|e| e.method.as_str()).collect();
+        let allow = allow.join(", ");
+        let mut resource = web::resource(path).default_service(web::to(move || method_not_allowed(allow.clone())));
         let mut limit = 0;
         for e in table.iter().filter(|e| e.path == path) {
             let access = e.access;
@@ -250,8 +252,13 @@ async fn not_found() -> HttpResponse {
     ApiError::NotFound.error_response()
 }
 
-async fn method_not_allowed() -> HttpResponse {
-    ApiError::MethodNotAllowed.error_response()
+/// 405 with the `Allow` header RFC 9110 requires.
+async fn method_not_allowed(allow: String) -> HttpResponse {
+    let mut response = ApiError::MethodNotAllowed.error_response();
+    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// A JSON body that may be left out: an empty body means the request's defaults; anything
@@ -260,7 +267,13 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> R
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("malformed_json", redact_values(&e.to_string())))
+    let malformed = |e: serde_json::Error| ApiError::bad_request("malformed_json", redact_values(&e.to_string()));
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
+    // serde would also read a struct from an array of its fields in order; only an object is one.
+    if !value.is_object() {
+        return Err(ApiError::bad_request("malformed_json", "the body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(malformed)
 }
 
 /// Keyset pagination parameters shared by list endpoints.

@@ -73,7 +73,7 @@ impl Caller {
 #[utoipa::path(post, path = "/api/v1/households/{id}/referrals", tag = "referrals", security(("bearer" = [])),
     params(("id" = String, Path, description = "household id"),
         ("Idempotency-Key" = Option<String>, Header, description = "retry-safe key")),
-    request_body = ReferRequest,
+    request_body = Option<ReferRequest>,
     responses(
         (status = 201, body = ReferralList),
         (status = 404, description = "missing or in another district", body = crate::error::Problem),

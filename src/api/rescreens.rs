@@ -90,7 +90,7 @@ pub async fn start(
 /// Starts re-screening the registry (or a district) with the rules in force; resumes an
 /// unfinished run with the same rules, date and district. 202 with the run to follow.
 #[utoipa::path(post, path = "/api/v1/rescreens", tag = "screening", security(("bearer" = [])),
-    request_body = RescreenRequest,
+    request_body = Option<RescreenRequest>,
     responses((status = 202, body = RunView), (status = 409, description = "a job is running", body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn start_rescreen(

@@ -153,9 +153,9 @@ pub struct RunView {
     #[schema(value_type = Object)]
     pub summary: BTreeMap<String, SchemeSummary>,
     /// Started.
-    pub started_at: NaiveDateTime,
+    pub started_at: chrono::DateTime<chrono::Utc>,
     /// Last progress.
-    pub updated_at: NaiveDateTime,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// One run's state.
@@ -170,8 +170,8 @@ pub fn view(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RunView>> {
         district: r.district_code,
         processed: r.processed,
         written: r.written,
-        started_at: r.started_at,
-        updated_at: r.updated_at,
+        started_at: r.started_at.and_utc(),
+        updated_at: r.updated_at.and_utc(),
     }))
 }
 

@@ -183,4 +183,7 @@ async fn an_admin_starts_a_rescreen_through_the_api_and_follows_it() {
         .await
         .expect("sent");
     assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+    // An array of the fields in order is not an object (schemathesis found it accepted).
+    let array = app.call("POST", "/api/v1/rescreens", Some(&admin), Some(&json!([null, null]))).await;
+    assert_eq!(array.status, StatusCode::BAD_REQUEST, "{:?}", array.body);
 }

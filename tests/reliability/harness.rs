@@ -193,7 +193,7 @@ fn base_env(database_url: &str) -> Vec<(String, String)> {
         ("SAHULAT_RULES_DIR", rules_dir().display().to_string()),
         ("SAHULAT_JWT_SECRET", JWT_SECRET.to_string()),
         ("SAHULAT_AUDIT_KEY", AUDIT_KEY.to_string()),
-        ("SAHULAT_LOG", "info".to_string()),
+        ("SAHULAT_LOG", "info,sahulat=debug".to_string()),
         ("SAHULAT_LOGIN_PER_ADDRESS_PER_MINUTE", "100000".to_string()),
         ("SAHULAT_DB_POOL_SIZE", "16".to_string()),
     ]

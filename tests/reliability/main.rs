@@ -238,6 +238,7 @@ async fn r2_one_id_number_registered_by_100_clients_at_once_is_stored_once() {
     }
     assert_eq!(created, 1, "exactly one 201, the other 99 are 409");
     assert_eq!(household_count(&url), 1);
+    assert_clean_logs(&service.log_text(), &id_numbers(&body));
 }
 
 #[actix_web::test]
@@ -282,6 +283,7 @@ async fn r3_an_idempotency_key_replays_one_household_and_is_private_to_its_user(
     assert_eq!(status, StatusCode::CREATED);
     assert_ne!(reply["id"], first.1["id"], "another user never sees the first user's response");
     assert_eq!(household_count(&url), 2);
+    assert_clean_logs(&service.log_text(), &body.iter().flat_map(id_numbers).collect::<Vec<_>>());
 }
 
 #[actix_web::test]
@@ -413,6 +415,7 @@ async fn r5_kill_9_under_write_load_loses_and_duplicates_nothing() {
     check_final_state(&url, &acknowledged, &bodies);
     sqlite_integrity(&store);
     assert_audit_verifies(&url);
+    assert_clean_logs(&service.log_text(), &bodies.iter().flat_map(id_numbers).collect::<Vec<_>>());
 }
 
 #[actix_web::test]
@@ -445,6 +448,7 @@ async fn r10_sigterm_lets_in_flight_requests_finish() {
     settle_unknowns(&service, &token, &bodies, results, &mut acknowledged).await;
     println!("R10: SIGTERM under load: {} requests in flight or done, all answered and kept", acknowledged.len());
     check_final_state(&url, &acknowledged, &bodies);
+    assert_clean_logs(&service.log_text(), &bodies.iter().flat_map(id_numbers).collect::<Vec<_>>());
 }
 
 #[actix_web::test]
@@ -516,4 +520,5 @@ async fn r6_a_postgresql_crash_gives_fast_503s_and_the_service_recovers_by_itsel
     );
     check_final_state(&url, &acknowledged, &bodies);
     assert_audit_verifies(&url);
+    assert_clean_logs(&service.log_text(), &bodies.iter().flat_map(id_numbers).collect::<Vec<_>>());
 }

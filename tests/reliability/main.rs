@@ -522,3 +522,63 @@ async fn r6_a_postgresql_crash_gives_fast_503s_and_the_service_recovers_by_itsel
     assert_audit_verifies(&url);
     assert_clean_logs(&service.log_text(), &bodies.iter().flat_map(id_numbers).collect::<Vec<_>>());
 }
+
+#[actix_web::test]
+async fn s3_unknown_user_and_wrong_password_take_the_same_time_and_a_login_storm_starves_nothing() {
+    let _serial = SERIAL.lock().await;
+    let (_store, url) = Store::new("s3");
+    // Failures are counted per name; let every trial reach the password check.
+    let service =
+        Service::start_with(&url, &[("amina", "clerk", &[DISTRICT])], &[("SAHULAT_LOGIN_MAX_FAILURES", "100")]).await;
+    let client = client(60);
+    let login = format!("{}/api/v1/auth/login", service.url);
+    let attempt = |name: String| {
+        let (client, login) = (client.clone(), login.clone());
+        async move {
+            let started = Instant::now();
+            let body = json!({"username": name, "password": "not the password"});
+            let (status, reply) = call(&client, "POST", &login, None, Some(&body), &[]).await.expect("answered");
+            (status, reply["code"].clone(), started.elapsed())
+        }
+    };
+    let trials = Tier::current().pick(30, 200);
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for i in 0..trials {
+        if i % 50 == 49 {
+            // A success clears amina's failure count before the back-off could answer.
+            service.token("amina").await;
+        }
+        let (s1, c1, t1) = attempt("amina".into()).await;
+        let (s2, c2, t2) = attempt(format!("nobody-{i}")).await;
+        assert_eq!((s1, &c1), (s2, &c2), "same status and code");
+        assert_eq!(s1, StatusCode::UNAUTHORIZED);
+        known.push(t1);
+        unknown.push(t2);
+    }
+    known.sort();
+    unknown.sort();
+    let (k, u) = (percentile(&known, 0.5), percentile(&unknown, 0.5));
+    println!("S3: median login time, wrong password {k:.1} ms, unknown user {u:.1} ms ({trials} trials each)");
+    assert!((k - u).abs() <= 10.0, "median difference {:.1} ms", (k - u).abs());
+
+    // 100 logins at once (different names, so no back-off answers for the hasher): hashing
+    // is capped at one per core, so a probe still answers fast.
+    let storm: Vec<_> = (0..100).map(|i| actix_web::rt::spawn(attempt(format!("storm-{i}")))).collect();
+    let probe = harness::client(1);
+    let mut probes = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (status, _) =
+            call(&probe, "GET", &format!("{}/healthz", service.url), None, None, &[]).await.expect("probe");
+        assert_eq!(status, StatusCode::OK);
+        probes.push(started.elapsed());
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    for task in storm {
+        let (status, _, _) = task.await.expect("login");
+        assert!(status == StatusCode::UNAUTHORIZED || status == StatusCode::SERVICE_UNAVAILABLE, "{status}");
+    }
+    probes.sort();
+    println!("S3: during a storm of 100 logins, health probe p99 {:.1} ms", percentile(&probes, 0.99));
+    assert!(percentile(&probes, 0.99) < 1_000.0);
+}

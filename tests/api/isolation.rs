@@ -1,5 +1,6 @@
 //! S1 (object-level authorisation): every route with a household or referral id, every
-//! method, as a clerk of one district, against {own district, other district, nonexistent}.
+//! method, as a clerk and as an auditor of one district, against {own district, other
+//! district, nonexistent}.
 //! Another district's object must answer exactly like one that does not exist, and stay
 //! untouched.
 
@@ -67,38 +68,43 @@ async fn another_districts_objects_answer_like_missing_ones_and_stay_untouched()
     let theirs = objects_in(&app, &swat, "swat", "15602").await;
     let mine = objects_in(&app, &peshawar, "peshawar", "17301").await;
     let before = snapshot(&app, &swat, &theirs).await;
+    app.create_user("auditor-peshawar", Role::Auditor, &["peshawar"], &[]).await;
+    let auditor =
+        app.login("auditor-peshawar", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
 
     let mut checked = 0;
-    for endpoint in endpoints() {
-        let Access::Requires(action) = endpoint.access else { continue };
-        let scoped =
-            endpoint.path.starts_with("/api/v1/households/{id}") || endpoint.path.starts_with("/api/v1/referrals/{id}");
-        if !scoped || !policy::permits(Role::Clerk, action) {
-            continue;
+    for (role, token) in [(Role::Clerk, &peshawar), (Role::Auditor, &auditor)] {
+        for endpoint in endpoints() {
+            let Access::Requires(action) = endpoint.access else { continue };
+            let scoped = endpoint.path.starts_with("/api/v1/households/{id}")
+                || endpoint.path.starts_with("/api/v1/referrals/{id}");
+            if !scoped || !policy::permits(role, action) {
+                continue;
+            }
+            let method = endpoint.method.as_str();
+            let body = (method != "GET").then(|| json!({}));
+            let headers = [("if-match", "\"v1\"")];
+            let own = app
+                .call_with(method, &path_for(endpoint.path, Some(&mine)), Some(token), body.as_ref(), &headers)
+                .await;
+            let other = app
+                .call_with(method, &path_for(endpoint.path, Some(&theirs)), Some(token), body.as_ref(), &headers)
+                .await;
+            let missing =
+                app.call_with(method, &path_for(endpoint.path, None), Some(token), body.as_ref(), &headers).await;
+            let route = format!("{method} {} as {role}", endpoint.path);
+            assert!(!other.status.is_success(), "{route}: another district's object answered {}", other.status);
+            assert_eq!(
+                (other.status, other.body_without_request_id()),
+                (missing.status, missing.body_without_request_id()),
+                "{route}: another district's object must look missing"
+            );
+            assert!(!own.status.is_server_error() && !other.status.is_server_error(), "{route}");
+            if method == "GET" {
+                assert!(own.status.is_success(), "{route}: an object of the caller's district answered {}", own.status);
+            }
+            checked += 1;
         }
-        let method = endpoint.method.as_str();
-        let body = (method != "GET").then(|| json!({}));
-        let headers = [("if-match", "\"v1\"")];
-        let own = app
-            .call_with(method, &path_for(endpoint.path, Some(&mine)), Some(&peshawar), body.as_ref(), &headers)
-            .await;
-        let other = app
-            .call_with(method, &path_for(endpoint.path, Some(&theirs)), Some(&peshawar), body.as_ref(), &headers)
-            .await;
-        let missing =
-            app.call_with(method, &path_for(endpoint.path, None), Some(&peshawar), body.as_ref(), &headers).await;
-        let route = format!("{method} {}", endpoint.path);
-        assert!(!other.status.is_success(), "{route}: another district's object answered {}", other.status);
-        assert_eq!(
-            (other.status, other.body_without_request_id()),
-            (missing.status, missing.body_without_request_id()),
-            "{route}: another district's object must look missing"
-        );
-        assert!(!own.status.is_server_error() && !other.status.is_server_error(), "{route}");
-        if method == "GET" {
-            assert!(own.status.is_success(), "{route}: the clerk's own object answered {}", own.status);
-        }
-        checked += 1;
     }
     assert!(checked >= 12, "only {checked} routes checked");
     assert_eq!(snapshot(&app, &swat, &theirs).await, before, "the other district's records are unchanged");

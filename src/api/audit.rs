@@ -30,6 +30,7 @@ pub struct AuditQuery {
     /// Up to this date (inclusive, UTC, `YYYY-MM-DD`).
     pub to: Option<String>,
     /// Page size (default 50); more than 100 is capped at 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

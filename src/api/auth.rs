@@ -25,9 +25,11 @@ use crate::startup::AppState;
 pub struct LoginRequest {
     /// Login name.
     #[validate(length(min = 1, max = 64, message = "enter your user name"))]
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
     /// Password.
     #[validate(length(min = 1, max = 256, message = "enter your password"))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -136,8 +138,10 @@ pub async fn me(user: AuthUser, state: web::Data<AppState>) -> Result<HttpRespon
 pub struct ChangePasswordRequest {
     /// The current password.
     #[validate(length(min = 1, max = 256, message = "enter your current password"))]
+    #[schema(min_length = 1, max_length = 256)]
     pub current_password: String,
     /// The new password (12–256 characters, not containing the user name).
+    #[schema(min_length = 12, max_length = 256)]
     pub new_password: String,
 }
 

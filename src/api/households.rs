@@ -156,6 +156,7 @@ pub struct SearchQuery {
     /// A district code.
     pub district: Option<String>,
     /// Page size (default 50); more than 100 is capped at 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

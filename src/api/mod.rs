@@ -281,6 +281,7 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> R
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size (default 50); more than 100 is capped at 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

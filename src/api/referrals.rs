@@ -224,6 +224,7 @@ pub struct LogQuery {
     /// User name of the referring clerk.
     pub clerk: Option<String>,
     /// Page size (default 50; more than 100 is capped at 100; the CSV export ignores it).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -335,6 +336,8 @@ pub async fn export_referrals(
     query: web::Query<LogQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = log_filter(&query, &user)?;
+    // The export streams every matching row, but a page size it is given must still be sane.
+    super::page_limit(query.limit)?;
     let (key, ctx, event) = audit_log_access(&state, &user, &req, "referral_export", &query);
     db::run_write(&state.pool, move |conn| Ok(crate::audit::record(conn, &key, &ctx, &event)?)).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(4);

@@ -24,6 +24,7 @@ use crate::startup::AppState;
 #[serde(deny_unknown_fields)]
 pub struct AsOfQuery {
     /// Evaluation date, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 
@@ -32,8 +33,10 @@ pub struct AsOfQuery {
 #[serde(deny_unknown_fields)]
 pub struct CatalogueQuery {
     /// Date at which parameters are shown and activity is judged, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub as_of: Option<String>,
     /// Page size (default 50); more than 100 is capped at 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -378,6 +381,7 @@ pub struct SchemeHouseholdsQuery {
     /// District code.
     pub district: Option<String>,
     /// Page size (default 50); more than 100 is capped at 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -370,13 +370,15 @@ pub fn screen_stored(
     let (mut facts, member_ids) = stored_facts(conn, &rules.set, &row, &members)?;
     let result = screen(&rules.set, as_of, &mut facts, Some(row.id.clone()), MemberNames::Ids(&member_ids));
     refresh(conn, &rules.set, &row, &members, as_of, cause)?;
+    // The answer is built from this value, not by parsing the stored text back.
+    let value = serde_json::to_value(&result).map_err(anyhow::Error::from)?;
     let stored = ScreeningRow {
         id: uuid::Uuid::now_v7().to_string(),
         household_id: row.id.clone(),
         household_version: row.version,
         as_of,
         rules_version: rules.set.version.clone(),
-        result: serde_json::to_string(&result).map_err(anyhow::Error::from)?,
+        result: value.to_string(),
         screened_by: caller.ctx.username.clone().unwrap_or_default(),
         screened_at: now_micros(),
     };
@@ -391,18 +393,23 @@ pub fn screen_stored(
             "undetermined": result.summary.undetermined,
         }));
     audit::record(conn, caller.key, caller.ctx, &event)?;
-    body(&stored)
+    Ok(with_metadata(value, &stored))
 }
 
 fn body(row: &ScreeningRow) -> Result<Value, ApiError> {
-    let mut value: Value = serde_json::from_str(&row.result).map_err(anyhow::Error::from)?;
+    let value: Value = serde_json::from_str(&row.result).map_err(anyhow::Error::from)?;
+    Ok(with_metadata(value, row))
+}
+
+/// A stored screening's result with its id, household version, author and time.
+fn with_metadata(mut value: Value, row: &ScreeningRow) -> Value {
     if let Value::Object(map) = &mut value {
         map.insert("screening_id".into(), json!(row.id));
         map.insert("household_version".into(), json!(row.household_version));
         map.insert("screened_by".into(), json!(row.screened_by));
         map.insert("screened_at".into(), json!(row.screened_at));
     }
-    Ok(value)
+    value
 }
 
 /// The latest screening of a household. If the household or the rules changed after it (or

@@ -259,6 +259,10 @@ impl From<DieselError> for ApiError {
                 | DatabaseErrorKind::ReadOnlyTransaction => Self::Unavailable(format!("database: {}", info.message())),
                 // SQLite reports a writer that waited out busy_timeout as an unknown error.
                 _ if is_transient_message(info.message()) => Self::Unavailable(format!("database: {}", info.message())),
+                // PostgreSQL text cannot hold U+0000; the input is at fault, not the service.
+                _ if info.message().contains("0x00") => {
+                    Self::bad_request("malformed_text", "text may not contain the NUL character (U+0000)")
+                }
                 _ => Self::Internal(anyhow::anyhow!("database error: {}", info.message())),
             },
             // The connection died inside a transaction (the database crashed or restarted):

@@ -61,6 +61,20 @@ pub async fn request_context(
     let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
     let span = tracing::info_span!("request", request_id = %request_id, %method, %route);
     let started = Instant::now();
+    // PostgreSQL text cannot hold U+0000, and no field has a use for it: refuse it in the
+    // path and query string here, the same way on both databases.
+    let raw = req.uri().path_and_query().map(|pq| pq.as_str().to_ascii_lowercase()).unwrap_or_default();
+    if raw.contains("%00") {
+        let problem = crate::error::ApiError::bad_request("malformed_query", "the URL may not contain %00");
+        let answer = REQUEST_ID.sync_scope(request_id.clone(), || actix_web::ResponseError::error_response(&problem));
+        let mut response = req.into_response(answer);
+        span.in_scope(|| tracing::info!(status = 400, "request refused"));
+        secure_headers(response.headers_mut());
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        }
+        return Ok(response);
+    }
     let handled = tracing::Instrument::instrument(next.call(req), span.clone());
     let result = REQUEST_ID.scope(request_id.clone(), handled).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -123,6 +123,28 @@ async fn hostile_json_is_a_clear_4xx() {
 }
 
 #[actix_web::test]
+async fn a_nul_character_is_a_clear_4xx_on_both_databases() {
+    let app = spawn_app().await;
+    let token = clerk(&app).await;
+    let auditor = app.token_for("aziz", Role::Auditor).await;
+    // Schemathesis found `?clerk=%00…` answered 500 on PostgreSQL (its text cannot hold U+0000).
+    let query = app.call("GET", "/api/v1/referrals?clerk=a%00b", Some(&auditor), None).await;
+    assert_eq!(query.status, StatusCode::BAD_REQUEST, "{}", query.body);
+    assert_eq!(query.body["code"], "malformed_query");
+    assert_eq!(query.body["request_id"].as_str(), query.header("x-request-id").as_deref());
+    let path = app.call("GET", "/api/v1/households/a%00b", Some(&token), None).await;
+    assert_eq!(path.status, StatusCode::BAD_REQUEST);
+
+    let mut body = poor_swat_household();
+    body["members"][0]["full_name"] = json!("Zarina\u{0}Bibi");
+    body["address"] = json!("Mingora\u{0}");
+    let reply = app.call("POST", "/api/v1/households", Some(&token), Some(&body)).await;
+    assert!(reply.status.is_client_error(), "{}: {}", reply.status, reply.body);
+    let search = app.call("GET", "/api/v1/households?district=swat", Some(&token), None).await;
+    assert_eq!(search.body["items"], json!([]), "nothing was stored");
+}
+
+#[actix_web::test]
 async fn a_huge_page_size_gets_one_page() {
     let app = spawn_app().await;
     let token = clerk(&app).await;

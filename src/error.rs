@@ -271,6 +271,7 @@ impl From<DieselError> for ApiError {
             DieselError::BrokenTransactionManager | DieselError::RollbackErrorOnCommit { .. } => {
                 Self::Unavailable(format!("database: {e}"))
             }
+            other if is_transient_message(&other.to_string()) => Self::Unavailable(format!("database: {other}")),
             other => Self::Internal(anyhow::anyhow!("database error: {other}")),
         }
     }
@@ -286,6 +287,12 @@ fn is_transient_message(message: &str) -> bool {
         "terminating connection",
         "connection refused",
         "could not connect",
+        // libpq on a connection it already knows is dead (PostgreSQL restarted under it).
+        "no connection to the server",
+        "could not send data to server",
+        "could not receive data from server",
+        "lost synchronization with server",
+        "the database system is",
     ]
     .iter()
     .any(|needle| m.contains(needle))
@@ -397,6 +404,7 @@ mod tests {
         assert!(matches!(ApiError::from(DieselError::NotFound), ApiError::NotFound));
         assert!(matches!(ApiError::from(DieselError::RollbackTransaction), ApiError::Internal(_)));
         assert!(is_transient_message("database is locked"));
+        assert!(is_transient_message("no connection to the server\n"));
         assert!(!is_transient_message("syntax error"));
     }
 

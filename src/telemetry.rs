@@ -64,23 +64,17 @@ pub async fn request_context(
     // PostgreSQL text cannot hold U+0000, and no field has a use for it: refuse it in the
     // path and query string here, the same way on both databases.
     let raw = req.uri().path_and_query().map(|pq| pq.as_str().to_ascii_lowercase()).unwrap_or_default();
-    if raw.contains("%00") {
+    let mut response = if raw.contains("%00") {
         let problem = crate::error::ApiError::bad_request("malformed_query", "the URL may not contain %00");
         let answer = REQUEST_ID.sync_scope(request_id.clone(), || actix_web::ResponseError::error_response(&problem));
-        let mut response = req.into_response(answer);
-        span.in_scope(|| tracing::info!(status = 400, "request refused"));
-        secure_headers(response.headers_mut());
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
-        }
-        return Ok(response);
-    }
-    let handled = tracing::Instrument::instrument(next.call(req), span.clone());
-    let result = REQUEST_ID.scope(request_id.clone(), handled).await;
+        req.into_response(answer)
+    } else {
+        let handled = tracing::Instrument::instrument(next.call(req), span.clone());
+        // Handlers' and extractors' errors arrive here as responses; middleware inside this
+        // one answers errors as responses too, so every answer gets the headers below.
+        REQUEST_ID.scope(request_id.clone(), handled).await?.map_into_boxed_body()
+    };
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    // Handlers' and extractors' errors arrive here as responses; middleware inside this one
-    // answers errors as responses too, so every answer gets the headers below.
-    let mut response = result?.map_into_boxed_body();
     let status = response.status().as_u16();
     span.in_scope(|| tracing::info!(status, elapsed_ms, "request handled"));
     let headers = response.headers_mut();

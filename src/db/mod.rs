@@ -142,8 +142,8 @@ pub fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
 }
 
 /// Settings for a command-line bulk job (import, demo data, re-screening) on its own
-/// connection: on SQLite a 128 MiB page cache and memory-mapped reads, so index pages are
-/// not read again with a system call for every batch. Memory stays bounded by these sizes.
+/// connection: on SQLite a 128 MiB page cache, so index pages are not read again with a
+/// system call for every batch. Memory stays bounded by that size per connection.
 pub fn tune_for_bulk(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => c.batch_execute("PRAGMA cache_size = -131072;"),

@@ -1,0 +1,168 @@
+// The console's shell: catalogues, sign-in, the re-login dialog, navigation by role, the
+// language switch, keyboard shortcuts and the hash router. Pages live in pages/.
+
+import * as api from './api.js';
+import { lang, loadCatalogues, onLangChange, setLang, t } from './i18n.js';
+import { Dialog, Field, Toasts, html, render, useEffect, useRef, useState } from './lib/ui.js';
+import { clearDrafts } from './lib/drafts.js';
+import { can, home, session, setSession } from './lib/session.js';
+import { parseRoute, routes } from './routes.js';
+import { LoginPage } from './pages/login.js';
+
+
+function useHashRoute() {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const onHash = () => setHash(location.hash);
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  return parseRoute(hash);
+}
+
+/** Navigation: only what the role may do. */
+function Nav({ route }) {
+  const items = [
+    ['search', '#/search', 'household_search'],
+    ['register', '#/households/new', 'household_create'],
+    ['inbox', '#/inbox', 'scheme_households'],
+    ['schemes', '#/schemes', 'scheme_list'],
+    ['log', '#/log', 'referral_log'],
+    ['audit', '#/audit', 'audit_read'],
+    ['users', '#/admin/users', 'user_list'],
+    ['districts', '#/admin/districts', 'district_manage'],
+    ['rules', '#/admin/rules', 'rules_reload'],
+  ].filter(([, , action]) => can(action));
+  return html`<nav aria-label=${t('nav.label')} class="nav">
+    <ul>
+      ${items.map(
+        ([key, href]) => html`<li><a href=${href} aria-current=${route.section === key ? 'page' : undefined}>${t(`nav.${key}`)}</a></li>`,
+      )}
+    </ul>
+  </nav>`;
+}
+
+function LangSwitch() {
+  const other = lang() === 'en' ? 'ur' : 'en';
+  return html`<button type="button" class="link-button lang-switch" data-testid="lang-switch" lang=${other}
+    onClick=${() => setLang(other)}>${other === 'ur' ? 'اردو' : 'English'}</button>`;
+}
+
+function Header({ route, onLogout }) {
+  return html`<header class="top">
+    <a class="skip-link" href="#main" onClick=${(e) => {
+      e.preventDefault();
+      document.getElementById('main')?.focus();
+    }}>${t('app.skip')}</a>
+    <div class="brand"><span class="brand-name">${t('app.name')}</span><span class="brand-sub">${t('app.tagline')}</span></div>
+    ${session() ? html`<${Nav} route=${route} />` : null}
+    <div class="top-actions">
+      <${LangSwitch} />
+      ${session()
+        ? html`<a class="whoami" href="#/account" data-testid="account"><bdi>${session().username}</bdi> · ${t(`role.${session().role}`)}</a>
+            <button type="button" class="link-button" data-testid="logout" onClick=${onLogout}>${t('nav.logout')}</button>`
+        : null}
+    </div>
+  </header>`;
+}
+
+/** The dialog shown when the token expired: signing in again keeps every form as it was. */
+function ReloginDialog({ pending, onDone }) {
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await api.login(session().username, password);
+      setPassword('');
+      setError(null);
+      onDone();
+    } catch (err) {
+      setError(err.status === 401 ? t('login.wrong') : err.status === 429 ? t('error.too_many') : t('error.network'));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<${Dialog} id="relogin" open=${pending} locked title=${t('relogin.title')}>
+    <p>${t('relogin.body')}</p>
+    <form onSubmit=${submit} novalidate>
+      <p><span class="label-like">${t('login.username')}</span>: <bdi>${session()?.username}</bdi></p>
+      <${Field} path="relogin.password" kind="password" label=${t('login.password')} value=${password}
+        onInput=${setPassword} error=${error} autocomplete="current-password" required />
+      <button class="button" type="submit" disabled=${busy}>${t('login.submit')}</button>
+    </form>
+  </${Dialog}>`;
+}
+
+function App() {
+  const route = useHashRoute();
+  const [, setLangTick] = useState(0);
+  const [user, setUser] = useState(null);
+  const [relogin, setRelogin] = useState(false);
+  const resolver = useRef(null);
+
+  useEffect(() => onLangChange(() => setLangTick((n) => n + 1)), []);
+  useEffect(() => {
+    api.setReauthenticate(
+      () =>
+        new Promise((resolve) => {
+          if (!session()) return resolve();
+          resolver.current = resolve;
+          setRelogin(true);
+        }),
+    );
+  }, []);
+  useEffect(() => {
+    const onKey = (e) => {
+      if (e.key === '/' && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName || '') && can('household_search')) {
+        e.preventDefault();
+        if (!location.hash.startsWith('#/search')) location.hash = '#/search';
+        setTimeout(() => document.getElementById('f-q')?.focus(), 0);
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+
+  const signedIn = async () => {
+    const account = await api.get('/api/v1/auth/me');
+    setSession(account);
+    setUser(account);
+    if (!location.hash || location.hash === '#/' || location.hash === '#/login') location.hash = home();
+  };
+  const logout = () => {
+    api.logout();
+    clearDrafts();
+    setSession(null);
+    setUser(null);
+    location.hash = '#/';
+  };
+
+  let body;
+  if (!user) {
+    body = html`<${LoginPage} onSignedIn=${signedIn} />`;
+  } else {
+    if (route.name === 'home') {
+      location.replace(`${location.pathname}${location.search}${home()}`);
+      return null;
+    }
+    const Page = routes[route.name] || routes.notFound;
+    body = html`<${Page} key=${route.key} route=${route} />`;
+  }
+  return html`
+    <${Header} route=${route} onLogout=${logout} />
+    <main id="main" tabindex="-1" class=${`page page-${route.name}`}>${body}</main>
+    <${Toasts} />
+    ${user
+      ? html`<${ReloginDialog} pending=${relogin} onDone=${() => {
+          setRelogin(false);
+          resolver.current && resolver.current();
+        }} />`
+      : null}
+  `;
+}
+
+await loadCatalogues();
+render(html`<${App} />`, document.getElementById('app'));

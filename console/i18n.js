@@ -1,0 +1,137 @@
+// Languages: English and Urdu catalogues with the same keys (a test checks), the page's
+// direction, and helpers for text that must keep its own direction (ID numbers, phones,
+// dates, household numbers inside Urdu text) and for digits typed in Urdu.
+
+import { html } from './lib/ui.js';
+
+const STORE = 'sahulat.lang';
+export const LANGS = ['en', 'ur'];
+const catalogues = {};
+let current = 'en';
+const listeners = new Set();
+
+// Each language's catalogue is split by area so that pages can be worked on apart; the
+// parts are merged here (a test checks both languages have the same keys in each part and
+// that no key is in two parts).
+export const PARTS = ['core', 'clerk', 'roles'];
+
+export async function loadCatalogues() {
+  await Promise.all(
+    LANGS.map(async (l) => {
+      const parts = await Promise.all(
+        PARTS.map((p) => fetch(`/console/i18n/${l}/${p}.json`, { credentials: 'omit' }).then((r) => r.json())),
+      );
+      catalogues[l] = Object.assign({}, ...parts);
+    }),
+  );
+  const asked = new URLSearchParams(location.search).get('lang');
+  let saved = null;
+  try {
+    saved = localStorage.getItem(STORE);
+  } catch {
+    // storage may be disabled; the language is then chosen per visit
+  }
+  setLang(LANGS.includes(asked) ? asked : LANGS.includes(saved) ? saved : 'en');
+}
+
+export function lang() {
+  return current;
+}
+
+/** Switches the language; nothing typed is lost (pages keep their state, only text changes). */
+export function setLang(l) {
+  current = l;
+  document.documentElement.lang = l;
+  document.documentElement.dir = l === 'ur' ? 'rtl' : 'ltr';
+  try {
+    localStorage.setItem(STORE, l);
+  } catch {
+    // see above
+  }
+  const url = new URL(location.href);
+  if (url.searchParams.get('lang') !== l) {
+    url.searchParams.set('lang', l);
+    history.replaceState(history.state, '', url);
+  }
+  for (const fn of listeners) fn(l);
+}
+
+export function onLangChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** The text of `key` in the current language, with `{name}` placeholders filled. */
+export function t(key, params) {
+  const text = catalogues[current]?.[key] ?? catalogues.en?.[key] ?? key;
+  return params ? fill(text, params) : text;
+}
+
+// Values put into a sentence are isolated (FSI … PDI): a household number or a count keeps
+// its own order inside Urdu text.
+function fill(text, params) {
+  return text.replace(/\{(\w+)\}/g, (_, k) => {
+    const v = (params[k] ?? '').toString();
+    return v === '' ? '' : `\u2068${v}\u2069`;
+  });
+}
+
+/** The text of `key` in a given language (the bilingual slip shows both at once). */
+export function tIn(l, key, params) {
+  const text = catalogues[l]?.[key] ?? key;
+  return params ? fill(text, params) : text;
+}
+
+/** The label of a coded value, e.g. enumLabel('sex', 'female'). */
+export function enumLabel(field, value) {
+  if (value === null || value === undefined || value === '') return t('value.unknown');
+  const key = `enum.${field}.${value}`;
+  const text = t(key);
+  return text === key ? String(value) : text;
+}
+
+/** A value that reads left to right whatever the page direction (isolated). */
+export function ltr(value) {
+  if (value === null || value === undefined || value === '') return '';
+  return html`<bdi dir="ltr" class="ltr">${String(value)}</bdi>`;
+}
+
+/** Urdu (U+06F0–06F9) and Arabic-Indic (U+0660–0669) digits as ASCII. */
+export function asciiDigits(s) {
+  return String(s).replace(/[\u06F0-\u06F9\u0660-\u0669]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return String(code >= 0x06f0 ? code - 0x06f0 : code - 0x0660);
+  });
+}
+
+/** A date `YYYY-MM-DD` shown as DD-MM-YYYY, isolated left to right. */
+export function showDate(iso) {
+  if (!iso) return '';
+  const [y, m, d] = String(iso).slice(0, 10).split('-');
+  return ltr(`${d}-${m}-${y}`);
+}
+
+/** A timestamp (RFC 3339) shown in Pakistan time, isolated left to right. */
+export function showTime(ts) {
+  if (!ts) return '';
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return ltr(ts);
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Asia/Karachi',
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(d);
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return ltr(`${p.day}-${p.month}-${p.year} ${p.hour}:${p.minute}`);
+}
+
+/** A text from the rule files: `{en, ur}` or a plain string. */
+export function local(text) {
+  if (text === null || text === undefined) return '';
+  if (typeof text === 'string') return text;
+  return text[current] || text.en || '';
+}

@@ -1,0 +1,263 @@
+// Register a household with all its members: keyboard first (typed dates, the ID mask,
+// Alt+N adds a member, Alt+S checks and saves), the duplicate check as soon as an ID number
+// is complete, "check your answers" before saving, and the draft kept in sessionStorage.
+
+import * as api from '../api.js';
+import { enumLabel, ltr, t } from '../i18n.js';
+import { dropDraft, loadDraft, saveDraft } from '../lib/drafts.js';
+import { HOUSEHOLD_FIELDS, MEMBER_FIELDS, fromInput } from '../lib/fields.js';
+import {
+  HouseholdFields,
+  MemberFields,
+  checkField,
+  householdBody,
+  inFormOrder,
+  memberBody,
+  serverErrors,
+  useDistricts,
+} from '../lib/forms.js';
+import { session } from '../lib/session.js';
+import { ErrorSummary, PageTitle, announce, html, problemText, useEffect, useRef, useState } from '../lib/ui.js';
+
+const DRAFT = 'register';
+
+function emptyMember(relation) {
+  return { relation_to_head: relation || null, id_type: null };
+}
+
+function initialForm() {
+  const saved = loadDraft(DRAFT);
+  if (saved && saved.household && Array.isArray(saved.members)) return saved;
+  const districts = session()?.districts || [];
+  return { household: { district: districts.length === 1 ? districts[0] : null }, members: [emptyMember('head')] };
+}
+
+/** Every client-side mistake, in form order. */
+function checkForm(form) {
+  const errors = [];
+  for (const f of HOUSEHOLD_FIELDS) {
+    const m = checkField(f, form.household[f.name]);
+    if (m) errors.push({ path: f.name, message: m });
+  }
+  form.members.forEach((mem, i) => {
+    for (const f of MEMBER_FIELDS) {
+      if (f.name === 'id_number') {
+        if (mem.id_type && mem.id_type !== 'none' && !mem.id_number) errors.push({ path: `members.${i}.id_number`, message: t('check.id_needed') });
+        else if (mem.id_type !== 'none' && mem.id_number) {
+          const m = checkField(f, mem.id_number);
+          if (m) errors.push({ path: `members.${i}.id_number`, message: m });
+        }
+        continue;
+      }
+      const m = checkField(f, mem[f.name]);
+      if (m) errors.push({ path: `members.${i}.${f.name}`, message: m });
+    }
+  });
+  const heads = form.members.filter((m) => m.relation_to_head === 'head').length;
+  if (heads !== 1 && !errors.some((e) => e.path.endsWith('relation_to_head'))) {
+    errors.push({ path: 'members.0.relation_to_head', message: t('check.one_head') });
+  }
+  return inFormOrder(errors);
+}
+
+export function RegisterPage() {
+  const [form, setForm] = useState(initialForm);
+  const [errors, setErrors] = useState([]);
+  const [step, setStep] = useState('form'); // form | review
+  const [busy, setBusy] = useState(false);
+  const [duplicates, setDuplicates] = useState({}); // member index → {household_number, id}
+  const [failure, setFailure] = useState(null);
+  const key = useRef({ body: null, key: null });
+  const districts = useDistricts();
+
+  useEffect(() => saveDraft(DRAFT, form), [form]);
+
+  const setHousehold = (name, v) => setForm((f) => ({ ...f, household: { ...f.household, [name]: v } }));
+  const setMember = (i, name, v) =>
+    setForm((f) => ({ ...f, members: f.members.map((m, j) => (j === i ? { ...m, [name]: v } : m)) }));
+  const addMember = () => {
+    setForm((f) => ({ ...f, members: [...f.members, emptyMember()] }));
+    setTimeout(() => {
+      const blocks = document.querySelectorAll('.member-block');
+      blocks[blocks.length - 1]?.querySelector('input, select')?.focus();
+    }, 0);
+  };
+  const removeMember = (i) => setForm((f) => ({ ...f, members: f.members.filter((_, j) => j !== i) }));
+  const setCount = (text) => {
+    const n = Number(String(text).replace(/[^\d]/g, ''));
+    if (!n || n < 1 || n > 30) return;
+    setForm((f) => {
+      const members = f.members.slice(0, Math.max(n, f.members.filter((m) => m.full_name).length));
+      while (members.length < n) members.push(emptyMember());
+      return { ...f, members };
+    });
+  };
+
+  // The duplicate check: as soon as an ID number is complete, ask the registry.
+  const idNumbers = form.members.map((m) => (m.id_type !== 'none' ? m.id_number || '' : ''));
+  useEffect(() => {
+    idNumbers.forEach((raw, i) => {
+      const digits = raw.replace(/\D/g, '');
+      if (digits.length !== 13) {
+        if (duplicates[i]) setDuplicates((d) => ({ ...d, [i]: null }));
+        return;
+      }
+      if (duplicates[i]?.digits === digits) return;
+      const twin = idNumbers.findIndex((x, j) => j !== i && x.replace(/\D/g, '') === digits);
+      if (twin >= 0) {
+        setDuplicates((d) => ({ ...d, [i]: { digits, twin } }));
+        return;
+      }
+      api.get('/api/v1/households', { id_number: digits, limit: 1 }).then(
+        (page) => setDuplicates((d) => ({ ...d, [i]: page.items.length ? { digits, ...page.items[0] } : { digits, none: true } })),
+        () => {},
+      );
+    });
+  }, [idNumbers.join('|')]);
+
+  const review = () => {
+    const found = checkForm(form);
+    setErrors(found);
+    setFailure(null);
+    if (!found.length) {
+      setStep('review');
+      setTimeout(() => document.getElementById('review-title')?.focus(), 0);
+    }
+  };
+
+  const save = async () => {
+    const body = { ...householdBody(form.household), members: form.members.map(memberBody) };
+    const text = JSON.stringify(body);
+    // The same body keeps its Idempotency-Key, so a retry after a lost answer registers once.
+    if (key.current.body !== text) key.current = { body: text, key: api.newKey() };
+    setBusy(true);
+    setFailure(null);
+    try {
+      const res = await api.post('/api/v1/households', body, { key: key.current.key });
+      const hh = res.data;
+      saveDraft(`warnings.${hh.id}`, hh.warnings || []);
+      dropDraft(DRAFT);
+      announce(t('register.saved', { number: hh.household_number }));
+      location.hash = `#/households/${hh.id}?saved=1`;
+    } catch (err) {
+      if (err.status === 422) {
+        setErrors(inFormOrder(serverErrors(err)));
+        setStep('form');
+      } else if (err.status === 409 && err.problem?.existing_household) {
+        const path = String(err.problem.field || '').replace(/\[(\d+)\]/g, '.$1');
+        setErrors(inFormOrder([{ path, message: t('register.duplicate_saved', { number: err.problem.existing_household.household_number }) }]));
+        setStep('form');
+      } else {
+        setFailure(err);
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  useEffect(() => {
+    const onKey = (e) => {
+      if (!e.altKey) return;
+      const k = e.key.toLowerCase();
+      if (k === 'n' && step === 'form') {
+        e.preventDefault();
+        addMember();
+      } else if (k === 's') {
+        e.preventDefault();
+        if (step === 'form') review();
+        else if (!busy) save();
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  });
+
+  // Enter in a text input never submits a half-filled form.
+  const onSubmit = (e) => {
+    e.preventDefault();
+  };
+
+  if (step === 'review') return html`<${Review} form=${form} busy=${busy} failure=${failure} districts=${districts}
+    onBack=${() => setStep('form')} onSave=${save} />`;
+
+  return html`<div>
+    <${PageTitle} sub=${t('register.lead')}>${t('register.title')}</${PageTitle}>
+    <p class="shortcuts">${t('register.shortcuts')}</p>
+    <${ErrorSummary} errors=${errors} />
+    <form onSubmit=${onSubmit} novalidate>
+      <${HouseholdFields} texts=${form.household} setText=${setHousehold} errors=${errors} districts=${districts} />
+      <h2>${t('register.members')}</h2>
+      <div class="field narrow-field">
+        <label for="f-member-count">${t('register.count')}</label>
+        <p class="hint" id="f-member-count-hint">${t('register.count_hint')}</p>
+        <input id="f-member-count" type="text" inputmode="numeric" dir="ltr" aria-describedby="f-member-count-hint"
+          value=${String(form.members.length)} onChange=${(e) => setCount(e.target.value)} />
+      </div>
+      ${form.members.map(
+        (m, i) => html`<fieldset class="member-block" key=${i} data-testid=${`member-block-${i}`}>
+          <legend>${t('member.n', { n: i + 1 })}${m.full_name ? html` — <bdi>${m.full_name}</bdi>` : null}</legend>
+          <${MemberFields} prefix=${`members.${i}.`} texts=${m} setText=${(name, v) => setMember(i, name, v)} errors=${errors} />
+          <${DuplicateNote} dup=${duplicates[i]} />
+          ${form.members.length > 1
+            ? html`<button type="button" class="link-button" onClick=${() => removeMember(i)}>${t('register.remove_member', { n: i + 1 })}</button>`
+            : null}
+        </fieldset>`,
+      )}
+      <div class="actions sticky-actions">
+        <button type="button" class="button secondary" onClick=${addMember} data-testid="add-member">${t('register.add_member')} <kbd>Alt+N</kbd></button>
+        <button type="button" class="button" onClick=${review} data-testid="review">${t('register.review')} <kbd>Alt+S</kbd></button>
+        <button type="button" class="link-button" onClick=${() => {
+          dropDraft(DRAFT);
+          setForm({ household: { district: form.household.district }, members: [emptyMember('head')] });
+          setErrors([]);
+        }}>${t('register.clear')}</button>
+      </div>
+    </form>
+  </div>`;
+}
+
+function DuplicateNote({ dup }) {
+  if (!dup || dup.none) return null;
+  if (dup.twin !== undefined) {
+    return html`<div class="notice notice-warn" role="alert" data-testid="duplicate-warning">${t('register.duplicate_in_form', { n: dup.twin + 1 })}</div>`;
+  }
+  return html`<div class="notice notice-warn" role="alert" data-testid="duplicate-warning">
+    ${t('register.duplicate')} <a href=${`#/households/${dup.id}`}>${ltr(dup.household_number)}</a>
+    ${dup.head_name ? html` (<bdi>${dup.head_name}</bdi>)` : null}
+  </div>`;
+}
+
+/** "Check your answers": everything as it will be saved, with a way back to each part. */
+function Review({ form, busy, failure, onBack, onSave, districts }) {
+  const show = (f, text) => {
+    const v = fromInput(f, text);
+    if (v === null) return html`<span class="empty">${t('value.unknown')}</span>`;
+    if (f.kind === 'enum') return enumLabel(f.name, v);
+    if (f.kind === 'bool') return v ? t('value.yes') : t('value.no');
+    if (f.kind === 'district') return districts.find((d) => d.code === v)?.name || v;
+    if (['date', 'id', 'phone', 'int', 'decimal'].includes(f.kind)) return ltr(text);
+    return html`<bdi>${v}</bdi>`;
+  };
+  const filled = (fields, texts) => fields.filter((f) => fromInput(f, texts[f.name]) !== null);
+  return html`<div>
+    <div class="page-title"><h1 id="review-title" tabindex="-1">${t('register.check_title')}</h1></div>
+    ${failure ? html`<div class="notice notice-error" role="alert">${problemText(failure)}
+        <button type="button" class="button secondary" onClick=${onSave}>${t('common.retry')}</button></div>` : null}
+    <h2>${t('register.household')}</h2>
+    <dl class="summary-list">
+      ${filled(HOUSEHOLD_FIELDS, form.household).map((f) => html`<dt>${t(`field.${f.name}`)}</dt><dd>${show(f, form.household[f.name])}</dd>`)}
+    </dl>
+    ${form.members.map(
+      (m, i) => html`<h2>${t('member.n', { n: i + 1 })}</h2>
+        <dl class="summary-list">
+          ${filled(MEMBER_FIELDS, m).filter((f) => !(f.name === 'id_number' && m.id_type === 'none')).map(
+            (f) => html`<dt>${t(`field.${f.name}`)}</dt><dd>${show(f, m[f.name])}</dd>`,
+          )}
+        </dl>`,
+    )}
+    <div class="actions sticky-actions">
+      <button type="button" class="button" disabled=${busy} onClick=${onSave} data-testid="save-household">${t('register.save')} <kbd>Alt+S</kbd></button>
+      <button type="button" class="button secondary" onClick=${onBack} data-testid="back-to-form">${t('register.change')}</button>
+    </div>
+  </div>`;
+}

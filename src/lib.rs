@@ -1,8 +1,9 @@
 //! sahulat: a single-window beneficiary registry and eligibility service.
 //!
 //! One binary serves the REST API (`serve`) and administers it (`migrate`, `user`,
-//! `audit`). See `README.md` for the tour and `../shared/design/ARCHITECTURE.md` for the
-//! module map.
+//! `audit`). See `README.md` for the tour and its module map (*Layout*), and `docs/` for the
+//! data dictionary (`DATA.md`), the rule files' semantics (`RULES.md`) and the API guide
+//! (`API.md`).
 
 pub mod api;
 pub mod audit;

@@ -1,5 +1,5 @@
 //! The rules engine end to end, without a database: rule files in, decisions and diagnostics
-//! out. The semantics tested here are SCHEMES.md §1 (three-valued logic, ages, dated
+//! out. The semantics tested here are docs/RULES.md (three-valued logic, ages, dated
 //! parameters, validity windows, missing fields) and the load-time checks of rules/README.md.
 
 #![expect(clippy::unwrap_used, reason = "a test that cannot set up must fail loudly")]
@@ -200,7 +200,7 @@ fn check_table(table: &[(&str, Tri)], facts: &Facts, as_of: &str) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Three-valued logic (SCHEMES.md §1)
+// Three-valued logic (docs/RULES.md)
 // ---------------------------------------------------------------------------------------------
 
 /// A household where `rooms = 3` is true, `rooms = 4` is false and `land_acres > 1` unknown.
@@ -222,7 +222,7 @@ fn operand(value: &str, which: usize) -> &'static str {
 
 #[test]
 fn kleene_and_or_not_truth_tables() {
-    // SCHEMES.md §1: `and` is false if either is false, otherwise unknown if either is unknown;
+    // docs/RULES.md: `and` is false if either is false, otherwise unknown if either is unknown;
     // `or` is true if either is true, otherwise unknown if either is unknown.
     let and = [
         ("T", "T", T),

@@ -1,6 +1,6 @@
 //! Value types that validate when parsed, so invalid data cannot exist past the edge:
 //! ID numbers, phone numbers, names, and the coded values of the data dictionary
-//! (`../shared/domain/DATA.md`). Parsing returns a short message for the clerk; the caller
+//! (`docs/DATA.md`). Parsing returns a short message for the clerk; the caller
 //! attaches the field name.
 
 pub mod codes;
@@ -16,7 +16,7 @@ pub use phone::Phone;
 /// Declares a coded value: an enum whose variants are stored and sent as fixed strings.
 #[macro_export]
 macro_rules! coded_value {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name {

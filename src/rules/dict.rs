@@ -262,7 +262,7 @@ impl Facts {
     }
 
     /// Computes the derived slots for the evaluation date: `size`, `income_per_capita`,
-    /// and each member's `age` and `age_months` (SCHEMES.md §1 arithmetic).
+    /// and each member's `age` and `age_months` (the arithmetic of docs/DATA.md, "Derived values").
     pub fn derive(&mut self, as_of: NaiveDate) {
         let size = num::int(self.members.len() as i64);
         self.household[9] = size;

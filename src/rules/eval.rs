@@ -323,7 +323,7 @@ fn with_cache<T>(leaves: usize, f: impl FnOnce(&LeafCache) -> T) -> T {
 }
 
 /// The reference interpreter over typed IR: the same semantics as the compiled closures,
-/// written as plainly as possible (quantifiers through the count rule of SCHEMES.md §1).
+/// written as plainly as possible (quantifiers through the count rule of docs/RULES.md).
 /// Explanations use it; tests check that it and the closures agree.
 pub fn eval_bool(ir: &BoolIr, env: &Env, m: &Member) -> Tri {
     match ir {

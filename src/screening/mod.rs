@@ -83,7 +83,7 @@ pub struct MissingField {
     /// The member's position in the submitted `members` list (pre-screening).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member_index: Option<usize>,
-    /// The field name (DATA.md).
+    /// The field name (docs/DATA.md).
     pub field: &'static str,
 }
 

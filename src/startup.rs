@@ -169,7 +169,10 @@ fn reload_on_hangup(state: AppState) {
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
-        App::new().app_data(data.clone()).configure(api::configure).wrap(from_fn(telemetry::request_context))
+        App::new()
+            .app_data(data.clone())
+            .configure(crate::console::configure)
+            .configure(api::configure).wrap(from_fn(telemetry::request_context))
     })
     .client_request_timeout(Duration::from_secs(10))
     .keep_alive(Duration::from_secs(15))

@@ -87,16 +87,20 @@ pub async fn request_context(
 
 /// Headers every response carries, whatever its status: nothing is cached (responses hold
 /// personal data), content is never sniffed, no page may frame ours, no referrer leaks. A
-/// handler's own `Content-Security-Policy` (the referral slip, the API docs) is kept.
+/// handler's own `Content-Security-Policy` (the referral slip, the API docs, the console) is kept.
 fn secure_headers(headers: &mut HeaderMap) {
     let fixed = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::CACHE_CONTROL, "no-store"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
     ];
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    // The console's own files are revalidated (`no-cache` with an ETag) instead; they hold
+    // no personal data. Everything else is never stored.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(

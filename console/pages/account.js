@@ -50,8 +50,14 @@ export function AccountPage() {
       await api.post('/api/v1/auth/password', { current_password: form.current, new_password: form.next });
       setForm({ current: '', next: '', again: '' });
       announce(t('account.changed'));
-      api.logout();
-      location.hash = '#/';
+      // Every token is revoked now: sign out the way the shell does (its sign-out control
+      // also forgets the session and drafts); without the shell, at least drop the token.
+      const shellLogout = document.querySelector('[data-testid="logout"]');
+      if (shellLogout) shellLogout.click();
+      else {
+        api.logout();
+        location.hash = '#/';
+      }
     } catch (err2) {
       if (err2.status === 422) {
         setErrors(

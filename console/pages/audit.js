@@ -4,7 +4,7 @@
 
 import * as api from '../api.js';
 import { ltr, showTime, t } from '../i18n.js';
-import { ErrorSummary, Field, LoadError, Loading, PageTitle, Table, announce, html, problemText, useState } from '../lib/ui.js';
+import { ErrorSummary, Field, LoadError, Loading, PageTitle, Table, announce, html, problemText, useEffect, useState } from '../lib/ui.js';
 import { DateField, Mark, dateOk, go, isoOf, isoToDate, problemErrors, roleLabel, useFilters, usePaged } from './schemes.js';
 
 const FILTERS = ['action', 'actor', 'object_type', 'object_id', 'from', 'to'];
@@ -106,6 +106,8 @@ export function AuditPage({ route }) {
   }));
   const [errors, setErrors] = useState([]);
   const key = FILTERS.map((k) => q[k] || '').join('|');
+  // Back or a new link: the filters shown are the link's, so earlier complaints go.
+  useEffect(() => setErrors([]), [key]);
   const list = usePaged((cursor) => api.get('/api/v1/audit/events', { ...apiFilters(q), limit: 50, cursor }), [key]);
   const labels = {
     action: t('audit.action'),

@@ -339,7 +339,7 @@ function HouseholdsTab({ query, refData, mine }) {
       <${Field} path="inbox.h_district" kind="select" label=${t('inbox.district')} value=${form.district} onInput=${set('district')}
         options=${districtOptions(refData, t('inbox.all_districts'))} />
       <div class="filter-actions">
-        <button class="button" type="submit" data-testid="households-apply">${t('inbox.apply')}</button>
+        <button class="button" type="submit" data-testid="households-apply">${t('inbox.h_apply')}</button>
       </div>
     </form>
     ${list.error ? html`<${LoadError} error=${list.error} retry=${list.reload} />` : null}

@@ -5,7 +5,7 @@
 import * as api from '../api.js';
 import { ltr, showDate, showTime, t } from '../i18n.js';
 import { session } from '../lib/session.js';
-import { ErrorSummary, Field, LoadError, Loading, PageTitle, Status, Table, announce, html, problemText, useLoad, useState } from '../lib/ui.js';
+import { ErrorSummary, Field, LoadError, Loading, PageTitle, Status, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
 import {
   DateField,
   Mark,
@@ -46,6 +46,8 @@ export function LogPage({ route }) {
   const [errors, setErrors] = useState([]);
   const [exporting, setExporting] = useState(false);
   const key = FILTERS.map((k) => q[k] || '').join('|');
+  // Back or a new link: the filters shown are the link's, so earlier complaints go.
+  useEffect(() => setErrors([]), [key]);
   const list = usePaged((cursor) => api.get('/api/v1/referrals', { ...apiFilters(q), limit: 50, cursor }), [key]);
   const labels = {
     district: t('log.district'),

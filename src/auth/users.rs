@@ -56,6 +56,12 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<
     users::table.filter(users::username.eq(username)).select(UserRow::as_select()).first(conn).optional()
 }
 
+/// Whether any account exists (the first administrator is created from the command line).
+pub fn any_exists(conn: &mut DbConnection) -> Result<bool, crate::error::ApiError> {
+    let first: Option<String> = users::table.select(users::id).first(conn).optional()?;
+    Ok(first.is_some())
+}
+
 /// Finds a user by id.
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
     users::table.find(id).select(UserRow::as_select()).first(conn).optional()

@@ -167,12 +167,21 @@ impl Reply {
 pub fn assert_secure_headers(reply: &Reply) {
     for (name, want) in [
         ("x-content-type-options", "nosniff"),
-        ("cache-control", "no-store"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
     ] {
         assert_eq!(reply.header(name).as_deref(), Some(want), "{name} on a {} response", reply.status);
     }
+    // The console's own files (marked by their resource policy) are revalidated by ETag;
+    // everything else is never stored.
+    let cache = reply.header("cache-control");
+    let console_file = reply.header("cross-origin-resource-policy").is_some() && reply.header("etag").is_some();
+    let allowed: &[&str] = if console_file { &["no-store", "no-cache"] } else { &["no-store"] };
+    assert!(
+        cache.as_deref().is_some_and(|c| allowed.contains(&c)),
+        "cache-control {cache:?} on a {} response",
+        reply.status
+    );
     let csp = reply.header("content-security-policy").unwrap_or_default();
     assert!(csp.contains("frame-ancestors 'none'"), "CSP on a {} response: {csp:?}", reply.status);
     assert!(reply.header("access-control-allow-origin").is_none(), "CORS is closed");

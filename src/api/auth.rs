@@ -121,15 +121,48 @@ pub async fn login(
     }))
 }
 
-/// The caller's own account.
+/// One's own account and what it may do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    /// The account.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// The actions of the policy table this account's role may perform (a client shows
+    /// only these; the server checks every request regardless).
+    pub permissions: Vec<&'static str>,
+}
+
+/// The caller's own account, with the actions its role permits.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])), responses(
-    (status = 200, body = UserView),
+    (status = 200, description = "the caller's account", body = MeView),
     (status = 401, description = "no valid token", body = crate::error::Problem),
 ))]
 pub async fn me(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = user.principal.id.clone();
     let view = db::run(&state.pool, move |conn| service::get_user(conn, &id)).await?;
-    Ok(ok_json(&view))
+    let permissions = crate::auth::Action::ALL
+        .iter()
+        .filter(|a| crate::auth::policy::permits(view.role, **a))
+        .map(|a| a.as_str())
+        .collect();
+    Ok(ok_json(&MeView { user: view, permissions }))
+}
+
+/// Whether the service still needs its first account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SetupStatus {
+    /// True while no account exists: the console then says how to create the first
+    /// administrator (from the command line; there is no way to do it over HTTP).
+    pub first_admin_needed: bool,
+}
+
+/// Whether any account exists yet (no token needed; says nothing else about accounts).
+#[utoipa::path(get, path = "/api/v1/auth/setup", tag = "auth", responses(
+    (status = 200, description = "set-up state", body = SetupStatus),
+))]
+pub async fn setup_status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let any = db::run(&state.pool, users::any_exists).await?;
+    Ok(ok_json(&SetupStatus { first_admin_needed: !any }))
 }
 
 /// A password change by the account holder.

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod contract;
 pub mod districts;
 pub mod docs;
 pub mod health;
@@ -74,6 +75,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/api/docs", Public, || web::get().to(docs::docs_redirect)),
         endpoint(M::GET, "/api/docs/{file:.*}", Public, || web::get().to(docs::docs_file)),
         endpoint(M::POST, "/api/v1/auth/login", Public, || web::post().to(auth::login)).limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/auth/setup", Public, || web::get().to(auth::setup_status)),
         endpoint(M::GET, "/api/v1/auth/me", Requires(Action::AccountRead), || web::get().to(auth::me)),
         endpoint(M::POST, "/api/v1/auth/password", Requires(Action::AccountChangePassword), || {
             web::post().to(auth::change_password)
@@ -250,6 +252,16 @@ fn json_config(limit: usize) -> web::JsonConfig {
 
 async fn not_found() -> HttpResponse {
     ApiError::NotFound.error_response()
+}
+
+/// The 404 problem, for handlers outside the endpoint table (the console's files).
+pub fn not_found_response() -> HttpResponse {
+    ApiError::NotFound.error_response()
+}
+
+/// 405 for a resource that answers GET only (the console's files).
+pub async fn method_not_allowed_get() -> HttpResponse {
+    method_not_allowed("GET".to_string()).await
 }
 
 /// 405 with the `Allow` header RFC 9110 requires.

@@ -25,9 +25,12 @@ pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 
 
 /// Registers `GET /` and `GET /console/{file}`, gzip-compressed when the browser asks.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").wrap(Compress::default()).route(web::get().to(index)).default_service(
-        web::to(|| async { crate::api::method_not_allowed_get().await }),
-    ))
+    cfg.service(
+        web::resource("/")
+            .wrap(Compress::default())
+            .route(web::get().to(index))
+            .default_service(web::to(|| async { crate::api::method_not_allowed_get().await })),
+    )
     .service(
         web::resource("/console/{file:.*}")
             .wrap(Compress::default())
@@ -46,7 +49,11 @@ async fn index(req: HttpRequest) -> HttpResponse {
     let urdu = web::Query::<LangQuery>::from_query(req.query_string())
         .map(|q| q.lang.as_deref() == Some("ur"))
         .unwrap_or(false);
-    let html = if urdu { html.replacen(r#"<html lang="en" dir="ltr">"#, r#"<html lang="ur" dir="rtl">"#, 1) } else { html.into_owned() };
+    let html = if urdu {
+        html.replacen(r#"<html lang="en" dir="ltr">"#, r#"<html lang="ur" dir="rtl">"#, 1)
+    } else {
+        html.into_owned()
+    };
     let mut response = HttpResponse::Ok();
     response.content_type("text/html; charset=utf-8");
     console_headers(&mut response);

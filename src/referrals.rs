@@ -53,10 +53,12 @@ pub struct Referral {
     /// The clerk who referred.
     pub referred_by: String,
     /// When.
+    #[serde(serialize_with = "crate::domain::timestamp::utc")]
     pub referred_at: NaiveDateTime,
     /// The scheme office acknowledges by this date, or the referral expires.
     pub acknowledge_by: NaiveDate,
     /// Last change.
+    #[serde(serialize_with = "crate::domain::timestamp::utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -77,6 +79,7 @@ pub struct ReferralEvent {
     /// Who (`system` for an expiry).
     pub actor: String,
     /// When.
+    #[serde(serialize_with = "crate::domain::timestamp::utc")]
     pub occurred_at: NaiveDateTime,
 }
 
@@ -350,6 +353,8 @@ pub struct ReferralWithLedger {
     pub referral: Referral,
     /// Every transition, oldest first.
     pub ledger: Vec<ReferralEvent>,
+    /// The steps the caller's role may take from the current status (empty when none).
+    pub next_steps: Vec<&'static str>,
 }
 
 /// One referral with its ledger (expired first if its deadline passed).
@@ -361,7 +366,9 @@ pub fn get(conn: &mut DbConnection, actor: &Actor, id: &str, today: NaiveDate) -
         .order(referral_events::id.asc())
         .select(ReferralEvent::as_select())
         .load(conn)?;
-    Ok(ReferralWithLedger { referral, ledger })
+    let next_steps =
+        allowed(&referral.status).iter().filter(|(_, role)| *role == actor.role).map(|(step, _)| *step).collect();
+    Ok(ReferralWithLedger { referral, ledger, next_steps })
 }
 
 /// A household's referrals, newest first (a clerk in the household's district).
@@ -479,6 +486,11 @@ pub struct LogFilter {
     pub clerk: Option<String>,
     /// Only these districts (an auditor assigned to districts).
     pub districts: Option<Vec<String>>,
+    /// Only these schemes (a scheme administrator's own).
+    pub schemes: Option<Vec<String>>,
+    /// Only referrals still waiting for acknowledgement on or after their deadline (the
+    /// day given: today in Pakistan).
+    pub overdue_on: Option<NaiveDate>,
 }
 
 /// One line of the referral log: household numbers, never names or ID numbers.
@@ -503,10 +515,12 @@ pub struct LogEntry {
     /// The clerk who referred.
     pub referred_by: String,
     /// When.
+    #[serde(serialize_with = "crate::domain::timestamp::utc")]
     pub referred_at: NaiveDateTime,
     /// Acknowledgement deadline.
     pub acknowledge_by: NaiveDate,
     /// Last change.
+    #[serde(serialize_with = "crate::domain::timestamp::utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -555,6 +569,12 @@ pub fn log_page(
     }
     if let Some(c) = &filter.clerk {
         query = query.filter(referrals::referred_by.eq(c.clone()));
+    }
+    if let Some(list) = &filter.schemes {
+        query = query.filter(referrals::scheme_id.eq_any(list.clone()));
+    }
+    if let Some(day) = filter.overdue_on {
+        query = query.filter(referrals::status.eq("referred")).filter(referrals::acknowledge_by.le(day));
     }
     if let Some(c) = cursor {
         query = query.filter(referrals::id.gt(c.to_string()));

@@ -154,7 +154,9 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         | Action::ReferralCreate => &[Clerk],
         // Clerks see their districts' referrals, scheme administrators their schemes'.
         Action::ReferralRead | Action::ReferralTransition => &[Clerk, SchemeAdmin],
-        Action::AuditRead | Action::AuditVerify | Action::ReferralLog => &[Auditor],
+        Action::AuditRead | Action::AuditVerify => &[Auditor],
+        // Scheme administrators: their own schemes only (filtered in the query).
+        Action::ReferralLog => &[Auditor, SchemeAdmin],
         // Screening a posted household stores nothing but an audit record: clerks screen
         // walk-ins, scheme administrators try their rules on example households.
         Action::ScreeningPreview => &[Clerk, SchemeAdmin],

@@ -226,7 +226,17 @@ fn the_console_code_keeps_to_its_content_security_policy() {
             continue;
         }
         own_bytes += text.len();
-        for banned in ["innerHTML", "outerHTML", "dangerouslySetInnerHTML", "insertAdjacentHTML", "eval(", "new Function", "localStorage.setItem('sahulat.draft", "http://", "https://"] {
+        for banned in [
+            "innerHTML",
+            "outerHTML",
+            "dangerouslySetInnerHTML",
+            "insertAdjacentHTML",
+            "eval(",
+            "new Function",
+            "localStorage.setItem('sahulat.draft",
+            "http://",
+            "https://",
+        ] {
             assert!(!text.contains(banned), "{} uses {banned}", file.display());
         }
     }

@@ -165,11 +165,9 @@ impl Reply {
 
 /// Every response of every test, whatever its status, carries the security headers (S10).
 pub fn assert_secure_headers(reply: &Reply) {
-    for (name, want) in [
-        ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "DENY"),
-        ("referrer-policy", "no-referrer"),
-    ] {
+    for (name, want) in
+        [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("referrer-policy", "no-referrer")]
+    {
         assert_eq!(reply.header(name).as_deref(), Some(want), "{name} on a {} response", reply.status);
     }
     // The console's own files (marked by their resource policy) are revalidated by ETag;

@@ -5,6 +5,8 @@
 
 mod audit;
 mod auth;
+mod console;
+mod field_errors;
 mod hardening;
 mod helpers;
 mod households;
@@ -16,4 +18,6 @@ mod rescreen;
 mod schema;
 mod schemes;
 mod screenings;
+mod timestamps;
+mod urdu_names;
 mod users;

@@ -256,3 +256,51 @@ async fn referrals_expire_are_idempotent_and_stay_in_their_district() {
     let again = app.call("POST", &path, Some(&clerk), Some(&body)).await;
     assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
 }
+
+#[actix_web::test]
+async fn a_scheme_administrator_reads_the_log_of_their_own_schemes_with_overdue_and_next_steps() {
+    let app = spawn_app().await;
+    let clerk = login_as(&app, "amina", Role::Clerk, &["swat"], &[]).await;
+    let bisp = login_as(&app, "bisp-officer", Role::SchemeAdmin, &[], &["bisp-kafaalat"]).await;
+    let created = app.call("POST", "/api/v1/households", Some(&clerk), Some(&household())).await;
+    let id = created.body["id"].as_str().expect("id").to_string();
+    let path = format!("/api/v1/households/{id}/referrals");
+    let made = app
+        .call(
+            "POST",
+            &path,
+            Some(&clerk),
+            Some(&json!({"schemes": ["bisp-kafaalat", "senior-citizen-card"], "override_reason": "test"})),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    assert_eq!(items(&made.body).len(), 2);
+
+    // Only their scheme's referral, whatever they ask for.
+    let inbox = app.call("GET", "/api/v1/referrals", Some(&bisp), None).await;
+    assert_eq!(inbox.status, StatusCode::OK, "{:?}", inbox.body);
+    assert_eq!(items(&inbox.body).len(), 1);
+    assert_eq!(inbox.body["items"][0]["scheme"], "bisp-kafaalat");
+    let other = app.call("GET", "/api/v1/referrals?scheme=senior-citizen-card", Some(&bisp), None).await;
+    assert_eq!(items(&other.body).len(), 0, "another scheme's referrals stay hidden");
+    let csv = app.call("GET", "/api/v1/referrals/export.csv", Some(&bisp), None).await;
+    assert_eq!(String::from_utf8_lossy(&csv.raw).lines().count(), 2, "header and their one referral");
+
+    // Nothing is overdue until the deadline is reached.
+    let overdue = app.call("GET", "/api/v1/referrals?overdue=true", Some(&bisp), None).await;
+    assert_eq!(items(&overdue.body).len(), 0);
+    let referral_id = inbox.body["items"][0]["id"].as_str().expect("id").to_string();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(5)).date_naive();
+    execute_sql(&app.db, &format!("UPDATE referrals SET acknowledge_by = '{today}' WHERE id = '{referral_id}'"));
+    let due = app.call("GET", "/api/v1/referrals?overdue=true", Some(&bisp), None).await;
+    assert_eq!(items(&due.body).len(), 1, "due today is overdue: {:?}", due.body);
+
+    // The steps each role may take from here.
+    let read = |token: String| {
+        let app = &app;
+        let path = format!("/api/v1/referrals/{referral_id}");
+        async move { app.call("GET", &path, Some(&token), None).await }
+    };
+    assert_eq!(read(bisp.clone()).await.body["next_steps"], json!(["acknowledged"]));
+    assert_eq!(read(clerk.clone()).await.body["next_steps"], json!(["withdrawn"]));
+}

@@ -20,6 +20,20 @@ function useHashRoute() {
   return parseRoute(hash);
 }
 
+/** A page module, fetched on first use (a failed fetch offers a retry). */
+function LazyPage({ load, route }) {
+  const [Page, setPage] = useState(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    load().then(
+      (component) => setPage(() => component),
+      () => setFailed(true),
+    );
+  }, [load]);
+  if (failed) return html`<div class="notice notice-error" role="alert"><p>${t('error.network')}</p></div>`;
+  return Page ? html`<${Page} route=${route} />` : html`<p class="loading" role="status">${t('common.loading')}</p>`;
+}
+
 /** Navigation: only what the role may do. */
 function Nav({ route }) {
   const items = [
@@ -96,6 +110,20 @@ function ReloginDialog({ pending, onDone }) {
   </${Dialog}>`;
 }
 
+/** Before the token runs out, a warning with a way to sign in again at once (WCAG 2.2.1). */
+function ExpiryWarning({ onExtend }) {
+  const [left, setLeft] = useState(api.secondsLeft());
+  useEffect(() => {
+    const timer = setInterval(() => setLeft(api.secondsLeft()), 15000);
+    return () => clearInterval(timer);
+  }, []);
+  if (!api.signedIn() || left > 120) return null;
+  return html`<div class="notice notice-warn no-print" role="alert" data-testid="expiry-warning">
+    <p>${t('session.ending', { n: Math.max(1, Math.ceil(left / 60)) })}</p>
+    <button type="button" class="button secondary" onClick=${onExtend}>${t('session.extend')}</button>
+  </div>`;
+}
+
 function App() {
   const route = useHashRoute();
   const [, setLangTick] = useState(0);
@@ -148,17 +176,20 @@ function App() {
       location.replace(`${location.pathname}${location.search}${home()}`);
       return null;
     }
-    const Page = routes[route.name] || routes.notFound;
-    body = html`<${Page} key=${route.key} route=${route} />`;
+    body = html`<${LazyPage} key=${route.key} load=${routes[route.name] || routes.notFound} route=${route} />`;
   }
   return html`
     <${Header} route=${route} onLogout=${logout} />
-    <main id="main" tabindex="-1" class=${`page page-${route.name}`}>${body}</main>
+    <main id="main" tabindex="-1" class=${`page page-${route.name}`}>
+      ${user ? html`<${ExpiryWarning} onExtend=${() => setRelogin(true)} />` : null}
+      ${body}
+    </main>
     <${Toasts} />
     ${user
       ? html`<${ReloginDialog} pending=${relogin} onDone=${() => {
           setRelogin(false);
-          resolver.current && resolver.current();
+          if (resolver.current) resolver.current();
+          resolver.current = null;
         }} />`
       : null}
   `;

@@ -1,24 +1,6 @@
 // The hash routes: every page has a deep link (`#/households/{id}`, `#/referrals/{id}`,
 // `#/schemes/{id}`, …). A route names its page and the navigation section it belongs to.
 
-import { NotFoundPage } from './pages/not-found.js';
-import { SearchPage } from './pages/search.js';
-import { HouseholdPage } from './pages/household.js';
-import { RegisterPage } from './pages/register.js';
-import { EditHouseholdPage } from './pages/edit-household.js';
-import { MemberPage } from './pages/member.js';
-import { ScreeningPage } from './pages/screening.js';
-import { ReferralPage } from './pages/referral.js';
-import { SlipPage } from './pages/slip.js';
-import { InboxPage } from './pages/inbox.js';
-import { SchemesPage, SchemePage } from './pages/schemes.js';
-import { LogPage } from './pages/log.js';
-import { AuditPage } from './pages/audit.js';
-import { UsersPage, UserPage } from './pages/admin-users.js';
-import { DistrictsPage } from './pages/admin-districts.js';
-import { RulesPage } from './pages/admin-rules.js';
-import { AccountPage } from './pages/account.js';
-
 const table = [
   // [pattern, name, section]
   [/^\/search$/, 'search', 'search'],
@@ -42,26 +24,29 @@ const table = [
   [/^\/account$/, 'account', 'account'],
 ];
 
+// Pages load when first visited, so each role's browser fetches only its own pages.
+const page = (file, name) => () => import(`./pages/${file}.js`).then((m) => m[name]);
+
 export const routes = {
-  search: SearchPage,
-  register: RegisterPage,
-  household: HouseholdPage,
-  editHousehold: EditHouseholdPage,
-  member: MemberPage,
-  screening: ScreeningPage,
-  referral: ReferralPage,
-  slip: SlipPage,
-  inbox: InboxPage,
-  schemes: SchemesPage,
-  scheme: SchemePage,
-  log: LogPage,
-  audit: AuditPage,
-  users: UsersPage,
-  user: UserPage,
-  districts: DistrictsPage,
-  rules: RulesPage,
-  account: AccountPage,
-  notFound: NotFoundPage,
+  search: page('search', 'SearchPage'),
+  register: page('register', 'RegisterPage'),
+  household: page('household', 'HouseholdPage'),
+  editHousehold: page('edit-household', 'EditHouseholdPage'),
+  member: page('member', 'MemberPage'),
+  screening: page('screening', 'ScreeningPage'),
+  referral: page('referral', 'ReferralPage'),
+  slip: page('slip', 'SlipPage'),
+  inbox: page('inbox', 'InboxPage'),
+  schemes: page('schemes', 'SchemesPage'),
+  scheme: page('schemes', 'SchemePage'),
+  log: page('log', 'LogPage'),
+  audit: page('audit', 'AuditPage'),
+  users: page('admin-users', 'UsersPage'),
+  user: page('admin-users', 'UserPage'),
+  districts: page('admin-districts', 'DistrictsPage'),
+  rules: page('admin-rules', 'RulesPage'),
+  account: page('account', 'AccountPage'),
+  notFound: page('not-found', 'NotFoundPage'),
 };
 
 /** `#/households/abc/edit?focus=phone` → {name, params: ['abc'], query, section, key}. */

@@ -69,6 +69,26 @@ function Collect({ household, missing }) {
   </p>`;
 }
 
+/** The fields whose answers would settle most undetermined decisions, most useful first. */
+function CollectFirst({ household, results }) {
+  const counts = new Map();
+  for (const r of results) {
+    const seen = new Set();
+    for (const f of r.missing_fields) {
+      const k = `${f.member_id || ''}|${f.field}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      counts.set(k, { ...f, n: (counts.get(k)?.n || 0) + 1 });
+    }
+  }
+  const top = [...counts.values()].sort((a, b) => b.n - a.n).slice(0, 8);
+  if (!top.length) return null;
+  return html`<div class="notice" data-testid="collect-first">
+    <h3>${t('screening.collect_first')}</h3>
+    <ul>${top.map((f) => html`<li><${Collect} household=${household} missing=${[f]} /> ${t('screening.settles', { n: f.n })}</li>`)}</ul>
+  </div>`;
+}
+
 function Result({ data }) {
   const { household, screening, catalogue } = data;
   const referredSchemes = new Set(data.referrals.filter((r) => ['referred', 'acknowledged', 'enrolled'].includes(r.status)).map((r) => r.scheme));
@@ -162,7 +182,9 @@ function Result({ data }) {
       return html`<section aria-labelledby=${`g-${g}`} data-testid=${`group-${g}`}>
         ${g === 'not_eligible'
           ? html`<details><summary><h2 id=${`g-${g}`} class="inline-h">${t(`screening.group_${g}`)} (${ltr(list.length)})</h2></summary>${body}</details>`
-          : html`<h2 id=${`g-${g}`}>${t(`screening.group_${g}`)} (${ltr(list.length)})</h2>${list.length ? body : html`<p class="empty">${t('common.none')}</p>`}`}
+          : html`<h2 id=${`g-${g}`}>${t(`screening.group_${g}`)} (${ltr(list.length)})</h2>
+              ${g === 'undetermined' ? html`<${CollectFirst} household=${household} results=${list} />` : null}
+              ${list.length ? body : html`<p class="empty">${t('common.none')}</p>`}`}
       </section>`;
     })}
     <${Dialog} id="confirm-refer-dialog" open=${confirm} onClose=${() => setConfirm(false)} title=${t('screening.confirm_title', { n: chosen.length })}>

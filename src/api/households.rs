@@ -151,7 +151,7 @@ pub struct SearchQuery {
     pub id_number: Option<String>,
     /// The household number, e.g. `PESHAWAR-000123`.
     pub household_number: Option<String>,
-    /// The start of a member's name (case and diacritics ignored).
+    /// The start of a member's name, of record or in Urdu script (case and diacritics ignored).
     pub name: Option<String>,
     /// A district code.
     pub district: Option<String>,

@@ -161,6 +161,8 @@ diesel::table! {
         dedup_key -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        full_name_ur -> Nullable<Text>,
+        name_key_ur -> Nullable<Text>,
     }
 }
 

@@ -24,6 +24,17 @@ impl PersonName {
         Ok(Self(trimmed.to_string()))
     }
 
+    /// Parses a name written in Urdu script: a [`PersonName`] whose letters are all of the
+    /// Arabic script (Urdu, Pashto) — at least one, and no Latin letters.
+    pub fn parse_urdu(raw: &str, max: usize) -> Result<Self, &'static str> {
+        let name = Self::parse(raw, max)?;
+        let mut letters = name.0.chars().filter(|c| c.is_alphabetic()).peekable();
+        if letters.peek().is_none() || !letters.all(is_arabic_script) {
+            return Err("write the name in Urdu script (Arabic-script letters, no Latin letters)");
+        }
+        Ok(name)
+    }
+
     /// The name as entered (trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
@@ -33,6 +44,13 @@ impl PersonName {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// Whether `c` is in one of Unicode's Arabic-script blocks (Arabic, its Supplement and
+/// Extended-A/B, and the presentation forms).
+fn is_arabic_script(c: char) -> bool {
+    matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{0870}'..='\u{08FF}'
+        | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
 }
 
 /// The key names are searched and compared by: compatibility-decomposed, combining marks
@@ -74,6 +92,18 @@ mod tests {
         assert_eq!(name.as_str(), "بی بی فاطمہ");
         assert!(PersonName::parse("   ", 200).is_err());
         assert!(PersonName::parse(&"x".repeat(201), 200).is_err());
+    }
+
+    #[test]
+    fn urdu_names_are_in_arabic_script() {
+        let name = PersonName::parse_urdu("  گل خان  ", 200).expect("valid");
+        assert_eq!(name.as_str(), "گل خان");
+        assert!(PersonName::parse_urdu("مُحَمَّد عَلی", 200).is_ok());
+        assert!(PersonName::parse_urdu("زرینہ\u{200C}بی بی", 200).is_ok());
+        for bad in ["Gul Khan", "گل Khan", "Zoë", "  ", "۔۔", "123"] {
+            assert!(PersonName::parse_urdu(bad, 200).is_err(), "{bad:?} accepted");
+        }
+        assert!(PersonName::parse_urdu(&"گ".repeat(201), 200).is_err());
     }
 
     #[test]

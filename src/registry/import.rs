@@ -170,6 +170,7 @@ const HOUSEHOLD_COLUMNS: &[(&str, Kind)] = &[
 /// the household's income column has the plain name.
 const MEMBER_COLUMNS: &[(&str, &str, Kind)] = &[
     ("full_name", "full_name", Kind::Text),
+    ("full_name_ur", "full_name_ur", Kind::Text),
     ("father_or_husband_name", "father_or_husband_name", Kind::Text),
     ("relation_to_head", "relation_to_head", Kind::Text),
     ("sex", "sex", Kind::Text),

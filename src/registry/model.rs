@@ -35,7 +35,12 @@ pub struct HouseholdFields {
 /// A member's attributes.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct MemberFields {
+    /// The name of record, in any script.
     pub full_name: String,
+    /// The name in Urdu script, beside the name of record (Arabic-script letters only);
+    /// a name search matches either.
+    #[schema(min_length = 1, max_length = 200, example = "زرینہ بی بی")]
+    pub full_name_ur: Option<String>,
     pub father_or_husband_name: Option<String>,
     pub relation_to_head: Relation,
     pub sex: Sex,
@@ -193,6 +198,8 @@ pub struct MemberRow {
     pub dedup_key: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub full_name_ur: Option<String>,
+    pub name_key_ur: Option<String>,
 }
 
 /// The editable columns of a member.
@@ -201,6 +208,8 @@ pub struct MemberRow {
 pub struct MemberChangeset {
     pub full_name: String,
     pub name_key: String,
+    pub full_name_ur: Option<String>,
+    pub name_key_ur: Option<String>,
     pub father_or_husband_name: Option<String>,
     pub relation_to_head: String,
     pub sex: String,
@@ -232,9 +241,10 @@ pub struct MemberChangeset {
 /// Builds [`MemberFields`] from a row type with the member columns (one mapping for every
 /// row type, so they cannot drift apart).
 macro_rules! member_fields {
-    ($row:expr, $full_name:expr, $father:expr, $id_number:expr) => {
+    ($row:expr, $full_name:expr, $full_name_ur:expr, $father:expr, $id_number:expr) => {
         MemberFields {
             full_name: $full_name,
+            full_name_ur: $full_name_ur,
             father_or_husband_name: $father,
             relation_to_head: Relation::parse(&$row.relation_to_head).unwrap_or(Relation::OtherRelative),
             sex: Sex::parse(&$row.sex).unwrap_or(Sex::Transgender),
@@ -305,13 +315,19 @@ impl MemberFields {
     /// Reads the fields of a stored row. Stored codes are guaranteed by the write path;
     /// an unreadable one falls back to the most neutral value rather than failing a read.
     pub fn from_row(row: &MemberRow) -> Self {
-        member_fields!(row, row.full_name.clone(), row.father_or_husband_name.clone(), row.id_number.clone())
+        member_fields!(
+            row,
+            row.full_name.clone(),
+            row.full_name_ur.clone(),
+            row.father_or_husband_name.clone(),
+            row.id_number.clone()
+        )
     }
 
     /// The fields the rules read, from a [`MemberFactsRow`]; names and ID number are left
     /// empty (the rules never read them).
     pub fn from_facts_row(row: &MemberFactsRow) -> Self {
-        member_fields!(row, String::new(), None, None)
+        member_fields!(row, String::new(), None, None, None)
     }
 
     /// The key likely duplicates are found by: name, date of birth, father/husband name.
@@ -325,6 +341,8 @@ impl MemberFields {
         MemberChangeset {
             full_name: self.full_name.clone(),
             name_key: crate::domain::search_key(&self.full_name),
+            full_name_ur: self.full_name_ur.clone(),
+            name_key_ur: self.full_name_ur.as_deref().map(crate::domain::search_key),
             father_or_husband_name: self.father_or_husband_name.clone(),
             relation_to_head: self.relation_to_head.as_str().to_string(),
             sex: self.sex.as_str().to_string(),
@@ -392,6 +410,8 @@ impl MemberFields {
             dedup_key: c.dedup_key,
             created_at: now,
             updated_at: now,
+            full_name_ur: c.full_name_ur,
+            name_key_ur: c.name_key_ur,
         }
     }
 }

@@ -45,6 +45,7 @@ pub const HOUSEHOLD_EDITABLE: &[&str] = &[
 /// The member fields a clerk may change with PATCH.
 pub const MEMBER_EDITABLE: &[&str] = &[
     "full_name",
+    "full_name_ur",
     "father_or_husband_name",
     "relation_to_head",
     "sex",
@@ -174,6 +175,7 @@ pub fn parse_member(value: &Value, path: &str, today: NaiveDate) -> Result<Membe
 fn read_member(value: &Value, path: &str, today: NaiveDate, errors: &mut Vec<FieldError>) -> Option<MemberFields> {
     let mut r = Reader::new(value, path, errors)?;
     let full_name = r.parsed("full_name", |s| PersonName::parse(s, 200).map(PersonName::into_string));
+    let full_name_ur = r.parsed("full_name_ur", |s| PersonName::parse_urdu(s, 200).map(PersonName::into_string));
     let father = r.parsed("father_or_husband_name", |s| PersonName::parse(s, 200).map(PersonName::into_string));
     let relation = r.code::<Relation>("relation_to_head");
     let sex = r.code("sex");
@@ -182,6 +184,7 @@ fn read_member(value: &Value, path: &str, today: NaiveDate, errors: &mut Vec<Fie
     let id_number = r.parsed("id_number", |s| NationalId::parse(s).map(|n| n.as_str().to_string()));
     let member = MemberFields {
         full_name: r.required("full_name", full_name).unwrap_or_default(),
+        full_name_ur: flat(full_name_ur),
         father_or_husband_name: flat(father),
         relation_to_head: r.required("relation_to_head", relation).unwrap_or(Relation::Unrelated),
         sex: r.required("sex", sex).unwrap_or(crate::domain::codes::Sex::Transgender),

@@ -163,7 +163,7 @@ pub fn reserve_household_numbers(conn: &mut DbConnection, district: &str, count:
 }
 
 /// Rows per multi-row INSERT: PostgreSQL allows 65,535 bind parameters, and a member row
-/// has 35 columns.
+/// has 37 columns.
 const INSERT_CHUNK: usize = 1_500;
 
 /// Inserts household rows (multi-row statements).
@@ -288,7 +288,8 @@ pub struct SearchFilter {
     pub id_number: Option<String>,
     /// Exact household number (upper-cased).
     pub household_number: Option<String>,
-    /// Search-key prefix of a current member's name, with its exclusive upper bound.
+    /// Search-key prefix of a current member's name (of record or in Urdu script), with its
+    /// exclusive upper bound.
     pub name_range: Option<(String, String)>,
     /// District code.
     pub district: Option<String>,
@@ -311,9 +312,12 @@ pub fn search(
         query = query.filter(households::id.eq_any(holders));
     }
     if let Some((low, high)) = &filter.name_range {
+        // Either key in the range: an index range scan on each (SQLite's multi-index OR,
+        // PostgreSQL's BitmapOr).
+        let in_name = members::name_key.ge(low.clone()).and(members::name_key.lt(high.clone()));
+        let in_name_ur = members::name_key_ur.ge(low.clone()).and(members::name_key_ur.lt(high.clone()));
         let named = members::table
-            .filter(members::name_key.ge(low.clone()))
-            .filter(members::name_key.lt(high.clone()))
+            .filter(in_name.or(in_name_ur))
             .filter(members::status.eq(STATUS_CURRENT))
             .select(members::household_id);
         query = query.filter(households::id.eq_any(named));

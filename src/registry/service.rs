@@ -583,6 +583,8 @@ pub struct HouseholdSummary {
     pub district: String,
     /// The head's name.
     pub head_name: Option<String>,
+    /// The head's name in Urdu script, where known.
+    pub head_name_ur: Option<String>,
     /// Current members.
     pub member_count: usize,
     /// Version.
@@ -615,8 +617,10 @@ pub fn search(
         .into_iter()
         .map(|r| {
             let mine: Vec<&MemberRow> = members.iter().filter(|m| m.household_id == r.id).collect();
+            let head = mine.iter().find(|m| m.relation_to_head == "head");
             HouseholdSummary {
-                head_name: mine.iter().find(|m| m.relation_to_head == "head").map(|m| m.full_name.clone()),
+                head_name: head.map(|m| m.full_name.clone()),
+                head_name_ur: head.and_then(|m| m.full_name_ur.clone()),
                 member_count: mine.len(),
                 id: r.id,
                 household_number: r.household_number,

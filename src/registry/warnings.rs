@@ -85,6 +85,7 @@ mod tests {
     fn member(sex: Sex, dob: &str, id_type: IdType, id: Option<&str>) -> MemberFields {
         MemberFields {
             full_name: "X".into(),
+            full_name_ur: None,
             father_or_husband_name: None,
             relation_to_head: Relation::Head,
             sex,

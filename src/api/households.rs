@@ -13,6 +13,7 @@ use crate::domain::names::prefix_range;
 use crate::domain::{NationalId, search_key};
 use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, StoredResponse};
+use crate::registry::districts;
 use crate::registry::parse::parse_new_household;
 use crate::registry::repo::{Scope, SearchFilter};
 use crate::registry::service::{self, HistoryEntry, HouseholdSummary, HouseholdView, HouseholdWithWarnings};
@@ -62,6 +63,17 @@ pub fn created(result: &HouseholdWithWarnings) -> StoredResponse {
     )
 }
 
+/// The 422 for a registration body that did not parse: its field errors with the district's
+/// own check added (unknown, or not one of `scope`'s), so one answer names every bad field.
+pub async fn refused(state: &AppState, scope: Scope, body: Value, mut errors: Vec<FieldError>) -> ApiError {
+    let checked = db::run(&state.pool, move |conn| {
+        districts::add_household_errors(conn, &scope, &mut [(&body, &mut errors)])?;
+        Ok(errors)
+    })
+    .await;
+    checked.map_or_else(|e| e, ApiError::Validation)
+}
+
 /// Registers a household with its members.
 #[utoipa::path(post, path = "/api/v1/households", tag = "households", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe key")),
@@ -80,7 +92,10 @@ pub async fn create_household(
     let body = body.into_inner();
     let key = idempotency_key(&req)?;
     let hash = idempotency::fingerprint("POST", req.path(), &body);
-    let input = parse_new_household(&body, today_in_pakistan()).map_err(ApiError::Validation)?;
+    let input = match parse_new_household(&body, today_in_pakistan()) {
+        Ok(input) => input,
+        Err(errors) => return Err(refused(&state, scope_of(&user), body, errors).await),
+    };
     let (audit_key, ctx, scope, user_id) =
         (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), user.principal.id.clone());
     let rules = state.rules.current();

@@ -101,7 +101,17 @@ pub async fn start_rescreen(
 ) -> Result<HttpResponse, ApiError> {
     // An empty body: the whole registry, today.
     let body: RescreenRequest = super::optional_json(&body)?;
-    let as_of = parse_as_of(body.as_of.as_deref())?;
+    let as_of = match (parse_as_of(body.as_of.as_deref()), body.district.clone()) {
+        (Ok(as_of), _) => as_of,
+        // A bad date and an unknown district are named in one 422.
+        (Err(ApiError::Validation(mut errors)), Some(district)) => {
+            if db::run(&state.pool, move |conn| Ok(districts::find(conn, &district)?.is_none())).await? {
+                errors.push(crate::error::FieldError::new("district", "unknown_district", "not a district code"));
+            }
+            return Err(ApiError::Validation(errors));
+        }
+        (Err(e), _) => return Err(e),
+    };
     let view = start(&state, user.audit_context(&req), state.rules.current(), as_of, body.district).await?;
     Ok(no_store(HttpResponse::Accepted())
         .insert_header(("location", format!("/api/v1/rescreens/{}", view.id)))

@@ -215,7 +215,14 @@ pub async fn pre_screen(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let as_of = parse_as_of(query.as_of.as_deref())?;
-    let input = parse_new_household(&body, today_in_pakistan()).map_err(ApiError::Validation)?;
+    let body = body.into_inner();
+    let input = match parse_new_household(&body, today_in_pakistan()) {
+        Ok(input) => input,
+        // Any district may be pre-screened: only an unknown one is a field error.
+        Err(errors) => {
+            return Err(super::households::refused(&state, crate::registry::repo::Scope::All, body, errors).await);
+        }
+    };
     let rules = state.rules.current();
     let mut facts = Facts::default();
     facts.fill_from_registry(&input.district, &input.fields, &input.members);

@@ -57,8 +57,10 @@ pub async fn create_user(
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    check_new_password(&body.password, &body.username)
-        .map_err(|m| ApiError::invalid_field("password", "weak_password", m))?;
+    // Every field is checked before the (deliberately slow) hash, in one 422.
+    let (username, password, role) = (body.username.clone(), body.password.clone(), body.role);
+    let assignments = Assignments { districts: body.districts.clone(), schemes: body.schemes.clone() };
+    db::run(&state.pool, move |conn| service::check_new_user(conn, &username, &password, role, &assignments)).await?;
     let password = body.password.clone();
     let hash = state.hash_limiter.run(move || hash_password(&password)).await??;
     let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));

@@ -40,7 +40,8 @@ pub struct AuditEventView {
     pub chain_id: String,
     /// Position in its chain (gapless, from 1).
     pub seq: i64,
-    /// When it happened (UTC).
+    /// When it happened (UTC, RFC 3339 with the `Z` offset).
+    #[schema(format = DateTime)]
     pub occurred_at: String,
     /// The acting user's id.
     pub actor_user_id: Option<String>,

@@ -141,6 +141,27 @@ pub struct CreateUser<'a> {
     pub assignments: Assignments,
 }
 
+/// Every field error of a new account in one 422: user name, password, and the role's
+/// districts (looked up) and schemes. The API calls it before hashing the password, so a
+/// refused request costs no hash and still names every bad field.
+pub fn check_new_user(
+    conn: &mut DbConnection,
+    username: &str,
+    password: &str,
+    role: Role,
+    assignments: &Assignments,
+) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if let Err(m) = check_username(username) {
+        errors.push(FieldError::new("username", "invalid_format", m));
+    }
+    if let Err(m) = check_new_password(password, username) {
+        errors.push(FieldError::new("password", "weak_password", m));
+    }
+    check_assignments(conn, role, assignments, &mut errors)?;
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
 /// Creates an account and records `user_create`.
 pub fn create_user(
     conn: &mut DbConnection,
@@ -148,18 +169,8 @@ pub fn create_user(
     ctx: &AuditContext,
     req: CreateUser<'_>,
 ) -> Result<UserView, ApiError> {
-    let mut errors = Vec::new();
-    if let Err(m) = check_username(req.username) {
-        errors.push(FieldError::new("username", "invalid_format", m));
-    }
-    if let Err(m) = check_new_password(req.password, req.username) {
-        errors.push(FieldError::new("password", "weak_password", m));
-    }
     let assignments = normalise(req.assignments);
-    check_assignments(conn, req.role, &assignments, &mut errors)?;
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    check_new_user(conn, req.username, req.password, req.role, &assignments)?;
     if users::find_by_username(conn, req.username)?.is_some() {
         return Err(ApiError::conflict("username_taken", "that user name is already in use"));
     }

@@ -8,6 +8,7 @@ pub mod names;
 pub mod national_id;
 pub mod phone;
 pub mod reader;
+pub mod timestamp;
 
 pub use names::{PersonName, search_key};
 pub use national_id::NationalId;

@@ -1,9 +1,12 @@
 //! Synthetic but realistic households of Khyber Pakhtunkhwa for demos and benchmarks:
-//! households of about seven, many children, a share of unknown values, Urdu and English
-//! names, and valid, unique ID numbers. Deterministic for a given seed.
+//! households of about seven, many children, a share of unknown values, names in Urdu or
+//! Latin script (one script per household), and valid, unique ID numbers. Deterministic
+//! for a given seed.
 
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value, json};
+
+mod names;
 
 /// A small, fast, seedable generator (SplitMix64); not for anything secret.
 pub struct Rng(u64);
@@ -39,50 +42,8 @@ impl Rng {
     }
 }
 
-const MALE: &[&str] = &[
-    "Muhammad", "Ahmad", "Gul", "Sher", "Khan", "Zahid", "Imran", "Bilal", "Hamid", "Noor", "Rahim", "Saeed", "Fazal",
-    "Wali", "Tariq", "Javed", "Akbar", "Ismail", "Yousaf", "Hassan", "محمد", "احمد", "گل", "شیر", "نور",
-];
-const FEMALE: &[&str] = &[
-    "Fatima",
-    "Ayesha",
-    "Zainab",
-    "Gul Bibi",
-    "Shabana",
-    "Nasreen",
-    "Rukhsana",
-    "Bushra",
-    "Zarmina",
-    "Malala",
-    "Sana",
-    "Amina",
-    "Khadija",
-    "Parveen",
-    "Shazia",
-    "فاطمہ",
-    "عائشہ",
-    "زینب",
-    "بی بی",
-    "نسرین",
-];
-const FAMILY: &[&str] = &[
-    "Khan",
-    "Afridi",
-    "Yousafzai",
-    "Shinwari",
-    "Khattak",
-    "Bangash",
-    "Marwat",
-    "Orakzai",
-    "Mohmand",
-    "Wazir",
-    "Durrani",
-    "Swati",
-    "Mahsud",
-    "خان",
-    "آفریدی",
-    "یوسفزئی",
-];
+/// The share of households whose names are written in Urdu script.
+const URDU_SHARE: f64 = 0.25;
 const TEHSILS: &[&str] = &["Tehsil I", "Tehsil II", "Tehsil III", "Tehsil IV"];
 
 /// Districts weighted by rough population share (code, weight).
@@ -133,6 +94,8 @@ pub struct Generator {
     weights: Vec<u32>,
     next_person: u64,
     seed_offset: u64,
+    /// The script of the current household's names: Urdu, or Latin.
+    urdu: bool,
 }
 
 /// 11-digit codes: a bijection of the person counter (an odd multiplier not divisible by
@@ -151,7 +114,7 @@ impl Generator {
             .unzip();
         let mut rng = Rng::new(seed);
         let seed_offset = rng.next_u64() % CODE_SPACE;
-        Self { rng, today, districts, weights, next_person: 0, seed_offset }
+        Self { rng, today, districts, weights, next_person: 0, seed_offset, urdu: false }
     }
 
     fn district(&mut self) -> String {
@@ -188,8 +151,8 @@ impl Generator {
         max_age: i64,
         father: Option<&str>,
     ) -> Map<String, Value> {
-        let given = *self.rng.pick(if male { MALE } else { FEMALE });
-        let family = *self.rng.pick(FAMILY);
+        let given = names::pick(self.rng.pick(if male { names::MALE } else { names::FEMALE }), self.urdu);
+        let family = names::pick(self.rng.pick(names::FAMILY), self.urdu);
         let dob = self.birth(min_age, max_age);
         let age = self.today.year() - dob.year();
         let mut m = Map::new();
@@ -286,6 +249,7 @@ impl Generator {
     /// The next household, in the registration body shape (`district` + `members`).
     pub fn household(&mut self) -> Value {
         let district = self.district();
+        self.urdu = self.rng.chance(URDU_SHARE);
         let head_male = self.rng.chance(0.88);
         let head_age = self.rng.range(25, 70);
         let head = self.person("head", head_male, head_age, head_age, None);
@@ -384,6 +348,35 @@ mod tests {
         }
         let mean = people as f64 / 2000.0;
         assert!((6.0..=8.0).contains(&mean), "mean household size {mean}");
+    }
+
+    /// The scripts of a name's letters: (Latin, Arabic).
+    fn scripts(name: &str) -> (bool, bool) {
+        let letters = || name.chars().filter(|c| c.is_alphabetic());
+        (letters().any(|c| c.is_ascii_alphabetic()), letters().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)))
+    }
+
+    #[test]
+    fn every_name_is_written_in_one_script_and_both_scripts_occur() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
+        let mut generator = Generator::new(3, today, &known());
+        let (mut latin, mut urdu) = (0, 0);
+        for _ in 0..2000 {
+            let h = generator.household();
+            let members = h["members"].as_array().cloned().unwrap_or_default();
+            let names: Vec<&str> = members
+                .iter()
+                .flat_map(|m| [&m["full_name"], &m["father_or_husband_name"]])
+                .filter_map(Value::as_str)
+                .collect();
+            let household: Vec<(bool, bool)> = names.iter().map(|n| scripts(n)).collect();
+            for (name, (is_latin, is_urdu)) in names.iter().zip(&household) {
+                assert!(is_latin != is_urdu, "{name:?} is not written in exactly one script");
+            }
+            assert!(household.windows(2).all(|w| w[0] == w[1]), "one household, two scripts: {names:?}");
+            if household.first().is_some_and(|(_, u)| *u) { urdu += 1 } else { latin += 1 }
+        }
+        assert!(urdu > 300 && latin > 1200, "{urdu} Urdu and {latin} Latin households");
     }
 
     #[test]

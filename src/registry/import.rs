@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
+use super::districts;
 use super::parse::parse_new_household;
 use super::repo::Scope;
 use super::service;
@@ -363,7 +364,10 @@ fn store_one(conn: &mut DbConnection, ic: &ImportContext<'_>, record: &Record) -
     };
     let input = match parse_new_household(body, today_in_pakistan()) {
         Ok(input) => input,
-        Err(errors) => {
+        Err(mut errors) => {
+            // The district is named with the other bad fields (a lookup that fails only
+            // leaves it out: the line is rejected either way).
+            let _ = districts::add_household_errors(conn, ic.scope, &mut [(body, &mut errors)]);
             line.errors = errors;
             return line;
         }
@@ -428,6 +432,16 @@ fn store_batch(
         }
         lines.push(line);
     }
+    // The district is named with the other bad fields of a household that did not parse.
+    let mut refused: Vec<(&Value, &mut Vec<FieldError>)> = records
+        .iter()
+        .zip(lines.iter_mut())
+        .filter_map(|(record, line)| match &record.body {
+            Ok(body) if !line.errors.is_empty() => Some((body, &mut line.errors)),
+            _ => None,
+        })
+        .collect();
+    districts::add_household_errors(conn, ic.scope, &mut refused)?;
     let outcomes = match conn.transaction(|c| service::register_batch(c, ic.key, ic.ctx, ic.scope, &batch)) {
         Ok(outcomes) => outcomes,
         Err(ApiError::Conflict { .. }) => return Ok(records.iter().map(|r| store_one(conn, ic, r)).collect()),

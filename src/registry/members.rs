@@ -116,9 +116,9 @@ pub fn update_member(
     }
     let stored = current(&members, member_id)?;
     let old = MemberFields::from_row(stored);
-    let merged =
-        parse::merge_patch(&parse::to_object(&old), patch, parse::MEMBER_EDITABLE).map_err(ApiError::Validation)?;
-    let new = parse::parse_member(&merged, "", today).map_err(ApiError::Validation)?;
+    let new =
+        parse::patched(&parse::to_object(&old), patch, parse::MEMBER_EDITABLE, |m| parse::parse_member(m, "", today))
+            .map_err(ApiError::Validation)?;
     if (old.relation_to_head == Relation::Head) != (new.relation_to_head == Relation::Head) {
         return Err(ApiError::invalid_field(
             "relation_to_head",

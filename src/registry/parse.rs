@@ -104,6 +104,13 @@ pub fn parse_household_fields(body: &Value) -> Result<HouseholdFields, Vec<Field
     }
 }
 
+/// The district of a registration body if it is well-formed text (as [`parse_new_household`]
+/// reads it), so a body refused for other fields can still have its district checked.
+pub fn district_of(body: &Value) -> Option<String> {
+    let mut ignored = Vec::new();
+    Reader::new(body, "", &mut ignored).and_then(|mut r| flat(r.text("district", 40)))
+}
+
 /// Parses a registration body: district, attributes and members.
 pub fn parse_new_household(body: &Value, today: NaiveDate) -> Result<NewHousehold, Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -233,6 +240,32 @@ fn read_member(value: &Value, path: &str, today: NaiveDate, errors: &mut Vec<Fie
 /// Applies a JSON merge patch to `current` (an object), allowing only `editable` keys.
 /// `null` removes the key (the value becomes unknown).
 pub fn merge_patch(current: &Value, patch: &Value, editable: &[&str]) -> Result<Value, Vec<FieldError>> {
+    let (merged, errors) = merge(current, patch, editable)?;
+    if errors.is_empty() { Ok(merged) } else { Err(errors) }
+}
+
+/// [`merge_patch`], then `parse` of the result. A key that may not be changed here is
+/// reported together with the field errors of the rest of the patch, in one list.
+pub fn patched<T>(
+    current: &Value,
+    patch: &Value,
+    editable: &[&str],
+    parse: impl FnOnce(&Value) -> Result<T, Vec<FieldError>>,
+) -> Result<T, Vec<FieldError>> {
+    let (merged, mut errors) = merge(current, patch, editable)?;
+    match parse(&merged) {
+        Ok(parsed) if errors.is_empty() => Ok(parsed),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            errors.sort_by(|a, b| a.field.cmp(&b.field));
+            Err(errors)
+        }
+    }
+}
+
+/// The merged object (editable keys only) and an error for each key that is not editable.
+fn merge(current: &Value, patch: &Value, editable: &[&str]) -> Result<(Value, Vec<FieldError>), Vec<FieldError>> {
     let Some(patch) = patch.as_object() else {
         return Err(vec![FieldError::new("body", "invalid_type", "expected a JSON object")]);
     };
@@ -249,7 +282,7 @@ pub fn merge_patch(current: &Value, patch: &Value, editable: &[&str]) -> Result<
             merged.insert(key.clone(), patch[key].clone());
         }
     }
-    if errors.is_empty() { Ok(Value::Object(merged)) } else { Err(errors) }
+    Ok((Value::Object(merged), errors))
 }
 
 /// The JSON object of some fields with `null`s dropped (absent = unknown, for re-parsing).
@@ -343,5 +376,16 @@ mod tests {
         assert_eq!(merged, json!({"rooms": 3}));
         let refused = merge_patch(&current, &json!({"district": "peshawar"}), HOUSEHOLD_EDITABLE).expect_err("no");
         assert_eq!(refused[0].code, "not_editable");
+    }
+
+    #[test]
+    fn a_patch_names_a_field_it_may_not_change_with_the_other_bad_fields() {
+        let current = json!({"rooms": 2});
+        let patch = json!({"rooms": 0, "district": "peshawar", "phone": "12"});
+        let errors = patched(&current, &patch, HOUSEHOLD_EDITABLE, parse_household_fields).expect_err("invalid");
+        let fields: Vec<_> = errors.iter().map(|e| format!("{}:{}", e.field, e.code)).collect();
+        assert_eq!(fields, vec!["district:not_editable", "phone:invalid_format", "rooms:out_of_range"]);
+        let ok = patched(&current, &json!({"rooms": 3}), HOUSEHOLD_EDITABLE, parse_household_fields);
+        assert_eq!(ok.map(|f| f.rooms), Ok(Some(3)));
     }
 }

@@ -145,26 +145,6 @@ pub fn members_write_error(e: diesel::result::Error) -> ApiError {
     }
 }
 
-fn district_errors(conn: &mut DbConnection, scope: &Scope, district: &str) -> Result<Vec<FieldError>, ApiError> {
-    let unknown = !districts::unknown_codes(conn, &[district.to_string()])?.is_empty();
-    Ok(district_problem(scope, district, unknown))
-}
-
-/// The field error for a household's district: unknown, or outside the caller's scope.
-fn district_problem(scope: &Scope, district: &str, unknown: bool) -> Vec<FieldError> {
-    if unknown {
-        return vec![FieldError::new(
-            "district",
-            "unknown_district",
-            "is not a district code (see GET /api/v1/districts)",
-        )];
-    }
-    if !scope.includes(district) {
-        return vec![FieldError::new("district", "not_assigned", "you are not assigned to this district")];
-    }
-    Vec::new()
-}
-
 /// Warnings for a set of members, plus likely duplicates of members without an ID number.
 fn warnings_for(
     conn: &mut DbConnection,
@@ -204,13 +184,9 @@ pub fn register(
     import_hash: Option<&str>,
     today: NaiveDate,
 ) -> Result<HouseholdWithWarnings, ApiError> {
-    // A clerk's own districts were checked when assigned; anything else is looked up.
-    let assigned = matches!(scope, Scope::Districts(list) if list.contains(&input.district));
-    if !assigned {
-        let errors = district_errors(conn, scope, &input.district)?;
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
+    let errors = districts::household_errors(conn, scope, &[&input.district])?.concat();
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
     }
     if let Some(hash) = import_hash
         && let Some((id, number)) = repo::find_by_import_hash(conn, hash)?
@@ -332,7 +308,7 @@ pub fn register_batch(
     let mut accepted: Vec<usize> = Vec::new();
     let mut pending_numbers: HashMap<&str, usize> = HashMap::new();
     for (at, (input, hash)) in batch.iter().enumerate() {
-        let problems = district_problem(scope, &input.district, unknown.contains(&input.district));
+        let problems = districts::household_problem(scope, &input.district, unknown.contains(&input.district));
         if !problems.is_empty() {
             outcomes.push(BatchOutcome::Invalid(problems));
             continue;
@@ -496,9 +472,8 @@ pub fn update(
         return Err(ApiError::PreconditionFailed);
     }
     let old = HouseholdFields::from_row(&row);
-    let merged =
-        parse::merge_patch(&parse::to_object(&old), patch, parse::HOUSEHOLD_EDITABLE).map_err(ApiError::Validation)?;
-    let new = parse::parse_household_fields(&merged).map_err(ApiError::Validation)?;
+    let new = parse::patched(&parse::to_object(&old), patch, parse::HOUSEHOLD_EDITABLE, parse::parse_household_fields)
+        .map_err(ApiError::Validation)?;
     let changes = parse::diff(&old, &new);
     let now = now_micros();
     if !changes.is_empty() {

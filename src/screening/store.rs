@@ -74,6 +74,7 @@ pub struct DecisionChange {
     /// `screening`, `household_change` or `refresh`.
     pub cause: String,
     /// When.
+    #[serde(serialize_with = "crate::domain::timestamp::utc")]
     pub changed_at: NaiveDateTime,
 }
 
@@ -89,6 +90,7 @@ pub struct Decisions {
     /// Evaluation date.
     pub as_of: NaiveDate,
     /// When decided.
+    #[serde(serialize_with = "crate::domain::timestamp::utc")]
     pub decided_at: NaiveDateTime,
     /// Schemes the household is eligible for.
     pub eligible: Vec<String>,
@@ -407,7 +409,7 @@ fn with_metadata(mut value: Value, row: &ScreeningRow) -> Value {
         map.insert("screening_id".into(), json!(row.id));
         map.insert("household_version".into(), json!(row.household_version));
         map.insert("screened_by".into(), json!(row.screened_by));
-        map.insert("screened_at".into(), json!(row.screened_at));
+        map.insert("screened_at".into(), json!(row.screened_at.and_utc()));
     }
     value
 }
@@ -470,6 +472,7 @@ pub struct ScreeningSummaryView {
     /// Who screened.
     pub screened_by: String,
     /// When.
+    #[serde(serialize_with = "crate::domain::timestamp::utc")]
     pub screened_at: NaiveDateTime,
     /// Counts per status.
     pub summary: Value,

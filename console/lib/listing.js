@@ -6,9 +6,7 @@ import * as api from '../api.js';
 import { asciiDigits, local, t } from '../i18n.js';
 import { dateToIso, isoToDate, maskDate } from './fields.js';
 import { schemeCatalogue } from './schemes.js';
-import { ErrorSummary, Field, LoadError, Loading, Table, fieldErrors, html, problemText, useEffect, useState } from './ui.js';
-
-export { isoToDate };
+import { ErrorSummary, Field, LoadError, Loading, Table, fieldErrors, html, inputId, problemText, useEffect, useRef, useState } from './ui.js';
 
 export const REFERRAL_STATUSES = ['referred', 'acknowledged', 'enrolled', 'rejected', 'withdrawn', 'expired'];
 export const refStatusLabel = (s) => t(`status.${s}`);
@@ -20,7 +18,7 @@ export function has(key) {
 }
 
 /** A 422 problem's errors as ErrorSummary items: our words for the codes we know, else the server's. */
-export function problemErrors(err, labels = {}) {
+function problemErrors(err, labels = {}) {
   return fieldErrors(err?.problem || err).map((e) => ({
     ...e,
     message: has(`roles.code.${e.code}`) ? t(`roles.code.${e.code}`) : e.message || e.code,
@@ -30,17 +28,18 @@ export function problemErrors(err, labels = {}) {
 
 /**
  * An API error as form errors: a 422's field errors at `prefix.<field>` (or at `prefix(field)`,
- * or all at `fallback` without a prefix); anything else, or a 422 naming no field, at `fallback`.
+ * or all at `fallback` without a prefix); anything else, or a 422 naming no field, at `fallback`
+ * without a label (it is about the request, not the input).
  */
 export function formErrors(err, fallback, prefix) {
   const place = typeof prefix === 'function' ? prefix : prefix ? (p) => `${prefix}.${p}` : () => fallback;
   const list = err.status === 422 ? problemErrors(err).map((x) => ({ ...x, path: place(x.path) })) : [];
-  return list.length ? list : [{ path: fallback, message: problemText(err) }];
+  return list.length ? list : [{ path: fallback, label: '', message: problemText(err) }];
 }
 
 let districtsPromise = null;
 /** Every district (active or not), loaded once; `forgetDistricts` after a change. */
-export function districtList() {
+function districtList() {
   districtsPromise ||= api.get('/api/v1/districts').then(
     (items) => (Array.isArray(items) ? items : items.items || []),
     (e) => {
@@ -112,7 +111,7 @@ export function dateOk(text) {
 }
 
 /** A date input (DD-MM-YYYY as typed; digits in either script). */
-export function DateField({ onInput, hint, ...rest }) {
+function DateField({ onInput, hint, ...rest }) {
   return html`<${Field} ...${rest} kind="text" hint=${hint || t('hint.date')} onInput=${(v) => onInput(maskDate(v))}
     dir="ltr" inputmode="numeric" placeholder="DD-MM-YYYY" autocomplete="off" maxlength="10" />`;
 }
@@ -127,6 +126,39 @@ export function Mark({ kind, label, testid }) {
   </span>`;
 }
 
+/** A definition list of `[term, value]` pairs. */
+export function Summary({ items, testid }) {
+  return html`<dl class="summary-list" data-testid=${testid}>${items.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>`;
+}
+
+/** A section (`id`) named by its heading (`${id}-title`). */
+export function Section({ id, title, children, ...rest }) {
+  return html`<section id=${id} aria-labelledby=${`${id}-title`} ...${rest}><h2 id=${`${id}-title`}>${title}</h2>${children}</section>`;
+}
+
+/** A group of checkboxes (fieldset + legend) with hint and error; the first box carries the path's id. */
+function CheckGroup({ path, legend, hint, error, options, value, onChange, testid, required }) {
+  const id = inputId(path);
+  const describedBy = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ') || undefined;
+  return html`<fieldset class=${`field check-group${error ? ' field-error' : ''}`} aria-describedby=${describedBy}>
+    <legend>${legend}${required ? html` <span class="req" aria-hidden="true">*</span>` : null}</legend>
+    ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : null}
+    ${error ? html`<p class="error-text" id=${`${id}-error`}><span class="visually-hidden">${t('error.prefix')} </span>${error}</p>` : null}
+    <div class="check-grid">
+      ${options.map(([val, text], i) => {
+        const boxId = i === 0 ? id : `${id}-${val}`;
+        const others = value.filter((x) => x !== val);
+        return html`<div class="check">
+          <input type="checkbox" id=${boxId} name=${path} value=${val} checked=${value.includes(val)}
+            aria-invalid=${error ? 'true' : undefined} data-testid=${`${testid}-${val}`}
+            onChange=${(e) => onChange(e.target.checked ? [...others, val] : others)} />
+          <label for=${boxId}>${text}</label>
+        </div>`;
+      })}
+    </div>
+  </fieldset>`;
+}
+
 /** Sets the page's hash query (empty values left out): filters are links, Back works. */
 export function go(path, query = {}) {
   const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '' && v !== false)).toString();
@@ -135,14 +167,16 @@ export function go(path, query = {}) {
 }
 
 /**
- * A form's values, its errors (labelled from `labels` by path) and a busy flag. `run` sends:
- * busy meanwhile, and an error it throws lands on the form (see `formErrors`).
+ * A form's values, its errors and a busy flag. `run` sends: busy meanwhile, and an error it
+ * throws lands on the form (`onError` turns it into errors, see `formErrors`). Errors are
+ * labelled by path from the fields `Form` shows.
  */
-export function useForm(initial, labels = {}) {
+export function useForm(initial) {
   const [form, setForm] = useState(initial);
   const [errors, setRawErrors] = useState([]);
   const [busy, setBusy] = useState(false);
-  const setErrors = (list) => setRawErrors(list.map((e) => ({ ...e, label: e.label ?? labels[e.path] ?? '' })));
+  const labels = useRef({});
+  const setErrors = (list) => setRawErrors(list.map((e) => ({ ...e, label: e.label ?? labels.current[e.path] ?? '' })));
   const run = async (send, onError) => {
     setBusy(true);
     try {
@@ -162,7 +196,35 @@ export function useForm(initial, labels = {}) {
     err: (path) => errors.find((e) => e.path === path)?.message,
     busy,
     run,
+    labels,
   };
+}
+
+/**
+ * Inputs from descriptions `{name, kind, label, hint, fallback, suggest, ...attributes}`, at
+ * paths `${prefix}.${name}`: `kind` 'date' (typed DD-MM-YYYY), 'checks' (a CheckGroup of
+ * `options`), or a Field kind; `suggest`: values offered in a datalist; `fallback`: the value
+ * an emptied select stands for.
+ */
+function Inputs({ fields, prefix, form, set, errors }) {
+  return fields.map(({ name, kind, fallback, suggest, ...attrs }) => {
+    const path = `${prefix}.${name}`;
+    const props = { ...attrs, path, value: form[name], error: errors.find((e) => e.path === path)?.message };
+    if (kind === 'checks') return html`<${CheckGroup} ...${props} legend=${attrs.label} onChange=${set(name)} />`;
+    const Input = kind === 'date' ? DateField : Field;
+    return html`<${Input} ...${props} kind=${kind} onInput=${(v) => set(name)(v || fallback)} list=${suggest ? `${path}-list` : undefined} />
+      ${suggest ? html`<datalist id=${`${path}-list`}>${suggest.map((v) => html`<option value=${v} />`)}</datalist>` : null}`;
+  });
+}
+
+/** A form (`useForm`) of described inputs (see `Inputs`): the error summary first, `children` (its buttons) last. */
+export function Form({ f, prefix, fields, onSubmit, children, ...rest }) {
+  f.labels.current = Object.fromEntries(fields.map((x) => [`${prefix}.${x.name}`, x.label]));
+  return html`<form onSubmit=${onSubmit} novalidate ...${rest}>
+    <${ErrorSummary} errors=${f.errors} />
+    <${Inputs} fields=${fields} prefix=${prefix} form=${f.form} set=${f.set} errors=${f.errors} />
+    ${children}
+  </form>`;
 }
 
 /** Keyset paging: the first page on every change of `deps`, then "more". */
@@ -195,15 +257,15 @@ export function usePaged(fetchPage, deps) {
   return { ...s, more, update, reload: () => setN((x) => x + 1) };
 }
 
+const filterKey = (fields, query) => fields.map((f) => query[f.name] || '').join('|');
+
 /**
- * A list filtered by the hash's query. `fields`: the filters, `{name, label, kind, options,
- * hint, fallback, suggest, ...attributes}` (`kind: 'date'` for a typed date; `fallback`: the
- * value meant when the query has none, left out of the link). `load(query, cursor)` asks for
- * a page. Typed dates are checked before the link changes; the API's refusal (400, 422) is
- * shown at its inputs with what was typed kept.
+ * A filter form whose values live in the hash's query. `fields`: see `Inputs` (a typed date is
+ * checked before the link changes; a `fallback` value is left out of the link). `refusedBy`: the
+ * API's refusal (400, 422) of the filters, shown at their inputs with what was typed kept.
  */
-export function useListing({ path, prefix, query, fields, load, extra }) {
-  const key = fields.map((f) => query[f.name] || '').join('|');
+export function useFilterForm({ path, prefix, query, fields, extra, refusedBy }) {
+  const key = filterKey(fields, query);
   const fromQuery = () => Object.fromEntries(fields.map((f) => [f.name, f.kind === 'date' ? isoToDate(query[f.name] || '') : query[f.name] || f.fallback || '']));
   const [form, setForm] = useState(fromQuery);
   const [typed, setTyped] = useState([]);
@@ -212,10 +274,8 @@ export function useListing({ path, prefix, query, fields, load, extra }) {
     setForm(fromQuery());
     setTyped([]);
   }, [key]);
-  const list = usePaged((cursor) => load(query, cursor), [key]);
   const labels = Object.fromEntries(fields.map((f) => [f.name, f.label]));
-  const refused = [400, 422].includes(list.error?.status) ? problemErrors(list.error, labels).map((e) => ({ ...e, path: `${prefix}.${e.path}` })) : [];
-  const errors = typed.length ? typed : refused;
+  const refused = [400, 422].includes(refusedBy?.status) ? problemErrors(refusedBy, labels).map((e) => ({ ...e, path: `${prefix}.${e.path}` })) : [];
   const apply = (e) => {
     e.preventDefault();
     const bad = fields
@@ -227,21 +287,20 @@ export function useListing({ path, prefix, query, fields, load, extra }) {
     go(path, { ...extra, ...Object.fromEntries(fields.map((f) => [f.name, value(f)])) });
   };
   const set = (k) => (v) => setForm((f) => ({ ...f, [k]: v ?? '' }));
-  return { form, set, list, errors, refused, apply, prefix, filtered: fields.some((f) => query[f.name]) };
+  return { form, set, errors: typed.length ? typed : refused, refused, apply, prefix, filtered: fields.some((f) => query[f.name]) };
 }
 
-/** The filter form of a listing: error summary, one input per field, then `children` (its buttons). */
-export function Filters({ listing, fields, children }) {
-  const { form, set, errors, apply, prefix } = listing;
-  return html`<form class="filters" role="search" onSubmit=${apply} novalidate>
-    <${ErrorSummary} errors=${errors} />
-    ${fields.map(({ name, kind, fallback, suggest, ...rest }) => {
-      const path = `${prefix}.${name}`;
-      const Input = kind === 'date' ? DateField : Field;
-      return html`<${Input} ...${rest} path=${path} kind=${kind} value=${form[name]} onInput=${(v) => set(name)(v || fallback)}
-          error=${errors.find((e) => e.path === path)?.message} list=${suggest ? `${path}-list` : undefined} />
-        ${suggest ? html`<datalist id=${`${path}-list`}>${suggest.map((v) => html`<option value=${v} />`)}</datalist>` : null}`;
-    })}
+/** A filter form (see `useFilterForm`) and the keyset-paged list it selects: `load(cursor)` asks for a page. */
+export function useListing({ load, ...options }) {
+  const list = usePaged(load, [filterKey(options.fields, options.query)]);
+  return { ...useFilterForm({ ...options, refusedBy: list.error }), list };
+}
+
+/** The filter form (`useFilterForm`, `useListing`): error summary, one input per field, then `children` (its buttons). */
+export function Filters({ filters, fields, children }) {
+  return html`<form class="filters" role="search" onSubmit=${filters.apply} novalidate>
+    <${ErrorSummary} errors=${filters.errors} />
+    <${Inputs} fields=${fields} prefix=${filters.prefix} form=${filters.form} set=${filters.set} errors=${filters.errors} />
     <div class="filter-actions">${children}</div>
   </form>`;
 }

@@ -4,45 +4,47 @@
 
 import * as api from '../api.js';
 import { ltr, t } from '../i18n.js';
-import { Dialog, ErrorSummary, Field, LoadError, Loading, PageTitle, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
-import { Mark, forgetDistricts, problemErrors } from './schemes.js';
+import { Form, Mark, Section, forgetDistricts, formErrors, useForm } from '../lib/listing.js';
+import { Dialog, LoadError, Loading, PageTitle, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
 
 const CODE = /^[a-z][a-z0-9-]{1,39}$/;
+const districtPath = (code) => `/api/v1/districts/${encodeURIComponent(code)}`;
 
-function labelsOf(prefix) {
-  return {
-    [`${prefix}.code`]: t('districts.code'),
-    [`${prefix}.name`]: t('districts.name'),
-    [`${prefix}.division`]: t('districts.division'),
-    [`${prefix}.active`]: t('districts.state'),
-  };
+/** The name and division inputs both forms have (divisions in use are suggested). */
+function nameFields(testid) {
+  const common = { required: true, dir: 'auto', autocomplete: 'off' };
+  return [
+    { name: 'name', label: t('districts.name'), ...common, 'data-testid': `${testid}-name` },
+    { name: 'division', label: t('districts.division'), ...common, list: 'division-list', 'data-testid': `${testid}-division` },
+  ];
 }
 
-/** The server's 422 on a district form, onto its inputs. */
-function mapped(err, prefix) {
-  const labels = labelsOf(prefix);
-  return problemErrors(err).map((x) => ({ ...x, path: `${prefix}.${x.path}`, label: labels[`${prefix}.${x.path}`] || '' }));
+/** Complaints about an empty name or division. */
+function checkNames(prefix, { name, division }) {
+  return [
+    !name && { path: `${prefix}.name`, message: t('districts.name_missing') },
+    !division && { path: `${prefix}.division`, message: t('districts.division_missing') },
+  ].filter(Boolean);
 }
 
 export function DistrictsPage() {
   const [list, error, reload] = useLoad(() => api.get('/api/v1/districts'), []);
-  const [items, setItems] = useState(null);
+  const [items, setItems] = useState(null); // the list as changed here
   const [editing, setEditing] = useState(null);
   const [busy, setBusy] = useState(null);
   const districts = items || (Array.isArray(list) ? list : list?.items) || null;
-  const divisions = [...new Set((districts || []).map((d) => d.division))].sort();
 
   const replace = (d) => {
-    setItems((districts || []).some((x) => x.code === d.code) ? districts.map((x) => (x.code === d.code ? d : x)) : [...districts, d].sort((a, b) => a.code.localeCompare(b.code)));
+    const known = districts.some((x) => x.code === d.code);
+    setItems(known ? districts.map((x) => (x.code === d.code ? d : x)) : [...districts, d].sort((a, b) => a.code.localeCompare(b.code)));
     forgetDistricts();
   };
-
   const toggle = async (d) => {
     setBusy(d.code);
     try {
-      const res = await api.patch(`/api/v1/districts/${encodeURIComponent(d.code)}`, { active: !d.active });
+      const res = await api.patch(districtPath(d.code), { active: !d.active });
       replace(res.data);
-      announce(res.data.active ? t('districts.activated', { name: d.name }) : t('districts.deactivated', { name: d.name }));
+      announce(t(res.data.active ? 'districts.activated' : 'districts.deactivated', { name: d.name }));
     } catch (e) {
       announce(`${d.name}: ${problemText(e)}`, 'error');
     } finally {
@@ -56,7 +58,7 @@ export function DistrictsPage() {
     ltr(d.code),
     html`<bdi>${d.name}</bdi>`,
     html`<bdi>${d.division}</bdi>`,
-    d.active ? html`<${Mark} kind="good" label=${t('districts.active')} />` : html`<${Mark} kind="bad" label=${t('districts.inactive')} />`,
+    html`<${Mark} kind=${d.active ? 'good' : 'bad'} label=${d.active ? t('districts.active') : t('districts.inactive')} />`,
     html`<span class="actions row-actions">
       <button type="button" class="link-button" onClick=${() => setEditing(d)} data-testid=${`edit-district-${d.code}`}>
         ${t('districts.edit')}<span class="visually-hidden"> ${d.name}</span>
@@ -66,16 +68,15 @@ export function DistrictsPage() {
       </button>
     </span>`,
   ]);
-  const active = districts.filter((d) => d.active).length;
+  const divisions = [...new Set(districts.map((d) => d.division))].sort();
   return html`<div>
     <${PageTitle} sub=${t('districts.lead')}>${t('districts.title')}</${PageTitle}>
-    <section aria-labelledby="districts-list-title">
-      <h2 id="districts-list-title">${t('districts.list_title')}</h2>
-      <p role="status" data-testid="districts-count">${t('districts.count', { n: districts.length, active })}</p>
+    <${Section} id="districts-list" title=${t('districts.list_title')}>
+      <p role="status" data-testid="districts-count">${t('districts.count', { n: districts.length, active: districts.filter((d) => d.active).length })}</p>
       <${Table} caption=${t('districts.list_title')}
         head=${[t('districts.code'), t('districts.name'), t('districts.division'), t('districts.state'), t('districts.actions')]}
         rows=${rows} empty=${t('districts.none')} />
-    </section>
+    </${Section}>
     <datalist id="division-list">${divisions.map((v) => html`<option value=${v} />`)}</datalist>
     <${AddDistrict} onAdded=${replace} />
     <${EditDistrict} district=${editing} onClose=${() => setEditing(null)} onSaved=${(d) => {
@@ -86,114 +87,77 @@ export function DistrictsPage() {
 }
 
 function AddDistrict({ onAdded }) {
-  const [form, setForm] = useState({ code: '', name: '', division: '' });
-  const [errors, setErrors] = useState([]);
-  const [busy, setBusy] = useState(false);
-  const set = (k) => (v) => setForm((f) => ({ ...f, [k]: v ?? '' }));
-  const labels = labelsOf('district');
-  const err = (p) => errors.find((e) => e.path === p)?.message;
-  const submit = async (e) => {
+  const empty = { code: '', name: '', division: '' };
+  const f = useForm(empty);
+  const [name, division] = nameFields('new-district');
+  const fields = [
+    { name: 'code', label: t('districts.code'), hint: t('districts.code_hint'), required: true, dir: 'ltr', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', 'data-testid': 'new-district-code' },
+    name,
+    { ...division, hint: t('districts.division_hint') },
+  ];
+  const submit = (e) => {
     e.preventDefault();
-    const body = { code: form.code.trim().toLowerCase(), name: form.name.trim(), division: form.division.trim() };
-    const problems = [];
-    if (!CODE.test(body.code)) problems.push({ path: 'district.code', message: t('districts.code_rule') });
-    if (!body.name) problems.push({ path: 'district.name', message: t('districts.name_missing') });
-    if (!body.division) problems.push({ path: 'district.division', message: t('districts.division_missing') });
-    setErrors(problems.map((p) => ({ ...p, label: labels[p.path] })));
+    const body = { code: f.form.code.trim().toLowerCase(), name: f.form.name.trim(), division: f.form.division.trim() };
+    const problems = checkNames('district', body);
+    if (!CODE.test(body.code)) problems.unshift({ path: 'district.code', message: t('districts.code_rule') });
+    f.setErrors(problems);
     if (problems.length) return;
-    setBusy(true);
-    try {
-      const res = await api.post('/api/v1/districts', body);
-      onAdded(res.data);
-      setForm({ code: '', name: '', division: '' });
-      announce(t('districts.added', { name: res.data.name }));
-    } catch (err2) {
-      if (err2.status === 409) setErrors([{ path: 'district.code', label: labels['district.code'], message: t('roles.code.district_exists') }]);
-      else if (err2.status === 422) setErrors(mapped(err2, 'district'));
-      else setErrors([{ path: 'district.code', label: '', message: problemText(err2) }]);
-    } finally {
-      setBusy(false);
-    }
+    f.run(
+      async () => {
+        const res = await api.post('/api/v1/districts', body);
+        onAdded(res.data);
+        f.setForm(empty);
+        announce(t('districts.added', { name: res.data.name }));
+      },
+      (err) => (err.status === 409 ? [{ path: 'district.code', message: t('roles.code.district_exists') }] : formErrors(err, 'district.code', 'district')),
+    );
   };
-  return html`<section aria-labelledby="district-add-title">
-    <h2 id="district-add-title">${t('districts.add_title')}</h2>
-    <form onSubmit=${submit} novalidate class="narrow">
-      <${ErrorSummary} errors=${errors} />
-      <${Field} path="district.code" label=${labels['district.code']} hint=${t('districts.code_hint')} value=${form.code}
-        onInput=${set('code')} error=${err('district.code')} required dir="ltr" autocomplete="off" autocapitalize="none"
-        spellcheck="false" data-testid="new-district-code" />
-      <${Field} path="district.name" label=${labels['district.name']} value=${form.name} onInput=${set('name')}
-        error=${err('district.name')} required dir="auto" autocomplete="off" data-testid="new-district-name" />
-      <${Field} path="district.division" label=${labels['district.division']} hint=${t('districts.division_hint')} value=${form.division}
-        onInput=${set('division')} error=${err('district.division')} required dir="auto" list="division-list" autocomplete="off"
-        data-testid="new-district-division" />
-      <button class="button" type="submit" disabled=${busy} data-testid="add-district">${t('districts.add')}</button>
-    </form>
-  </section>`;
+  return html`<${Section} id="district-add" title=${t('districts.add_title')}>
+    <${Form} f=${f} prefix="district" fields=${fields} onSubmit=${submit} class="narrow">
+      <button class="button" type="submit" disabled=${f.busy} data-testid="add-district">${t('districts.add')}</button>
+    </${Form}>
+  </${Section}>`;
 }
 
 function EditDistrict({ district, onClose, onSaved }) {
-  const [form, setForm] = useState(null);
-  const [errors, setErrors] = useState([]);
-  const [busy, setBusy] = useState(false);
+  const f = useForm(null);
   const code = district?.code;
   useEffect(() => {
-    setForm(district ? { code, name: district.name, division: district.division, active: district.active ? 'true' : 'false' } : null);
-    setErrors([]);
+    f.setForm(district ? { name: district.name, division: district.division, active: String(district.active) } : null);
+    f.setErrors([]);
   }, [code]);
-  const labels = labelsOf('edit');
-  const err = (p) => errors.find((e) => e.path === p)?.message;
-  const set = (k) => (v) => setForm((f) => ({ ...f, [k]: v ?? '' }));
-  const submit = async (e) => {
+  const fields = [
+    ...nameFields('edit-district'),
+    { name: 'active', kind: 'select', label: t('districts.state'), hint: t('districts.active_hint'), 'data-testid': 'edit-district-active',
+      options: [['true', t('districts.active')], ['false', t('districts.inactive')]] },
+  ];
+  const submit = (e) => {
     e.preventDefault();
-    const patch = {};
-    if (form.name.trim() !== district.name) patch.name = form.name.trim();
-    if (form.division.trim() !== district.division) patch.division = form.division.trim();
-    if ((form.active === 'true') !== district.active) patch.active = form.active === 'true';
-    const problems = [];
-    if (!form.name.trim()) problems.push({ path: 'edit.name', message: t('districts.name_missing') });
-    if (!form.division.trim()) problems.push({ path: 'edit.division', message: t('districts.division_missing') });
-    setErrors(problems.map((p) => ({ ...p, label: labels[p.path] })));
+    const now = { name: f.form.name.trim(), division: f.form.division.trim(), active: f.form.active === 'true' };
+    const problems = checkNames('edit', now);
+    f.setErrors(problems);
     if (problems.length) return;
+    const patch = Object.fromEntries(Object.entries(now).filter(([k, v]) => v !== district[k]));
     if (!Object.keys(patch).length) {
       onClose();
       announce(t('districts.unchanged'));
       return;
     }
-    setBusy(true);
-    try {
-      const res = await api.patch(`/api/v1/districts/${encodeURIComponent(code)}`, patch);
-      setForm(null);
-      onSaved(res.data);
-      announce(t('districts.saved', { name: res.data.name }));
-    } catch (err2) {
-      if (err2.status === 422) setErrors(mapped(err2, 'edit'));
-      else setErrors([{ path: 'edit.name', label: '', message: problemText(err2) }]);
-    } finally {
-      setBusy(false);
-    }
+    f.run(
+      async () => {
+        const res = await api.patch(districtPath(code), patch);
+        onSaved(res.data);
+        announce(t('districts.saved', { name: res.data.name }));
+      },
+      (err) => formErrors(err, 'edit.name', 'edit'),
+    );
   };
-  return html`<${Dialog} id="district-edit" open=${!!district} title=${t('districts.edit_title', { code: code || '' })}
-    onClose=${() => {
-      setForm(null);
-      onClose();
-    }}>
-    ${form
-      ? html`<form onSubmit=${submit} novalidate>
-          <${ErrorSummary} errors=${errors} />
-          <${Field} path="edit.name" label=${labels['edit.name']} value=${form.name} onInput=${set('name')} error=${err('edit.name')}
-            required dir="auto" autocomplete="off" data-testid="edit-district-name" />
-          <${Field} path="edit.division" label=${labels['edit.division']} value=${form.division} onInput=${set('division')}
-            error=${err('edit.division')} required dir="auto" list="division-list" autocomplete="off" data-testid="edit-district-division" />
-          <${Field} path="edit.active" kind="select" label=${labels['edit.active']} hint=${t('districts.active_hint')} value=${form.active}
-            onInput=${set('active')} error=${err('edit.active')} data-testid="edit-district-active"
-            options=${[['true', t('districts.active')], ['false', t('districts.inactive')]]} />
-          <button class="button" type="submit" disabled=${busy} data-testid="save-district">${t('districts.save')}</button>
-          <button class="button secondary" type="button" onClick=${() => {
-            setForm(null);
-            onClose();
-          }} data-testid="cancel-district">${t('common.cancel')}</button>
-        </form>`
+  return html`<${Dialog} id="district-edit" open=${!!district} title=${t('districts.edit_title', { code: code || '' })} onClose=${onClose}>
+    ${f.form
+      ? html`<${Form} f=${f} prefix="edit" fields=${fields} onSubmit=${submit}>
+          <button class="button" type="submit" disabled=${f.busy} data-testid="save-district">${t('districts.save')}</button>
+          <button class="button secondary" type="button" onClick=${onClose} data-testid="cancel-district">${t('common.cancel')}</button>
+        </${Form}>`
       : null}
   </${Dialog}>`;
 }

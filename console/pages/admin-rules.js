@@ -5,23 +5,23 @@
 
 import * as api from '../api.js';
 import { ltr, showDate, showTime, t } from '../i18n.js';
-import { ErrorSummary, Field, LoadError, Loading, PageTitle, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
-import { DateField, Mark, dateOk, districtName, districtOptions, go, isoOf, problemErrors, reference, schemeName } from './schemes.js';
+import { Form, Mark, Section, Summary, dateOk, districtName, districtOptions, formErrors, go, isoOf, reference, schemeName, useForm } from '../lib/listing.js';
 import * as catalogue from '../lib/schemes.js';
+import { LoadError, Loading, PageTitle, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
 
 function RulesInfo({ info }) {
-  return html`<dl class="summary-list" data-testid="rules-info">
-    <dt>${t('rules.version')}</dt><dd><code data-testid="rules-version">${ltr(info.version)}</code></dd>
-    <dt>${t('rules.loaded_at')}</dt><dd>${showTime(info.loaded_at)}</dd>
-    <dt>${t('rules.schemes')}</dt><dd>${ltr(info.schemes)}</dd>
-    <dt>${t('rules.criteria')}</dt><dd>${ltr(info.criteria)}</dd>
-    <dt>${t('rules.examples')}</dt><dd>${ltr(info.examples)}</dd>
-  </dl>`;
+  return html`<${Summary} testid="rules-info" items=${[
+    [t('rules.version'), html`<code data-testid="rules-version">${ltr(info.version)}</code>`],
+    [t('rules.loaded_at'), showTime(info.loaded_at)],
+    [t('rules.schemes'), ltr(info.schemes)],
+    [t('rules.criteria'), ltr(info.criteria)],
+    [t('rules.examples'), ltr(info.examples)],
+  ]} />`;
 }
 
 export function RulesPage({ route }) {
   const [info, error, reloadInfo] = useLoad(() => api.get('/api/v1/rules'), []);
-  const [ref] = useLoad(() => reference().catch(() => null), []);
+  const [ref] = useLoad(reference, []);
   const [current, setCurrent] = useState(null);
   useEffect(() => setCurrent(info), [info]);
   const [rescreen, setRescreen] = useState(false);
@@ -34,8 +34,7 @@ export function RulesPage({ route }) {
     setOutcome(null);
     const previous = current?.version;
     try {
-      const res = await api.post('/api/v1/rules/reload', undefined, { query: rescreen ? { rescreen: 'true' } : undefined });
-      const data = res.data;
+      const { data } = await api.post('/api/v1/rules/reload', undefined, { query: rescreen ? { rescreen: 'true' } : undefined });
       // The catalogue cache (lib/schemes.js) is dropped if that module offers a way to.
       catalogue.forgetSchemes?.();
       setCurrent(data);
@@ -60,16 +59,14 @@ export function RulesPage({ route }) {
 
   return html`<div>
     <${PageTitle} sub=${t('rules.lead')}>${t('rules.title')}</${PageTitle}>
-    <section aria-labelledby="rules-now-title">
-      <h2 id="rules-now-title">${t('rules.in_force')}</h2>
+    <${Section} id="rules-now" title=${t('rules.in_force')}>
       ${error ? html`<${LoadError} error=${error} retry=${reloadInfo} />` : null}
       ${!current && !error ? html`<${Loading} />` : null}
       ${current ? html`<${RulesInfo} info=${current} />` : null}
       <p><a href="#/schemes">${t('rules.see_catalogue')}</a></p>
-    </section>
+    </${Section}>
 
-    <section aria-labelledby="rules-reload-title">
-      <h2 id="rules-reload-title">${t('rules.reload_title')}</h2>
+    <${Section} id="rules-reload" title=${t('rules.reload_title')}>
       <p>${t('rules.reload_lead')}</p>
       ${outcome?.ok
         ? html`<div class="notice notice-ok" role="status" data-testid="reload-result">
@@ -101,59 +98,40 @@ export function RulesPage({ route }) {
         <p class="hint" id="f-reload-rescreen-hint">${t('rules.with_rescreen_hint')}</p>
         <button class="button" type="submit" disabled=${busy} data-testid="reload-rules">${busy ? t('rules.reloading') : t('rules.reload')}</button>
       </form>
-    </section>
+    </${Section}>
 
     <${Rescreen} runId=${route.query.run} refData=${ref} />
   </div>`;
 }
 
 function Rescreen({ runId, refData }) {
-  const [form, setForm] = useState({ as_of: '', district: '' });
-  const [errors, setErrors] = useState([]);
-  const [busy, setBusy] = useState(false);
-  const labels = { 'rescreen.as_of': t('rules.rescreen_as_of'), 'rescreen.district': t('rules.rescreen_district') };
-  const err = (p) => errors.find((e) => e.path === p)?.message;
-  const start = async (e) => {
+  const f = useForm({ as_of: '', district: '' });
+  const active = { districts: (refData?.districts || []).filter((d) => d.active) };
+  const fields = [
+    { name: 'as_of', kind: 'date', label: t('rules.rescreen_as_of'), hint: t('rules.rescreen_as_of_hint'), 'data-testid': 'rescreen-as-of' },
+    { name: 'district', kind: 'select', label: t('rules.rescreen_district'), options: districtOptions(active, t('rules.all_districts')), 'data-testid': 'rescreen-district' },
+  ];
+  const start = (e) => {
     e.preventDefault();
-    if (!dateOk(form.as_of)) {
-      setErrors([{ path: 'rescreen.as_of', label: labels['rescreen.as_of'], message: t('roles.bad_date') }]);
-      return;
-    }
-    setErrors([]);
-    setBusy(true);
-    const body = {};
-    if (isoOf(form.as_of)) body.as_of = isoOf(form.as_of);
-    if (form.district) body.district = form.district;
-    try {
-      const res = await api.post('/api/v1/rescreens', body);
-      announce(t('rules.rescreen_started'));
-      go('/admin/rules', { run: res.data.id });
-    } catch (err2) {
-      if (err2.status === 422) {
-        setErrors(problemErrors(err2).map((x) => ({ ...x, path: `rescreen.${x.path}`, label: labels[`rescreen.${x.path}`] || '' })));
-      } else if (err2.status === 409) {
-        setErrors([{ path: 'rescreen.as_of', label: '', message: t('rules.rescreen_running') }]);
-      } else {
-        setErrors([{ path: 'rescreen.as_of', label: '', message: problemText(err2) }]);
-      }
-    } finally {
-      setBusy(false);
-    }
+    const bad = !dateOk(f.form.as_of);
+    f.setErrors(bad ? [{ path: 'rescreen.as_of', message: t('roles.bad_date') }] : []);
+    if (bad) return;
+    f.run(
+      async () => {
+        const res = await api.post('/api/v1/rescreens', { as_of: isoOf(f.form.as_of) || undefined, district: f.form.district || undefined });
+        announce(t('rules.rescreen_started'));
+        go('/admin/rules', { run: res.data.id });
+      },
+      (err) => (err.status === 409 ? [{ path: 'rescreen.as_of', label: '', message: t('rules.rescreen_running') }] : formErrors(err, 'rescreen.as_of', 'rescreen')),
+    );
   };
-  return html`<section aria-labelledby="rescreen-title">
-    <h2 id="rescreen-title">${t('rules.rescreen_title')}</h2>
+  return html`<${Section} id="rescreen" title=${t('rules.rescreen_title')}>
     <p>${t('rules.rescreen_lead')}</p>
     ${runId ? html`<${RunProgress} id=${runId} refData=${refData} />` : null}
-    <form onSubmit=${start} novalidate class="narrow">
-      <${ErrorSummary} errors=${errors} />
-      <${DateField} path="rescreen.as_of" label=${labels['rescreen.as_of']} hint=${t('rules.rescreen_as_of_hint')} value=${form.as_of}
-        onInput=${(v) => setForm((f) => ({ ...f, as_of: v }))} error=${err('rescreen.as_of')} data-testid="rescreen-as-of" />
-      <${Field} path="rescreen.district" kind="select" label=${labels['rescreen.district']} value=${form.district}
-        onInput=${(v) => setForm((f) => ({ ...f, district: v ?? '' }))} error=${err('rescreen.district')} data-testid="rescreen-district"
-        options=${districtOptions({ districts: (refData?.districts || []).filter((d) => d.active) }, t('rules.all_districts'))} />
-      <button class="button secondary" type="submit" disabled=${busy} data-testid="start-rescreen">${t('rules.rescreen_start')}</button>
-    </form>
-  </section>`;
+    <${Form} f=${f} prefix="rescreen" fields=${fields} onSubmit=${start} class="narrow">
+      <button class="button secondary" type="submit" disabled=${f.busy} data-testid="start-rescreen">${t('rules.rescreen_start')}</button>
+    </${Form}>
+  </${Section}>`;
 }
 
 /** A re-screening run, read again every two seconds while it runs. */
@@ -189,16 +167,16 @@ function RunProgress({ id, refData }) {
   const running = run.status === 'running';
   const summary = Object.entries(run.summary || {});
   return html`<div class="notice" data-testid="rescreen-status" data-status=${run.status}>
-    <p>${running ? html`<${Mark} kind="warn" label=${t('rules.run_running')} />` : html`<${Mark} kind="good" label=${t('rules.run_done')} />`}</p>
-    <dl class="summary-list">
-      <dt>${t('rules.run_processed')}</dt><dd aria-live="polite" data-testid="rescreen-processed">${ltr(run.processed)}</dd>
-      <dt>${t('rules.run_written')}</dt><dd>${ltr(run.written)}</dd>
-      <dt>${t('rules.rescreen_as_of')}</dt><dd>${showDate(run.as_of)}</dd>
-      <dt>${t('rules.rescreen_district')}</dt><dd>${run.district ? html`<bdi>${districtName(refData, run.district)}</bdi>` : t('rules.all_districts')}</dd>
-      <dt>${t('rules.version')}</dt><dd><code>${ltr(String(run.rules_version).slice(0, 16))}</code></dd>
-      <dt>${t('rules.run_started')}</dt><dd>${showTime(run.started_at)}</dd>
-      <dt>${t('rules.run_updated')}</dt><dd>${showTime(run.updated_at)}</dd>
-    </dl>
+    <p><${Mark} kind=${running ? 'warn' : 'good'} label=${running ? t('rules.run_running') : t('rules.run_done')} /></p>
+    <${Summary} items=${[
+      [t('rules.run_processed'), html`<span aria-live="polite" data-testid="rescreen-processed">${ltr(run.processed)}</span>`],
+      [t('rules.run_written'), ltr(run.written)],
+      [t('rules.rescreen_as_of'), showDate(run.as_of)],
+      [t('rules.rescreen_district'), run.district ? html`<bdi>${districtName(refData, run.district)}</bdi>` : t('rules.all_districts')],
+      [t('rules.version'), html`<code>${ltr(String(run.rules_version).slice(0, 16))}</code>`],
+      [t('rules.run_started'), showTime(run.started_at)],
+      [t('rules.run_updated'), showTime(run.updated_at)],
+    ]} />
     ${error ? html`<p class="error-text">${problemText(error)}</p>` : null}
     <h3>${t('rules.run_summary')}</h3>
     <${Table} caption=${t('rules.run_summary')} numeric=${[1, 2, 3]}

@@ -4,9 +4,9 @@
 
 import * as api from '../api.js';
 import { lang, local, ltr, showDate, t } from '../i18n.js';
-import { DateField, Mark, dateOk, go, has, isoOf, isoToDate, problemErrors, todayPk, useListing, Filters } from '../lib/listing.js';
+import { Filters, Mark, Section, Summary, has, todayPk, useFilterForm } from '../lib/listing.js';
 import { session } from '../lib/session.js';
-import { ErrorSummary, LoadError, Loading, PageTitle, Table, html, useEffect, useLoad, useState } from '../lib/ui.js';
+import { LoadError, Loading, PageTitle, Table, html, useLoad } from '../lib/ui.js';
 
 const GUARANTEES = ['health', 'children', 'working_age', 'old_age'];
 const guaranteeLabel = (g) => t(`guarantee.${g}`);
@@ -27,12 +27,11 @@ function other(text) {
 export function SchemesPage({ route }) {
   const q = route.query;
   const [list, error, reload] = useLoad(() => api.all('/api/v1/schemes'), []);
-  // The catalogue is filtered here (it is small): the listing only keeps the filters in the hash.
   const fields = [
     { name: 'q', label: t('schemes.filter_text'), dir: 'auto', autocomplete: 'off' },
     { name: 'guarantee', kind: 'select', label: t('schemes.guarantee'), options: [['', t('schemes.all')], ...GUARANTEES.map((g) => [g, guaranteeLabel(g)])] },
   ];
-  const listing = useListing({ path: '/schemes', prefix: 'schemes', query: q, fields, load: async () => ({}) });
+  const filters = useFilterForm({ path: '/schemes', prefix: 'schemes', query: q, fields });
   const mine = session()?.role === 'scheme_admin' ? session().schemes || [] : [];
   if (error) return html`<${LoadError} error=${error} retry=${reload} />`;
   if (!list) return html`<${Loading} />`;
@@ -53,7 +52,7 @@ export function SchemesPage({ route }) {
   ]);
   return html`<div>
     <${PageTitle} sub=${t('schemes.lead')}>${t('schemes.title')}</${PageTitle}>
-    <${Filters} listing=${listing} fields=${fields}>
+    <${Filters} filters=${filters} fields=${fields}>
       <button class="button secondary" type="submit" data-testid="schemes-filter">${t('schemes.filter')}</button>
     </${Filters}>
     <p role="status" data-testid="schemes-count">${t('schemes.count', { n: shown.length, total: list.length })}</p>
@@ -69,41 +68,26 @@ export function SchemePage({ route }) {
   const id = route.params[0];
   const link = `#/schemes/${encodeURIComponent(id)}`;
   const asOf = route.query.as_of || '';
-  const [date, setDate] = useState(isoToDate(asOf));
-  const [errors, setErrors] = useState([]);
-  useEffect(() => setDate(isoToDate(asOf)), [asOf]);
   const [s, error, reload] = useLoad(() => api.get(`/api/v1/schemes/${encodeURIComponent(id)}`, { as_of: asOf || undefined }), [id, asOf]);
-
-  const submit = (e) => {
-    e.preventDefault();
-    const bad = !dateOk(date);
-    setErrors(bad ? [{ path: 'scheme.as_of', message: t('roles.bad_date') }] : []);
-    if (!bad) go(`/schemes/${encodeURIComponent(id)}`, { as_of: isoOf(date) });
-  };
+  const fields = [{ name: 'as_of', kind: 'date', label: t('schemes.as_of_label'), hint: t('schemes.as_of_hint'), 'data-testid': 'scheme-as-of' }];
+  const filters = useFilterForm({ path: `/schemes/${encodeURIComponent(id)}`, prefix: 'scheme', query: route.query, fields, refusedBy: error });
   const mine = session()?.role === 'scheme_admin' && (session().schemes || []).includes(id);
-  const refused = error?.status === 422 ? problemErrors(error, { as_of: t('schemes.as_of_label') }) : [];
-  const shownErrors = errors.length ? errors : refused.map((e) => ({ ...e, path: 'scheme.as_of' }));
-  const dateForm = html`<form class="filters" onSubmit=${submit} novalidate>
-      <${ErrorSummary} errors=${shownErrors} />
-      <${DateField} path="scheme.as_of" label=${t('schemes.as_of_label')} hint=${t('schemes.as_of_hint')} value=${date}
-        onInput=${setDate} error=${shownErrors[0]?.message} data-testid="scheme-as-of" />
-      <div class="filter-actions">
-        <button class="button secondary" type="submit" data-testid="scheme-as-of-show">${t('schemes.as_of_show')}</button>
-        ${asOf ? html`<a class="button secondary" href=${link} data-testid="scheme-today">${t('schemes.today_link')}</a>` : null}
-      </div>
-    </form>`;
+  const dateForm = html`<${Filters} filters=${filters} fields=${fields}>
+      <button class="button secondary" type="submit" data-testid="scheme-as-of-show">${t('schemes.as_of_show')}</button>
+      ${asOf ? html`<a class="button secondary" href=${link} data-testid="scheme-today">${t('schemes.today_link')}</a>` : null}
+    </${Filters}>`;
   const back = html`<p><a href="#/schemes">${t('schemes.back')}</a></p>`;
-  if (refused.length || error?.status === 422) return html`<div>${back}<${PageTitle}>${ltr(id)}</${PageTitle}>${dateForm}</div>`;
+  if (filters.refused.length) return html`<div>${back}<${PageTitle}>${ltr(id)}</${PageTitle}>${dateForm}</div>`;
   if (error) return html`<div>${back}<${LoadError} error=${error} retry=${reload} /></div>`;
   if (!s) return html`<div>${back}<${Loading} /></div>`;
   const at = asOf || todayPk();
   const about = [
-    ['id', ltr(s.id)],
-    ['benefit', html`${local(s.benefit)}${s.benefit && other(s.benefit) ? html`<br />${other(s.benefit)}` : null}`],
-    ['office', s.office ? local(s.office) : t('schemes.no_office')],
-    ['valid', html`${showDate(s.valid_from)} – ${s.valid_until ? showDate(s.valid_until) : t('schemes.open_ended')}`],
-    ['ack_days', ltr(s.acknowledge_within_days)],
-    ['source', /^https?:\/\//.test(s.source || '') ? html`<a href=${s.source} rel="noopener noreferrer" target="_blank">${ltr(s.source)}</a>` : html`<bdi>${s.source}</bdi>`],
+    [t('schemes.id'), ltr(s.id)],
+    [t('schemes.benefit'), html`${local(s.benefit)}${s.benefit && other(s.benefit) ? html`<br />${other(s.benefit)}` : null}`],
+    [t('schemes.office'), s.office ? local(s.office) : t('schemes.no_office')],
+    [t('schemes.valid'), html`${showDate(s.valid_from)} – ${s.valid_until ? showDate(s.valid_until) : t('schemes.open_ended')}`],
+    [t('schemes.ack_days'), ltr(s.acknowledge_within_days)],
+    [t('schemes.source'), /^https?:\/\//.test(s.source || '') ? html`<a href=${s.source} rel="noopener noreferrer" target="_blank">${ltr(s.source)}</a>` : html`<bdi>${s.source}</bdi>`],
   ];
   const places = (list) => html`<ul>${list.map((d) => html`<li>${local(d)}</li>`)}</ul>`;
 
@@ -124,13 +108,11 @@ export function SchemePage({ route }) {
       : null}
     ${dateForm}
 
-    <section aria-labelledby="s-about">
-      <h2 id="s-about">${t('schemes.about')}</h2>
-      <dl class="summary-list">${about.map(([k, v]) => html`<dt>${t(`schemes.${k}`)}</dt><dd>${v}</dd>`)}</dl>
-    </section>
+    <${Section} id="s-about" title=${t('schemes.about')}>
+      <${Summary} items=${about} />
+    </${Section}>
 
-    <section aria-labelledby="s-criteria">
-      <h2 id="s-criteria">${t('schemes.criteria')} (${ltr(s.criteria.length)})</h2>
+    <${Section} id="s-criteria" title=${html`${t('schemes.criteria')} (${ltr(s.criteria.length)})`}>
       <p class="hint">${t('schemes.criteria_hint')}</p>
       <${Table} caption=${t('schemes.criteria')} head=${[t('schemes.criterion_en'), t('schemes.criterion_ur'), t('schemes.rule')]}
         rows=${s.criteria.map((c) => [
@@ -138,10 +120,9 @@ export function SchemePage({ route }) {
           html`<bdi lang="ur" dir="rtl">${c.label?.ur || ''}</bdi>`,
           html`<pre class="rule" dir="ltr" lang="en" data-testid=${`rule-${c.id}`}><code>${c.rule}</code></pre>`,
         ])} empty=${t('schemes.no_criteria')} />
-    </section>
+    </${Section}>
 
-    <section aria-labelledby="s-params">
-      <h2 id="s-params">${t('schemes.parameters')}</h2>
+    <${Section} id="s-params" title=${t('schemes.parameters')}>
       <p class="hint">${t('schemes.parameters_hint', { date: '' })}${showDate(at)}</p>
       <${Table} caption=${t('schemes.parameters')} numeric=${[2]}
         head=${[t('schemes.param_name'), t('schemes.param_label'), t('schemes.param_value'), t('schemes.param_from')]}
@@ -153,12 +134,11 @@ export function SchemePage({ route }) {
             : html`${ltr(p.value)}${p.unit ? html` <bdi>${p.unit}</bdi>` : null}`,
           p.effective_from ? showDate(p.effective_from) : '',
         ])} empty=${t('schemes.no_parameters')} />
-    </section>
+    </${Section}>
 
-    <section aria-labelledby="s-docs">
-      <h2 id="s-docs">${t('schemes.documents')}</h2>
+    <${Section} id="s-docs" title=${t('schemes.documents')}>
       ${s.documents.length ? places(s.documents) : html`<p class="empty">${t('schemes.no_documents')}</p>`}
       ${s.subject_to.length ? html`<h3>${t('schemes.subject_to')}</h3>${places(s.subject_to)}` : null}
-    </section>
+    </${Section}>
   </div>`;
 }

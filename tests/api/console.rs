@@ -219,13 +219,11 @@ fn the_console_code_keeps_to_its_content_security_policy() {
         !name.is_empty() && rest[name.len()..].starts_with('=')
     });
     assert!(!handler, "no inline event handler attributes");
-    let mut own_bytes = 0;
     for file in files(&console_dir(), &[".js", ".css", ".html"]) {
-        let text = std::fs::read_to_string(&file).expect("read");
         if file.to_string_lossy().contains("/vendor/") {
             continue;
         }
-        own_bytes += text.len();
+        let text = std::fs::read_to_string(&file).expect("read");
         for banned in [
             "innerHTML",
             "outerHTML",
@@ -240,7 +238,89 @@ fn the_console_code_keeps_to_its_content_security_policy() {
             assert!(!text.contains(banned), "{} uses {banned}", file.display());
         }
     }
-    // The budget of the console's own code and styles, before compression.
-    assert!(own_bytes <= 150 * 1024, "console code and styles are {own_bytes} bytes (budget 150 KB)");
-    println!("console code and styles: {own_bytes} bytes");
+}
+
+/// The console files a module needs: itself and what it imports, transitively.
+fn module_closure(start: &str, into: &mut BTreeSet<String>) {
+    if !into.insert(start.to_string()) {
+        return;
+    }
+    let path = console_dir().join(start);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let dir = Path::new(start).parent().map(Path::to_path_buf).unwrap_or_default();
+    for piece in text.split(" from '").skip(1) {
+        let Some(target) = piece.split('\'').next() else { continue };
+        let mut resolved = dir.clone();
+        for part in target.split('/') {
+            match part {
+                "." => {}
+                ".." => {
+                    resolved.pop();
+                }
+                other => resolved.push(other),
+            }
+        }
+        module_closure(&resolved.to_string_lossy(), into);
+    }
+}
+
+fn bytes_of(files: &BTreeSet<String>, vendored: bool) -> usize {
+    files
+        .iter()
+        .filter(|f| f.starts_with("vendor/") == vendored)
+        .map(|f| std::fs::metadata(console_dir().join(f)).map(|m| m.len() as usize).unwrap_or(0))
+        .sum()
+}
+
+#[test]
+fn what_each_role_loads_stays_within_the_budget() {
+    // The shell every visitor loads, then the pages each role's navigation reaches (pages
+    // are loaded on first visit: console/routes.js).
+    let mut shell = BTreeSet::new();
+    module_closure("app.js", &mut shell);
+    for always in ["index.html", "css/app.css", "css/print.css", "pages/not-found.js", "pages/account.js"] {
+        module_closure(always, &mut shell);
+    }
+    let roles: [(&str, &[&str]); 4] = [
+        (
+            "clerk",
+            &[
+                "search",
+                "register",
+                "household",
+                "edit-household",
+                "member",
+                "screening",
+                "referral",
+                "slip",
+                "schemes",
+            ],
+        ),
+        ("scheme_admin", &["inbox", "schemes", "referral"]),
+        ("auditor", &["log", "audit", "schemes"]),
+        ("admin", &["admin-users", "admin-districts", "admin-rules", "schemes"]),
+    ];
+    let mut everything = shell.clone();
+    for (role, pages) in roles {
+        let mut loaded = shell.clone();
+        for page in pages {
+            module_closure(&format!("pages/{page}.js"), &mut loaded);
+        }
+        everything.extend(loaded.iter().cloned());
+        let own = bytes_of(&loaded, false);
+        println!("{role}: console code and styles {own} bytes, vendored {} bytes", bytes_of(&loaded, true));
+        assert!(own <= 150 * 1024, "a {role} loads {own} bytes of console code and styles (budget 150 KB)");
+    }
+    let all_files: usize = files(&console_dir(), &[".js", ".css", ".html"])
+        .iter()
+        .filter(|p| !p.to_string_lossy().contains("/vendor/"))
+        .map(|p| std::fs::metadata(p).map(|m| m.len() as usize).unwrap_or(0))
+        .sum();
+    println!("all console code and styles together: {all_files} bytes");
+    let unreached: Vec<_> = files(&console_dir(), &[".js"])
+        .iter()
+        .map(|p| p.strip_prefix(console_dir()).expect("inside").to_string_lossy().to_string())
+        .filter(|p| !p.starts_with("vendor/") && !everything.contains(p))
+        .collect();
+    assert!(unreached.is_empty(), "modules no role loads (dead code?): {unreached:?}");
 }

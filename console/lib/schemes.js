@@ -1,26 +1,11 @@
-// The scheme catalogue's names (from the rule files, in both languages), loaded once per
-// rule version and shared by the pages that show scheme ids.
+// The scheme catalogue (from the rule files, in both languages), loaded once and shared by
+// the pages that show scheme ids; forgotten after a rules reload.
 
 import * as api from '../api.js';
 
-let cache = null;
-
-/** `{scheme_id: {en, ur}}` for every scheme in the catalogue. */
-export async function schemeNames() {
-  if (!cache) {
-    cache = api.all('/api/v1/schemes').then(
-      (items) => Object.fromEntries(items.map((s) => [s.id, s.name])),
-      (e) => {
-        cache = null;
-        throw e;
-      },
-    );
-  }
-  return cache;
-}
-
-/** The full catalogue entry of each scheme (documents, office, department). */
 let full = null;
+
+/** `{scheme_id: catalogue entry}` (name, department, documents, office, …). */
 export async function schemeCatalogue() {
   if (!full) {
     full = api.all('/api/v1/schemes').then(
@@ -32,4 +17,15 @@ export async function schemeCatalogue() {
     );
   }
   return full;
+}
+
+/** `{scheme_id: {en, ur}}`. */
+export async function schemeNames() {
+  const catalogue = await schemeCatalogue();
+  return Object.fromEntries(Object.entries(catalogue).map(([id, s]) => [id, s.name]));
+}
+
+/** Drops the cached catalogue (the rules were reloaded). */
+export function forgetSchemes() {
+  full = null;
 }

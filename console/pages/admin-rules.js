@@ -6,7 +6,7 @@
 import * as api from '../api.js';
 import { ltr, showDate, showTime, t } from '../i18n.js';
 import { Form, Mark, Section, Summary, dateOk, districtName, districtOptions, formErrors, go, isoOf, reference, schemeName, useForm } from '../lib/listing.js';
-import * as catalogue from '../lib/schemes.js';
+import { forgetSchemes } from '../lib/schemes.js';
 import { LoadError, Loading, PageTitle, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
 
 function RulesInfo({ info }) {
@@ -35,8 +35,8 @@ export function RulesPage({ route }) {
     const previous = current?.version;
     try {
       const { data } = await api.post('/api/v1/rules/reload', undefined, { query: rescreen ? { rescreen: 'true' } : undefined });
-      // The catalogue cache (lib/schemes.js) is dropped if that module offers a way to.
-      catalogue.forgetSchemes?.();
+      // Scheme names and criteria shown elsewhere come from the new rules from now on.
+      forgetSchemes();
       setCurrent(data);
       setOutcome({ ok: true, info: data, previous });
       announce(data.version === previous ? t('rules.reloaded_same') : t('rules.reloaded_new'));

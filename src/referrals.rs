@@ -107,6 +107,10 @@ fn reason_of(reason: Option<&str>, field: &str) -> Result<Option<String>, ApiErr
     match reason.map(str::trim) {
         None | Some("") => Ok(None),
         Some(r) if r.chars().count() > 500 => Err(ApiError::invalid_field(field, "length", "at most 500 characters")),
+        // PostgreSQL text cannot hold U+0000: refused the same way on either database.
+        Some(r) if r.contains('\0') => {
+            Err(ApiError::invalid_field(field, "invalid_character", "must not contain the NUL character (U+0000)"))
+        }
         Some(r) => Ok(Some(r.to_string())),
     }
 }

@@ -33,6 +33,7 @@ pub struct AuditQuery {
     #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 

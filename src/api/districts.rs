@@ -27,10 +27,13 @@ pub async fn list_districts(state: web::Data<AppState>) -> Result<HttpResponse, 
 #[serde(deny_unknown_fields)]
 pub struct CreateDistrictRequest {
     /// Stable code: 2–40 of `a-z 0-9 -`, starting with a letter.
+    #[schema(value_type = crate::api::contract::DistrictCode)]
     pub code: String,
-    /// Display name.
+    /// Display name (1–100 characters after trimming).
+    #[schema(max_length = 100, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: String,
-    /// Administrative division.
+    /// Administrative division (1–100 characters after trimming).
+    #[schema(max_length = 100, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub division: String,
 }
 
@@ -38,6 +41,9 @@ fn check_text(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String 
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.chars().count() > 100 {
         errors.push(FieldError::new(field, "length", "must be 1–100 characters"));
+    } else if trimmed.contains('\0') {
+        // PostgreSQL text cannot hold U+0000: refused the same way on either database.
+        errors.push(FieldError::new(field, "invalid_character", "must not contain the NUL character (U+0000)"));
     }
     trimmed.to_string()
 }
@@ -86,9 +92,11 @@ pub async fn create_district(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDistrictRequest {
-    /// Display name.
+    /// Display name (1–100 characters after trimming).
+    #[schema(max_length = 100, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: Option<String>,
-    /// Administrative division.
+    /// Administrative division (1–100 characters after trimming).
+    #[schema(max_length = 100, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub division: Option<String>,
     /// Whether new households and assignments may use it.
     pub active: Option<bool>,

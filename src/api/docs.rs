@@ -9,6 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::Config;
 
+use super::contract::CrossFieldRules;
 use crate::error::ApiError;
 
 /// The API description. Every handler with a `#[utoipa::path]` is listed here; a test
@@ -63,7 +64,7 @@ use crate::error::ApiError;
         super::referrals::export_referrals,
         openapi_json,
     ),
-    modifiers(&BearerAuth, &ProblemResponses),
+    modifiers(&BearerAuth, &ProblemResponses, &CrossFieldRules),
     tags(
         (name = "operations", description = "Health and API documents"),
         (name = "auth", description = "Login and one's own account"),
@@ -119,11 +120,22 @@ impl Modify for ProblemResponses {
             for (method, op) in operations.into_iter().enumerate() {
                 let Some(op) = op.as_mut() else { continue };
                 for (code, response) in op.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else { continue };
+                    // OpenAPI requires a description on every response.
+                    if response.description.is_empty() {
+                        response.description = default_description(code).to_string();
+                    }
                     if (code.starts_with('4') || code.starts_with('5'))
-                        && let RefOr::T(response) = response
                         && let Some(content) = response.content.shift_remove("application/json")
                     {
                         response.content.insert(PROBLEM.to_string(), content);
+                    }
+                }
+                for parameter in op.parameters.iter_mut().flatten() {
+                    if let RefOr::T(parameter) = parameter
+                        && parameter.name.eq_ignore_ascii_case("if-match")
+                    {
+                        describe_if_match(parameter);
                     }
                 }
                 let is_secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
@@ -145,6 +157,38 @@ impl Modify for ProblemResponses {
             }
         }
     }
+}
+
+/// The description of a response declared without one: the status's meaning.
+fn default_description(code: &str) -> &'static str {
+    match code {
+        "200" => "OK",
+        "201" => "created",
+        "202" => "accepted",
+        "204" => "done; no content",
+        "400" => "malformed request",
+        "401" => "no valid token",
+        "403" => "the caller's role may not do this",
+        "404" => "no such object (or not in the caller's districts)",
+        "409" => "conflicts with the stored state",
+        "412" => "If-Match does not match the stored version",
+        "422" => "invalid fields, listed one by one",
+        "428" => "If-Match is required",
+        _ => "see the status code",
+    }
+}
+
+/// `If-Match` as the server reads it: the `ETag` of the version the client read (`"v3"`, a
+/// weak `W/"v3"` too). Required: without it the answer is 428.
+fn describe_if_match(parameter: &mut utoipa::openapi::path::Parameter) {
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    parameter.required = Required::True;
+    parameter.description = Some("the `ETag` of the version read, e.g. `\"v3\"` (without it: 428)".into());
+    let etag = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r#"^(W/)?"v[0-9]{1,18}"$"#))
+        .examples([serde_json::json!("\"v3\"")]);
+    parameter.schema = Some(etag.build().into());
 }
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_json().unwrap_or_default());

@@ -77,7 +77,7 @@ pub async fn refused(state: &AppState, scope: Scope, body: Value, mut errors: Ve
 /// Registers a household with its members.
 #[utoipa::path(post, path = "/api/v1/households", tag = "households", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe key")),
-    request_body(content = Object, description = "a household as in DATA.md with its `members`"),
+    request_body(content = super::contract::HouseholdRegistration, description = "a household with its `members`"),
     responses(
         (status = 201, body = HouseholdWithWarnings),
         (status = 409, description = "an ID number is already registered; names the household", body = crate::error::Problem),
@@ -130,7 +130,9 @@ pub async fn get_household(
 /// Changes household attributes (a JSON merge patch: `null` makes a value unknown).
 #[utoipa::path(patch, path = "/api/v1/households/{id}", tag = "households", security(("bearer" = [])),
     params(("id" = String, Path, description = "household id"), ("If-Match" = String, Header, description = "the ETag read")),
-    request_body(content = Object, description = "household fields to change"),
+    request_body(description = "household fields to change (JSON merge patch)", content(
+        (super::contract::HouseholdPatch = "application/merge-patch+json"),
+        (super::contract::HouseholdPatch = "application/json"))),
     responses(
         (status = 200, body = HouseholdView),
         (status = 404, body = crate::error::Problem),
@@ -163,10 +165,15 @@ pub async fn update_household(
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// A member's CNIC or B-Form number (dashes optional).
+    #[param(pattern = r"^([1-7][0-9]{4}-[0-9]{7}-[0-9]|[1-7][0-9]{12})$")]
     pub id_number: Option<String>,
     /// The household number, e.g. `PESHAWAR-000123`.
     pub household_number: Option<String>,
-    /// The start of a member's name, of record or in Urdu script (case and diacritics ignored).
+    /// The start of a member's name, of record or in Urdu script (case and diacritics ignored):
+    /// at least two letters.
+    #[param(
+        pattern = r"^[^\x00]*[0-9A-Za-z\u00c0-\u024f\u0620-\u064a][^\x00]*[0-9A-Za-z\u00c0-\u024f\u0620-\u064a][^\x00]*$"
+    )]
     pub name: Option<String>,
     /// A district code.
     pub district: Option<String>,

@@ -29,7 +29,7 @@ fn household_response(view: &HouseholdView) -> HttpResponse {
 #[utoipa::path(post, path = "/api/v1/households/{id}/members", tag = "households", security(("bearer" = [])),
     params(("id" = String, Path, description = "household id"), ("If-Match" = String, Header, description = "the household ETag"),
         ("Idempotency-Key" = Option<String>, Header, description = "retry-safe key")),
-    request_body(content = Object, description = "a member as in DATA.md (not the head)"),
+    request_body(content = super::contract::NewMember, description = "a member (not the head)"),
     responses(
         (status = 201, body = HouseholdWithWarnings),
         (status = 409, description = "ID number already registered, or 30 members already", body = crate::error::Problem),
@@ -72,7 +72,9 @@ pub async fn add_member(
 #[utoipa::path(patch, path = "/api/v1/households/{id}/members/{member_id}", tag = "households", security(("bearer" = [])),
     params(("id" = String, Path, description = "household id"), ("member_id" = String, Path, description = "member id"),
         ("If-Match" = String, Header, description = "the household ETag")),
-    request_body(content = Object, description = "member fields to change"),
+    request_body(description = "member fields to change (JSON merge patch)", content(
+        (super::contract::MemberPatch = "application/merge-patch+json"),
+        (super::contract::MemberPatch = "application/json"))),
     responses((status = 200, body = HouseholdWithWarnings), (status = 404, body = crate::error::Problem),
         (status = 412, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn update_member(
@@ -102,6 +104,7 @@ pub async fn update_member(
 #[serde(deny_unknown_fields)]
 pub struct RemoveMemberRequest {
     /// `deceased`, `moved_out`, `married_out` or `data_error`.
+    #[schema(value_type = crate::domain::codes::RemovalReason)]
     pub reason: String,
 }
 
@@ -139,8 +142,10 @@ pub async fn remove_member(
 #[serde(deny_unknown_fields)]
 pub struct ChangeHeadRequest {
     /// The member who becomes head.
+    #[schema(pattern = r"^[^\x00]*$")]
     pub member_id: String,
-    /// The relation the previous head takes (e.g. `spouse`, `parent`).
+    /// The relation the previous head takes (e.g. `spouse`, `parent`; not `head`).
+    #[schema(value_type = Relation)]
     pub previous_head_relation: String,
 }
 

@@ -18,9 +18,12 @@ use crate::startup::AppState;
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferRequest {
-    /// Scheme ids; absent: every scheme the household is eligible for today.
+    /// Scheme ids, each once; absent: every scheme the household is eligible for today.
+    #[schema(value_type = Option<Vec<super::contract::SchemeId>>)]
     pub schemes: Option<Vec<String>>,
-    /// Required to refer to a scheme the household is not eligible for (recorded, audited).
+    /// Required to refer to a scheme the household is not eligible for (recorded, audited);
+    /// at most 500 characters.
+    #[schema(max_length = 500, pattern = r"^[^\x00]*$")]
     pub override_reason: Option<String>,
 }
 
@@ -36,8 +39,11 @@ pub struct ReferralList {
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     /// `acknowledged`, `enrolled`, `rejected` (scheme administrator) or `withdrawn` (clerk).
+    #[schema(value_type = super::contract::ReferralStep)]
     pub to: String,
-    /// Required for `rejected` and `withdrawn`.
+    /// Required for `rejected` and `withdrawn` (something other than spaces); at most 500
+    /// characters.
+    #[schema(max_length = 500, pattern = r"^[^\x00]*$")]
     pub reason: Option<String>,
 }
 
@@ -212,16 +218,20 @@ pub async fn referral_slip(
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// District code.
+    #[param(pattern = "^[a-z][a-z0-9-]{1,39}$")]
     pub district: Option<String>,
     /// Scheme id.
+    #[param(pattern = "^[a-z0-9][a-z0-9-]{1,63}$")]
     pub scheme: Option<String>,
     /// `referred`, `acknowledged`, `enrolled`, `rejected`, `withdrawn` or `expired`.
+    #[param(pattern = "^(referred|acknowledged|enrolled|rejected|withdrawn|expired)$")]
     pub status: Option<String>,
     /// Referred on or after (`YYYY-MM-DD`).
     pub from: Option<String>,
     /// Referred on or before (`YYYY-MM-DD`).
     pub to: Option<String>,
     /// User name of the referring clerk.
+    #[param(pattern = "^[a-z0-9][a-z0-9._-]{2,63}$")]
     pub clerk: Option<String>,
     /// Page size (default 50; more than 100 is capped at 100; the CSV export ignores it).
     #[param(minimum = 1)]
@@ -254,9 +264,15 @@ fn log_filter(query: &LogQuery, user: &AuthUser) -> Result<referrals::LogFilter,
             format!("one of: {}", STATUSES.join(", ")),
         ));
     }
+    // Each filter has the format of what it names (as the OpenAPI document says).
     for (field, value) in [("district", &query.district), ("scheme", &query.scheme), ("clerk", &query.clerk)] {
-        if value.as_ref().is_some_and(|v| v.is_empty() || v.len() > 64) {
-            errors.push(crate::error::FieldError::new(field, "length", "1 to 64 characters"));
+        let valid = |v: &str| match field {
+            "district" => crate::registry::districts::check_code(v),
+            "scheme" => crate::auth::service::check_scheme_id(v),
+            _ => crate::auth::service::check_username(v).is_ok(),
+        };
+        if value.as_deref().is_some_and(|v| !valid(v)) {
+            errors.push(crate::error::FieldError::new(field, "invalid_format", "not a valid code for this filter"));
         }
     }
     super::field_errors(errors)?;

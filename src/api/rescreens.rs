@@ -23,9 +23,11 @@ use crate::startup::AppState;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RescreenRequest {
-    /// Evaluation date (default today in Pakistan).
+    /// Evaluation date, `YYYY-MM-DD` (default today in Pakistan).
+    #[schema(format = Date)]
     pub as_of: Option<String>,
     /// Only this district.
+    #[schema(value_type = Option<super::contract::DistrictCode>)]
     pub district: Option<String>,
 }
 

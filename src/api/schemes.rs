@@ -202,7 +202,7 @@ pub async fn get_scheme(
 /// scheme. Nothing is stored but an audit record of who asked (no personal data in it).
 #[utoipa::path(post, path = "/api/v1/screenings", tag = "schemes", security(("bearer" = [])),
     params(AsOfQuery),
-    request_body(content = Object, description = "a household as for registration, with its `members`"),
+    request_body(content = super::contract::HouseholdRegistration, description = "a household as for registration, with its `members`"),
     responses(
         (status = 200, body = Screening),
         (status = 422, description = "field errors, as for registration", body = crate::error::Problem),
@@ -384,6 +384,7 @@ pub async fn reload_rules(
 #[serde(deny_unknown_fields)]
 pub struct SchemeHouseholdsQuery {
     /// `eligible` (default) or `undetermined`.
+    #[param(pattern = "^(eligible|undetermined)$")]
     pub status: Option<String>,
     /// District code.
     pub district: Option<String>,

@@ -19,16 +19,21 @@ use crate::startup::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Login name: 3–64 of `a-z 0-9 . _ -`.
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{2,63}$", example = "clerk.peshawar")]
     pub username: String,
     /// Role.
     pub role: Role,
-    /// Initial password (12–256 characters).
+    /// Initial password: 12–256 characters, not one character repeated, not containing the
+    /// user name (in any case).
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
-    /// District codes (clerks: at least one; auditors: optional).
+    /// Active district codes (clerks: at least one; auditors: optional; others: none).
     #[serde(default)]
+    #[schema(value_type = Vec<crate::api::contract::DistrictCode>)]
     pub districts: Vec<String>,
-    /// Scheme ids (scheme administrators: at least one).
+    /// Scheme ids (scheme administrators: at least one; others: none).
     #[serde(default)]
+    #[schema(value_type = Vec<crate::api::contract::SchemeId>)]
     pub schemes: Vec<String>,
 }
 
@@ -97,9 +102,11 @@ pub async fn get_user(state: web::Data<AppState>, id: web::Path<String>) -> Resu
 pub struct UpdateUserRequest {
     /// Enable or disable the account (disabling revokes its tokens at once).
     pub active: Option<bool>,
-    /// Replace the district assignments.
+    /// Replace the district assignments (active district codes, as the role allows).
+    #[schema(value_type = Option<Vec<crate::api::contract::DistrictCode>>)]
     pub districts: Option<Vec<String>>,
-    /// Replace the scheme assignments.
+    /// Replace the scheme assignments (scheme administrators only).
+    #[schema(value_type = Option<Vec<crate::api::contract::SchemeId>>)]
     pub schemes: Option<Vec<String>>,
 }
 
@@ -133,7 +140,9 @@ pub async fn update_user(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
-    /// The new password (12–256 characters).
+    /// The new password: 12–256 characters, not one character repeated, not containing the
+    /// user name.
+    #[schema(min_length = 12, max_length = 256)]
     pub new_password: String,
 }
 

@@ -78,7 +78,8 @@ pub fn check_username(username: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn check_scheme_id(id: &str) -> bool {
+/// Checks a scheme id: 2–64 of `a-z 0-9 -`, starting with a letter or digit.
+pub fn check_scheme_id(id: &str) -> bool {
     (2..=64).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())

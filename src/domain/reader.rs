@@ -88,6 +88,10 @@ impl<'v, 'e> Reader<'v, 'e> {
             if s.chars().count() > max {
                 return Err(("too_long", format!("must be at most {max} characters")));
             }
+            // PostgreSQL text cannot hold U+0000: refused here, the same on either database.
+            if s.contains('\0') {
+                return Err(("invalid_character", "must not contain the NUL character (U+0000)".into()));
+            }
             Ok(s.to_string())
         })
     }
@@ -109,9 +113,13 @@ impl<'v, 'e> Reader<'v, 'e> {
         })
     }
 
-    /// A whole number in `min..=max`.
+    /// A whole number in `min..=max`. `2.0` is the number `2` (JSON has one number type, and
+    /// JSON Schema's `integer` admits it), so it is read as 2; `2.5` is not a whole number.
     pub fn int(&mut self, name: &'static str, min: i64, max: i64) -> Patch<i64> {
-        self.typed(name, |v| match v.as_i64() {
+        let whole = |v: &Value| {
+            v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        };
+        self.typed(name, |v| match whole(v) {
             Some(n) if (min..=max).contains(&n) => Ok(n),
             Some(_) => Err(("out_of_range", format!("must be from {min} to {max}"))),
             None => Err(("invalid_type", "must be a whole number".into())),
@@ -222,5 +230,16 @@ mod tests {
         assert_eq!(r.number("c", 0.0, 100.0, 2), None);
         r.finish();
         assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn a_whole_number_may_be_written_with_a_fraction_of_zero() {
+        let body = json!({"a": 2.0, "b": 2.5});
+        let mut errors = Vec::new();
+        let mut r = Reader::new(&body, "", &mut errors).expect("object");
+        assert_eq!(r.int("a", 0, 10), Some(Some(2)));
+        assert_eq!(r.int("b", 0, 10), None);
+        r.finish();
+        assert_eq!(errors.len(), 1);
     }
 }

@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod console;
+mod contract;
 mod field_errors;
 mod hardening;
 mod helpers;

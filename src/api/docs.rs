@@ -22,6 +22,7 @@ use crate::error::ApiError;
         super::health::readyz,
         super::auth::login,
         super::auth::me,
+        super::auth::setup_status,
         super::auth::change_password,
         super::districts::list_districts,
         super::districts::create_district,

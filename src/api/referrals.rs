@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::households::{idempotency_key, respond};
 use super::ok_json;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Role};
 use crate::db;
 use crate::error::ApiError;
 use crate::idempotency::{self, StoredResponse};
@@ -238,6 +238,8 @@ pub struct LogQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// `true`: only referrals still waiting for acknowledgement on or after their deadline.
+    pub overdue: Option<bool>,
 }
 
 const STATUSES: [&str; 6] = ["referred", "acknowledged", "enrolled", "rejected", "withdrawn", "expired"];
@@ -277,6 +279,8 @@ fn log_filter(query: &LogQuery, user: &AuthUser) -> Result<referrals::LogFilter,
     }
     super::field_errors(errors)?;
     let districts = &user.principal.assignments.districts;
+    // A scheme administrator sees the referrals of their own schemes only.
+    let schemes = (user.principal.role == Role::SchemeAdmin).then(|| user.principal.assignments.schemes.clone());
     Ok(referrals::LogFilter {
         district: query.district.clone(),
         scheme: query.scheme.clone(),
@@ -285,6 +289,8 @@ fn log_filter(query: &LogQuery, user: &AuthUser) -> Result<referrals::LogFilter,
         to,
         clerk: query.clerk.clone(),
         districts: (!districts.is_empty()).then(|| districts.clone()),
+        schemes,
+        overdue_on: (query.overdue == Some(true)).then(today_in_pakistan),
     })
 }
 
@@ -302,8 +308,9 @@ fn audit_log_access(
     (state.audit_key.clone(), user.audit_context(req), crate::audit::Event::new(action).details(details))
 }
 
-/// The referral log for auditors: household numbers, never names or ID numbers; keyset
-/// pagination in the order referrals were made. An auditor assigned to districts sees only those.
+/// The referral log: household numbers, never names or ID numbers; keyset pagination in the
+/// order referrals were made (oldest first). An auditor assigned to districts sees only those;
+/// a scheme administrator sees only their schemes' referrals (their inbox, with `overdue`).
 #[utoipa::path(get, path = "/api/v1/referrals", tag = "referrals", security(("bearer" = [])),
     params(LogQuery),
     responses((status = 200, body = super::Page<referrals::LogEntry>), (status = 422, body = crate::error::Problem)))]

@@ -151,12 +151,15 @@ impl Generator {
         max_age: i64,
         father: Option<&str>,
     ) -> Map<String, Value> {
-        let given = names::pick(self.rng.pick(if male { names::MALE } else { names::FEMALE }), self.urdu);
-        let family = names::pick(self.rng.pick(names::FAMILY), self.urdu);
+        let (given, family) =
+            (*self.rng.pick(if male { names::MALE } else { names::FEMALE }), *self.rng.pick(names::FAMILY));
         let dob = self.birth(min_age, max_age);
         let age = self.today.year() - dob.year();
         let mut m = Map::new();
-        m.insert("full_name".into(), json!(format!("{given} {family}")));
+        let full_name = format!("{} {}", names::pick(&given, self.urdu), names::pick(&family, self.urdu));
+        m.insert("full_name".into(), json!(full_name));
+        // The Urdu spelling beside the name of record, as the bilingual console shows it.
+        m.insert("full_name_ur".into(), json!(format!("{} {}", given.1, family.1)));
         if let Some(father) = father.filter(|_| self.rng.chance(0.9)) {
             m.insert("father_or_husband_name".into(), json!(father));
         }

@@ -414,7 +414,7 @@ impl<'a> Browser<'a> {
         for s in strokes {
             seq = match s {
                 Stroke::Text(t) => t.chars().fold(seq, press),
-                Stroke::Key(k) => press(seq, char::from(k.clone())),
+                Stroke::Key(k) => press(seq, char::from(*k)),
                 Stroke::Alt(c) => seq
                     .then(KeyAction::Down { value: char::from(Key::Alt) })
                     .then(KeyAction::Down { value: *c })

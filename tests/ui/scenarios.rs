@@ -764,7 +764,7 @@ async fn arrow_select(b: &Browser<'_>, id: &str, value: &str) -> R {
     let (now, want) = (idx[0].as_i64().unwrap_or(-1), idx[1].as_i64().unwrap_or(-1));
     ensure(want >= 0, || format!("#{id} has no option {value:?}"))?;
     let key = if want > now { Key::Down } else { Key::Up };
-    let strokes: Vec<Stroke<'_>> = (0..(want - now).abs()).map(|_| Stroke::Key(key.clone())).collect();
+    let strokes: Vec<Stroke<'_>> = (0..(want - now).abs()).map(|_| Stroke::Key(key)).collect();
     b.keys(&strokes).await?;
     let got = b.value(&format!("#{id}")).await?;
     ensure(got == value, || format!("arrow keys on #{id} chose {got:?}, not {value:?}"))
@@ -1072,9 +1072,12 @@ async fn admin(w: &World<'_>, lang: &'static str) -> R {
 // ---------------------------------------------------------------------------------------
 // Time to usable, page by page (deep links inside a signed-in session).
 
+/// A page to time: its name, its link, and what must be on screen for it to be usable.
+type PageToTime<'s> = (&'s str, String, Vec<&'s str>);
+
 async fn page_timings(w: &World<'_>, lang: &'static str) -> R {
     let (hid, rid) = referred_household(w).await?;
-    let clerk_pages: Vec<(&str, String, Vec<&str>)> = vec![
+    let clerk_pages: Vec<PageToTime<'_>> = vec![
         ("search", "#/search".into(), vec!["h1", "#f-q", "[data-testid=search-submit]"]),
         ("register", "#/households/new".into(), vec!["h1", "#f-district option[value=swat]", "[data-testid=review]"]),
         ("household", format!("#/households/{hid}"), vec!["[data-testid=household-number]", "[data-testid=screen]"]),
@@ -1087,7 +1090,7 @@ async fn page_timings(w: &World<'_>, lang: &'static str) -> R {
         ("referral", format!("#/referrals/{rid}"), vec!["h1", "[data-testid=print-slip]"]),
         ("slip", format!("#/referrals/{rid}/slip"), vec![".slip"]),
     ];
-    let roles: Vec<(&str, Vec<(&str, String, Vec<&str>)>)> = vec![
+    let roles: Vec<(&str, Vec<PageToTime<'_>>)> = vec![
         (CLERK, clerk_pages),
         (SCHEME_ADMIN, vec![("inbox", "#/inbox".into(), vec!["h1", "[data-testid=inbox-count]"])]),
         (

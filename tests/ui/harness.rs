@@ -538,22 +538,11 @@ impl<'a> Browser<'a> {
         let Some(entries) = self.console_log().await else {
             return Ok(());
         };
-        let mut errors: Vec<String> = entries
+        let errors: Vec<String> = entries
             .into_iter()
             .filter(|(level, message)| level == "SEVERE" && !expected.iter().any(|x| message.contains(x)))
             .map(|(_, message)| message)
             .collect();
-        // Chromium asks for /favicon.ico by itself; the 404 is noted once, not failed.
-        if errors.iter().any(|m| m.contains("/favicon.ico")) {
-            errors.retain(|m| !m.contains("/favicon.ico"));
-            let mut notes = self.report.notes.borrow_mut();
-            let note =
-                "console: GET /favicon.ico answers 404 (index.html has no <link rel=icon>), logged as a console error";
-            if !notes.iter().any(|n| n == note) {
-                println!("    note: {note}");
-                notes.push(note.to_string());
-            }
-        }
         if errors.is_empty() {
             Ok(())
         } else {

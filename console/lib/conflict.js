@@ -5,7 +5,9 @@
 
 import { enumLabel, ltr, t } from '../i18n.js';
 import { fromInput, toInput } from './fields.js';
-import { html } from './ui.js';
+import { announce, html, useEffect, useState } from './ui.js';
+import { dropDraft, loadDraft, saveDraft } from './drafts.js';
+import { inFormOrder, serverErrors } from './forms.js';
 
 /** The form texts of a stored record for the given field definitions. */
 export function textsOf(record, fields) {
@@ -76,3 +78,102 @@ export function ConflictView({ fields, base, theirs, patch, version, onReapply, 
 }
 
 export { toInput };
+
+/**
+ * An edit form with optimistic concurrency: the texts when opened (`base`), the texts now,
+ * the version being edited, a 412 conflict, and saving (also with Alt+S). `submit(body,
+ * version)` sends; `current()` reads `{record, version}` again after a 412 (`record` null
+ * when the change has no field to compare, e.g. a new member); `check(texts)` lists client
+ * errors; `bodyOf(base, texts)` is the request body (default: the changed fields).
+ */
+export function useEditor({ fields, record, version: opened, draft, submit, current, check, saved, focus, bodyOf }) {
+  const fresh = textsOf(record || {}, fields);
+  const kept = draft ? loadDraft(draft) : null;
+  // A draft survives a reload of the tab only for the version it was started on.
+  const resume = kept && kept.version === opened;
+  const [base, setBase] = useState(resume ? kept.base : fresh);
+  const [texts, setTexts] = useState(resume ? kept.texts : fresh);
+  const [version, setVersion] = useState(opened);
+  const [errors, setErrors] = useState([]);
+  const [conflict, setConflict] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState(null);
+
+  useEffect(() => {
+    if (draft) saveDraft(draft, { version, base, texts });
+  }, [texts, version]);
+  useEffect(() => {
+    if (focus) setTimeout(() => document.getElementById(`f-${focus}`)?.focus(), 50);
+  }, [focus]);
+
+  const send = async (body, ifMatch) => {
+    setBusy(true);
+    setFailure(null);
+    try {
+      await submit(body, ifMatch);
+      if (draft) dropDraft(draft);
+      saved();
+    } catch (err) {
+      if (err.status === 412) {
+        const now = await current();
+        if (now.record) setConflict({ theirs: now.record, version: now.version, patch: body });
+        else {
+          setVersion(now.version);
+          setFailure({ detail: t('member.version_moved') });
+        }
+      } else if (err.status === 422) {
+        // A member's own endpoints may name fields as in a registration (`members[0].x`).
+        setErrors(inFormOrder(serverErrors(err).map((e) => ({ ...e, path: e.path.replace(/^members\.\d+\./, '') }))));
+      } else if (err.status === 409 && err.detail) {
+        setErrors(inFormOrder([{ path: String(err.problem?.field || '').replace(/^members\[\d+\]\./, ''), message: err.detail }]));
+      } else {
+        setFailure(err);
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+  const save = () => {
+    const found = inFormOrder(check(texts));
+    setErrors(found);
+    if (found.length) return;
+    const body = bodyOf ? bodyOf(base, texts) : changedFields(base, texts, fields);
+    if (!Object.keys(body).length) return announce(t('edit.nothing'));
+    send(body, version);
+  };
+  useEffect(() => {
+    const onKey = (e) => {
+      if (e.altKey && e.key.toLowerCase() === 's') {
+        e.preventDefault();
+        if (!busy && !conflict) save();
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  });
+  const adopt = (record, v) => {
+    const now = textsOf(record, fields);
+    setBase(now);
+    setVersion(v);
+    setConflict(null);
+    return now;
+  };
+  return {
+    texts,
+    setText: (name, v) => setTexts((x) => ({ ...x, [name]: v })),
+    errors,
+    busy,
+    failure,
+    version,
+    save,
+    conflictView: conflict
+      ? html`<${ConflictView} fields=${fields} base=${base} theirs=${conflict.theirs} patch=${conflict.patch}
+          version=${conflict.version} busy=${busy}
+          onReapply=${() => {
+            adopt(conflict.theirs, conflict.version);
+            send(conflict.patch, conflict.version);
+          }}
+          onDiscard=${() => setTexts(adopt(conflict.theirs, conflict.version))} />`
+      : null,
+  };
+}

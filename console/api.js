@@ -86,6 +86,7 @@ function query(params) {
  */
 export async function send(method, path, opts = {}) {
   const key = method === 'POST' && !opts.anonymous ? opts.key || newKey() : null;
+  let reauthenticated = false;
   for (let attempt = 0; ; attempt++) {
     const headers = { Accept: 'application/json, application/problem+json' };
     if (!opts.anonymous && token) headers.Authorization = `Bearer ${token}`;
@@ -104,9 +105,13 @@ export async function send(method, path, opts = {}) {
         cache: 'no-store',
       });
     } catch (e) {
+      // A connection the server had just closed (keep-alive) fails at once: a GET, or a POST
+      // with its Idempotency-Key, is safe to send once more; anything else is the caller's.
+      if (attempt === 0 && (method === 'GET' || key)) continue;
       throw new NetworkError(String(e));
     }
-    if (res.status === 401 && !opts.anonymous && attempt === 0 && reauthenticate) {
+    if (res.status === 401 && !opts.anonymous && attempt < 2 && reauthenticate && !reauthenticated) {
+      reauthenticated = true;
       token = null;
       notify();
       await reauthenticate();

@@ -102,7 +102,7 @@ function ReloginDialog({ pending, onDone }) {
   return html`<${Dialog} id="relogin" open=${pending} locked title=${t('relogin.title')}>
     <p>${t('relogin.body')}</p>
     <form onSubmit=${submit} novalidate>
-      <p><span class="label-like">${t('login.username')}</span>: <bdi>${session()?.username}</bdi></p>
+      <p><strong>${t('login.username')}:</strong> <bdi>${session()?.username}</bdi></p>
       <${Field} path="relogin.password" kind="password" label=${t('login.password')} value=${password}
         onInput=${setPassword} error=${error} autocomplete="current-password" required />
       <button class="button" type="submit" disabled=${busy}>${t('login.submit')}</button>

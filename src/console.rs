@@ -6,7 +6,6 @@
 //! these handlers serve files and never touch the database.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::Compress;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rust_embed::RustEmbed;
 
@@ -23,17 +22,15 @@ pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 
      font-src 'self'; connect-src 'self'; manifest-src 'self'; form-action 'none'; base-uri 'none'; \
      frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'";
 
-/// Registers `GET /` and `GET /console/{file}`, gzip-compressed when the browser asks.
+/// Registers `GET /` and `GET /console/{file}` (gzip-compressed like every answer: `startup.rs`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/")
-            .wrap(Compress::default())
             .route(web::get().to(index))
             .default_service(web::to(|| async { crate::api::method_not_allowed_get().await })),
     )
     .service(
         web::resource("/console/{file:.*}")
-            .wrap(Compress::default())
             .route(web::get().to(asset))
             .default_service(web::to(|| async { crate::api::method_not_allowed_get().await })),
     );

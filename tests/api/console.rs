@@ -87,6 +87,12 @@ async fn console_files_have_their_types_an_etag_and_gzip() {
     }
     let zipped = app.call_with("GET", "/console/app.js", None, None, &[("accept-encoding", "gzip")]).await;
     assert_eq!(zipped.header("content-encoding").as_deref(), Some("gzip"));
+    // API answers too, when the client asks.
+    let token = app.token_for("clerk-z", sahulat::auth::Role::Clerk).await;
+    let api = app.call_with("GET", "/api/v1/schemes", Some(&token), None, &[("accept-encoding", "gzip")]).await;
+    assert_eq!(api.header("content-encoding").as_deref(), Some("gzip"));
+    let plain = app.call("GET", "/api/v1/schemes", Some(&token), None).await;
+    assert!(plain.header("content-encoding").is_none() && plain.body["items"].is_array());
     for missing in ["/console/nothing.js", "/console/vendor/VENDOR.md", "/console/../Cargo.toml"] {
         let reply = app.call("GET", missing, None, None).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{missing}");

@@ -2,7 +2,7 @@
 // name in either script. The query is kept in the link, so Back returns to the results.
 
 import * as api from '../api.js';
-import { asciiDigits, ltr, t } from '../i18n.js';
+import { asciiDigits, ltr, showTime, t } from '../i18n.js';
 import { Field, LoadError, Loading, PageTitle, Table, html, useEffect, useState } from '../lib/ui.js';
 
 /** What the clerk typed, as the API's search parameters. */
@@ -49,6 +49,7 @@ export function SearchPage({ route }) {
     html`<bdi>${h.head_name}</bdi>${h.head_name_ur ? html` · <bdi lang="ur" dir="rtl">${h.head_name_ur}</bdi>` : null}`,
     h.district,
     ltr(h.member_count),
+    h.last_screened_at ? showTime(h.last_screened_at) : t('search.never'),
   ]);
   return html`<div>
     <${PageTitle} sub=${t('search.lead')}>${t('search.title')}</${PageTitle}>
@@ -65,7 +66,7 @@ export function SearchPage({ route }) {
       ? html`<section aria-labelledby="results-title">
           <h2 id="results-title">${t('search.results', { n: state.items.length })}</h2>
           <${Table} caption=${t('search.results_caption')} numeric=${[3]}
-            head=${[t('household.number'), t('household.head'), t('field.district'), t('household.members')]}
+            head=${[t('household.number'), t('household.head'), t('field.district'), t('household.members'), t('search.last_screened')]}
             rows=${rows} empty=${t('search.none')} />
           ${state.next
             ? html`<button type="button" class="button secondary" onClick=${() => run(q, state.next)}>${t('common.more')}</button>`

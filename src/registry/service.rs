@@ -564,6 +564,8 @@ pub struct HouseholdSummary {
     pub member_count: usize,
     /// Version.
     pub version: i64,
+    /// When a clerk last screened the household (null: never).
+    pub last_screened_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Finds households inside `scope`; the search is audited with the filters used (names of
@@ -582,6 +584,7 @@ pub fn search(
     let rows = repo::search(conn, scope, filter, after, limit)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let members = repo::current_members_of(conn, &ids)?;
+    let screened = last_screenings(conn, &ids)?;
     audit::record(
         conn,
         key,
@@ -597,6 +600,7 @@ pub fn search(
                 head_name: head.map(|m| m.full_name.clone()),
                 head_name_ur: head.and_then(|m| m.full_name_ur.clone()),
                 member_count: mine.len(),
+                last_screened_at: screened.get(&r.id).map(|at| at.and_utc()),
                 id: r.id,
                 household_number: r.household_number,
                 district: r.district_code,
@@ -604,6 +608,22 @@ pub fn search(
             }
         })
         .collect())
+}
+
+/// The time of each household's latest stored screening (one indexed query for a page).
+fn last_screenings(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, chrono::NaiveDateTime>, ApiError> {
+    use crate::db::schema::screenings;
+    use diesel::dsl::max;
+    use diesel::prelude::*;
+    let rows: Vec<(String, Option<chrono::NaiveDateTime>)> = screenings::table
+        .filter(screenings::household_id.eq_any(ids))
+        .group_by(screenings::household_id)
+        .select((screenings::household_id, max(screenings::screened_at)))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(id, at)| at.map(|at| (id, at))).collect())
 }
 
 /// Parses a removal reason.

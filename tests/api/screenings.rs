@@ -187,3 +187,19 @@ async fn editing_a_member_flips_a_decision_and_records_the_change() {
     );
     assert_eq!(change["cause"], "household_change");
 }
+
+#[actix_web::test]
+async fn search_results_tell_when_a_household_was_last_screened() {
+    let app = spawn_app().await;
+    let token = clerk(&app, "amina", "swat").await;
+    let created = app.call("POST", "/api/v1/households", Some(&token), Some(&poor_swat_household())).await;
+    let number = created.body["household_number"].as_str().expect("number").to_string();
+    let search = format!("/api/v1/households?household_number={number}");
+    let before = app.call("GET", &search, Some(&token), None).await;
+    assert_eq!(before.body["items"][0]["last_screened_at"], Value::Null, "{:?}", before.body);
+    let id = created.body["id"].as_str().expect("id");
+    let screened = app.call("POST", &format!("/api/v1/households/{id}/screenings"), Some(&token), None).await;
+    assert_eq!(screened.status, StatusCode::CREATED);
+    let after = app.call("GET", &search, Some(&token), None).await;
+    assert_eq!(after.body["items"][0]["last_screened_at"], screened.body["screened_at"], "{:?}", after.body);
+}

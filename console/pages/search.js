@@ -1,8 +1,11 @@
 // The clerk's home: one box for a member's ID number, a household number or the start of a
-// name in either script. The query is kept in the link, so Back returns to the results.
+// name in either script. The query is kept in the tab's session storage, not in the link: an
+// ID number must not end up in the browser's history on a shared office PC. Back to this
+// page shows the last results again.
 
 import * as api from '../api.js';
 import { asciiDigits, ltr, showTime, t } from '../i18n.js';
+import { loadDraft, saveDraft } from '../lib/drafts.js';
 import { Field, LoadError, Loading, PageTitle, Table, html, useEffect, useState } from '../lib/ui.js';
 
 /** What the clerk typed, as the API's search parameters. */
@@ -14,8 +17,8 @@ export function searchParams(q) {
   return { name: q.trim() };
 }
 
-export function SearchPage({ route }) {
-  const initial = route.query.q || '';
+export function SearchPage() {
+  const initial = loadDraft('search') || '';
   const [q, setQ] = useState(initial);
   const [state, setState] = useState({ items: null, next: null, error: null, busy: false });
 
@@ -40,9 +43,8 @@ export function SearchPage({ route }) {
 
   const submit = (e) => {
     e.preventDefault();
-    const target = `#/search?q=${encodeURIComponent(q.trim())}`;
-    if (location.hash === target) run(q);
-    else location.hash = target;
+    saveDraft('search', q.trim());
+    run(q);
   };
   const rows = (state.items || []).map((h) => [
     html`<a href=${`#/households/${h.id}`} data-testid="result-link">${ltr(h.household_number)}</a>`,

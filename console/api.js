@@ -5,6 +5,13 @@
 let token = null;
 let expiresAt = 0;
 let reauthenticate = null; // set by the app: () => Promise<void>, shows the re-login dialog
+let pending = null; // the one re-login every request refused meanwhile waits for
+
+/** Signing in again, shared by every request that met a 401 while it is under way. */
+function reauth() {
+  if (!pending) pending = Promise.resolve(reauthenticate()).finally(() => (pending = null));
+  return pending;
+}
 const listeners = new Set();
 
 /** An answer that is not 2xx, with the problem's fields. */
@@ -80,15 +87,17 @@ function query(params) {
 
 /**
  * Sends one request. Options: body (JSON), query, ifMatch (a version number or ETag),
- * key (Idempotency-Key; POSTs get a fresh one unless given), raw (return the Response).
- * On 401 with a token that has expired, the re-login dialog is shown and the request is
- * sent again once, with the same Idempotency-Key.
+ * key (Idempotency-Key; POSTs get a fresh one unless given; given by the caller for an
+ * endpoint that stores keys, it also lets a POST be resent once when the connection drops),
+ * raw (return the Response). On 401 the re-login dialog is shown (once for every request
+ * waiting) and the request is sent again, with the same Idempotency-Key.
  */
 export async function send(method, path, opts = {}) {
   const key = method === 'POST' && !opts.anonymous ? opts.key || newKey() : null;
   let reauthenticated = false;
   for (let attempt = 0; ; attempt++) {
     const headers = { Accept: 'application/json, application/problem+json' };
+    const sent = token;
     if (!opts.anonymous && token) headers.Authorization = `Bearer ${token}`;
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
     if (opts.ifMatch !== undefined) {
@@ -107,14 +116,16 @@ export async function send(method, path, opts = {}) {
     } catch (e) {
       // A connection the server had just closed (keep-alive) fails at once: a GET, or a POST
       // with its Idempotency-Key, is safe to send once more; anything else is the caller's.
-      if (attempt === 0 && (method === 'GET' || key)) continue;
+      if (attempt === 0 && (method === 'GET' || opts.key)) continue;
       throw new NetworkError(String(e));
     }
-    if (res.status === 401 && !opts.anonymous && attempt < 2 && reauthenticate && !reauthenticated) {
+    if (res.status === 401 && !opts.anonymous && reauthenticate && !reauthenticated) {
       reauthenticated = true;
+      // Refused with a token already replaced by a new sign-in: just send it again.
+      if (token && token !== sent) continue;
       token = null;
       notify();
-      await reauthenticate();
+      await reauth();
       continue;
     }
     if (opts.raw && res.ok) return res;

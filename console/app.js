@@ -4,7 +4,7 @@
 import * as api from './api.js';
 import { lang, loadCatalogues, onLangChange, setLang, t } from './i18n.js';
 import { Dialog, Field, Toasts, html, render, useEffect, useRef, useState } from './lib/ui.js';
-import { clearDrafts } from './lib/drafts.js';
+import { claimDrafts, clearDrafts } from './lib/drafts.js';
 import { can, home, session, setSession } from './lib/session.js';
 import { parseRoute, routes } from './routes.js';
 import { LoginPage } from './pages/login.js';
@@ -41,7 +41,7 @@ function Nav({ route }) {
     ['register', '#/households/new', 'household_create'],
     ['inbox', '#/inbox', 'scheme_households'],
     ['schemes', '#/schemes', 'scheme_list'],
-    ['log', '#/log', 'referral_log'],
+    ['log', '#/log', 'audit_read'],
     ['audit', '#/audit', 'audit_read'],
     ['users', '#/admin/users', 'user_list'],
     ['districts', '#/admin/districts', 'district_manage'],
@@ -81,7 +81,7 @@ function Header({ route, onLogout }) {
 }
 
 /** The dialog shown when the token expired: signing in again keeps every form as it was. */
-function ReloginDialog({ pending, onDone }) {
+function ReloginDialog({ pending, onDone, onSignOut }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -106,6 +106,7 @@ function ReloginDialog({ pending, onDone }) {
       <${Field} path="relogin.password" kind="password" label=${t('login.password')} value=${password}
         onInput=${setPassword} error=${error} autocomplete="current-password" required />
       <button class="button" type="submit" disabled=${busy}>${t('login.submit')}</button>
+      <button class="button secondary" type="button" data-testid="relogin-sign-out" onClick=${onSignOut}>${t('relogin.sign_out')}</button>
     </form>
   </${Dialog}>`;
 }
@@ -135,9 +136,9 @@ function App() {
   useEffect(() => {
     api.setReauthenticate(
       () =>
-        new Promise((resolve) => {
+        new Promise((resolve, reject) => {
           if (!session()) return resolve();
-          resolver.current = resolve;
+          resolver.current = { resolve, reject };
           setRelogin(true);
         }),
     );
@@ -156,6 +157,8 @@ function App() {
 
   const signedIn = async () => {
     const account = await api.get('/api/v1/auth/me');
+    // Another account's drafts (a colleague's tab, reloaded) are not this one's to see.
+    claimDrafts(account.username);
     setSession(account);
     setUser(account);
     if (!location.hash || location.hash === '#/' || location.hash === '#/login') location.hash = home();
@@ -186,11 +189,18 @@ function App() {
     </main>
     <${Toasts} />
     ${user
-      ? html`<${ReloginDialog} pending=${relogin} onDone=${() => {
-          setRelogin(false);
-          if (resolver.current) resolver.current();
-          resolver.current = null;
-        }} />`
+      ? html`<${ReloginDialog} pending=${relogin}
+          onDone=${() => {
+            setRelogin(false);
+            resolver.current?.resolve();
+            resolver.current = null;
+          }}
+          onSignOut=${() => {
+            setRelogin(false);
+            resolver.current?.reject(new Error('signed out'));
+            resolver.current = null;
+            logout();
+          }} />`
       : null}
   `;
 }

@@ -299,6 +299,25 @@ fn expire_if_due(
     Ok(())
 }
 
+/// Expires the referrals whose acknowledgement deadline has passed, at most `limit` of them
+/// (earliest deadline first), each with its ledger entry and audit event, exactly as a read of
+/// one of them would. Run before the log is read, so that lists never offer an expired
+/// referral as open.
+pub fn expire_due(conn: &mut DbConnection, actor: &Actor, today: NaiveDate, limit: i64) -> Result<usize, ApiError> {
+    let due: Vec<Referral> = referrals::table
+        .filter(referrals::status.eq("referred"))
+        .filter(referrals::acknowledge_by.lt(today))
+        .order(referrals::acknowledge_by.asc())
+        .limit(limit)
+        .select(Referral::as_select())
+        .load(conn)?;
+    let count = due.len();
+    for mut referral in due {
+        expire_if_due(conn, actor, &mut referral, today)?;
+    }
+    Ok(count)
+}
+
 /// Moves a referral to `to`, if the lifecycle and the actor's role allow it.
 pub fn transition(
     conn: &mut DbConnection,

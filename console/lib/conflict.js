@@ -143,7 +143,8 @@ export function useEditor({ fields, record, version: opened, draft, submit, curr
   };
   useEffect(() => {
     const onKey = (e) => {
-      if (e.altKey && e.key.toLowerCase() === 's') {
+      // By physical key, so that the shortcut works with an Urdu keyboard layout too.
+      if (e.altKey && !e.ctrlKey && !e.metaKey && e.code === 'KeyS') {
         e.preventDefault();
         if (!busy && !conflict) save();
       }
@@ -170,7 +171,10 @@ export function useEditor({ fields, record, version: opened, draft, submit, curr
       ? html`<${ConflictView} fields=${fields} base=${base} theirs=${conflict.theirs} patch=${conflict.patch}
           version=${conflict.version} busy=${busy}
           onReapply=${() => {
-            adopt(conflict.theirs, conflict.version);
+            // The form now shows their record with only the clerk's own changes on top, so a
+            // failed re-apply followed by Save can never put back what the other clerk changed.
+            const mine = Object.fromEntries(Object.keys(conflict.patch).map((k) => [k, texts[k]]));
+            setTexts({ ...adopt(conflict.theirs, conflict.version), ...mine });
             send(conflict.patch, conflict.version);
           }}
           onDiscard=${() => setTexts(adopt(conflict.theirs, conflict.version))} />`

@@ -36,3 +36,15 @@ export function clearDrafts() {
     // nothing to clear
   }
 }
+
+/** Keeps the drafts only if they were started by `username`; otherwise drops them. */
+export function claimDrafts(username) {
+  try {
+    if (sessionStorage.getItem(`${PREFIX}owner`) !== username) {
+      clearDrafts();
+      sessionStorage.setItem(`${PREFIX}owner`, username);
+    }
+  } catch {
+    // storage disabled: there are no drafts to keep or drop
+  }
+}

@@ -5,18 +5,25 @@
 import * as api from '../api.js';
 import { enumLabel, t } from '../i18n.js';
 import { HOUSEHOLD_FIELDS, MEMBER_FIELDS, enumValues, fromInput, maskDate, maskIdNumber } from './fields.js';
-import { Field, html, useEffect, useState } from './ui.js';
+import { session } from './session.js';
+import { Field, announce, html, problemText, useEffect, useState } from './ui.js';
 
 let districtsCache = null;
-/** The active districts (codes and names), loaded once. */
+/** The active districts (codes and names) the signed-in clerk works in, loaded once. */
 export function useDistricts() {
   const [list, setList] = useState(districtsCache || []);
   useEffect(() => {
     if (districtsCache) return;
-    api.get('/api/v1/districts').then((items) => {
-      districtsCache = (Array.isArray(items) ? items : items.items || []).filter((d) => d.active !== false);
-      setList(districtsCache);
-    });
+    const mine = session()?.role === 'clerk' ? session().districts : null;
+    api.get('/api/v1/districts').then(
+      (items) => {
+        districtsCache = (Array.isArray(items) ? items : items.items || []).filter(
+          (d) => d.active !== false && (!mine || mine.includes(d.code)),
+        );
+        setList(districtsCache);
+      },
+      (err) => announce(problemText(err), 'error'),
+    );
   }, []);
   return list;
 }

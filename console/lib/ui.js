@@ -60,14 +60,17 @@ export function Field(props) {
 }
 
 /** The list of errors at the top of a form: links that move focus to each bad input. */
+let summaries = 0;
 export function ErrorSummary({ errors, title }) {
   const ref = useRef(null);
+  const id = useRef(null);
+  if (!id.current) id.current = `error-summary-${++summaries}`;
   useEffect(() => {
     if (errors.length && ref.current) ref.current.focus();
   }, [errors]);
   if (!errors.length) return null;
-  return html`<div class="error-summary" role="alert" tabindex="-1" ref=${ref} aria-labelledby="error-summary-title">
-    <h2 id="error-summary-title">${title || t('error.summary')}</h2>
+  return html`<div class="error-summary" role="alert" tabindex="-1" ref=${ref} aria-labelledby=${id.current}>
+    <h2 id=${id.current}>${title || t('error.summary')}</h2>
     <ul>
       ${errors.map(
         (e) => html`<li><a href=${`#${inputId(e.path)}`} onClick=${(ev) => {
@@ -105,6 +108,10 @@ export function Dialog({ open, title, onClose, locked, children, id }) {
     if (!open && d.open) d.close();
   }, [open]);
   return html`<dialog ref=${ref} id=${id} aria-labelledby=${`${id}-title`}
+    onClose=${() => {
+      // A locked dialog that the browser closed anyway (a second Esc) opens again.
+      if (locked && open && ref.current && !ref.current.open) ref.current.showModal();
+    }}
     onCancel=${(e) => {
       if (locked) e.preventDefault();
       else onClose && onClose();
@@ -202,7 +209,9 @@ export function Loading() {
 export function PageTitle({ children, sub }) {
   const ref = useRef(null);
   useEffect(() => {
-    document.title = `${ref.current?.textContent || ''} — ${t('app.name')}`;
+    // The browser's history keeps titles: only a plain page name goes there, never a
+    // household's number or a person's name.
+    document.title = typeof children === 'string' ? `${children} — ${t('app.name')}` : t('app.name');
     if (ref.current && document.activeElement === document.body) ref.current.focus();
   });
   return html`<div class="page-title"><h1 tabindex="-1" ref=${ref}>${children}</h1>${sub ? html`<p class="lead">${sub}</p>` : null}</div>`;

@@ -16,10 +16,13 @@ export function EditHouseholdPage({ route }) {
   return html`<${EditForm} household=${data} focus=${route.query.focus} />`;
 }
 
+/** The household's own fields but the district: a household does not move by an edit. */
+const EDITABLE = HOUSEHOLD_FIELDS.filter((f) => f.name !== 'district');
+
 function EditForm({ household, focus }) {
   const path = `/api/v1/households/${household.id}`;
   const editor = useEditor({
-    fields: HOUSEHOLD_FIELDS,
+    fields: EDITABLE,
     record: household,
     version: household.version,
     draft: `edit.${household.id}`,
@@ -27,7 +30,7 @@ function EditForm({ household, focus }) {
     submit: (patch, ifMatch) => api.patch(path, patch, ifMatch),
     current: () => api.get(path).then((record) => ({ record, version: record.version })),
     check: (texts) =>
-      HOUSEHOLD_FIELDS.map((f) => ({ path: f.name, message: checkField(f, texts[f.name]) })).filter((e) => e.message),
+      EDITABLE.map((f) => ({ path: f.name, message: checkField(f, texts[f.name]) })).filter((e) => e.message),
     saved: () => {
       announce(t('edit.saved'));
       location.hash = `#/households/${household.id}`;
@@ -45,7 +48,9 @@ function EditForm({ household, focus }) {
       e.preventDefault();
       editor.save();
     }}>
-      <${HouseholdFields} texts=${editor.texts} setText=${editor.setText} errors=${editor.errors} districts=${districts} />
+      <p><strong>${t('field.district')}:</strong> ${districts.find((d) => d.code === household.district)?.name || household.district}</p>
+      <${HouseholdFields} texts=${editor.texts} setText=${editor.setText} errors=${editor.errors} districts=${districts}
+        only=${EDITABLE.map((f) => f.name)} />
       <div class="actions sticky-actions">
         <button type="submit" class="button" disabled=${editor.busy || !!editor.conflictView} data-testid="save-changes">${t('edit.save')} <kbd>Alt+S</kbd></button>
         <a class="button secondary" href=${`#/households/${household.id}`}>${t('common.cancel')}</a>

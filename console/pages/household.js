@@ -17,6 +17,7 @@ import {
   fieldErrors,
   html,
   problemText,
+  useEffect,
   useLoad,
   useState,
 } from '../lib/ui.js';
@@ -182,6 +183,11 @@ function MemberActionDialog({ dialog, household, onClose, onDone }) {
   const [busy, setBusy] = useState(false);
   const open = !!dialog;
   const remove = dialog?.kind === 'remove';
+  // Each opening starts empty: a reason chosen for one member never carries to another.
+  useEffect(() => {
+    setValue(null);
+    setErrors([]);
+  }, [dialog]);
   const path = remove ? 'reason' : 'previous_head_relation';
   const options = remove
     ? enumValues('removal_reason').map((v) => [v, enumLabel('removal_reason', v)])

@@ -3,7 +3,7 @@
 
 import * as api from '../api.js';
 import { ltr, t } from '../i18n.js';
-import { useEditor } from '../lib/conflict.js';
+import { changedFields, useEditor } from '../lib/conflict.js';
 import { MEMBER_FIELDS } from '../lib/fields.js';
 import { MemberFields, checkField, memberBody } from '../lib/forms.js';
 import { ErrorSummary, LoadError, Loading, PageTitle, announce, html, problemText, useLoad, useRef } from '../lib/ui.js';
@@ -29,6 +29,13 @@ function check(texts) {
   return errors;
 }
 
+/** The changed fields; a document set to none takes its number away with it. */
+function memberPatch(base, texts) {
+  const patch = changedFields(base, texts, MEMBER_FIELDS);
+  if (texts.id_type === 'none' && base.id_number) patch.id_number = null;
+  return patch;
+}
+
 function MemberForm({ household, member, focus }) {
   const base = `/api/v1/households/${household.id}`;
   const key = useRef({ body: null, key: null });
@@ -38,7 +45,7 @@ function MemberForm({ household, member, focus }) {
     version: household.version,
     focus,
     check,
-    bodyOf: member ? undefined : (_, texts) => memberBody(texts),
+    bodyOf: member ? (base, texts) => memberPatch(base, texts) : (_, texts) => memberBody(texts),
     submit: (body, ifMatch) => {
       if (member) return api.patch(`${base}/members/${member.id}`, body, ifMatch);
       // The same new member keeps its Idempotency-Key, so a retry adds them once.

@@ -3,7 +3,7 @@
 // is complete, "check your answers" before saving, and the draft kept in sessionStorage.
 
 import * as api from '../api.js';
-import { enumLabel, ltr, t } from '../i18n.js';
+import { asciiDigits, enumLabel, ltr, t } from '../i18n.js';
 import { dropDraft, loadDraft, saveDraft } from '../lib/drafts.js';
 import { HOUSEHOLD_FIELDS, MEMBER_FIELDS, fromInput } from '../lib/fields.js';
 import {
@@ -65,7 +65,7 @@ export function RegisterPage() {
   const [errors, setErrors] = useState([]);
   const [step, setStep] = useState('form'); // form | review
   const [busy, setBusy] = useState(false);
-  const [duplicates, setDuplicates] = useState({}); // member index → {household_number, id}
+  const [found, setFound] = useState({}); // ID number → the household holding it, or false
   const [failure, setFailure] = useState(null);
   const key = useRef({ body: null, key: null });
   const districts = useDistricts();
@@ -84,7 +84,7 @@ export function RegisterPage() {
   };
   const removeMember = (i) => setForm((f) => ({ ...f, members: f.members.filter((_, j) => j !== i) }));
   const setCount = (text) => {
-    const n = Number(String(text).replace(/[^\d]/g, ''));
+    const n = Number(asciiDigits(text).replace(/\D/g, ''));
     if (!n || n < 1 || n > 30) return;
     setForm((f) => {
       const members = f.members.slice(0, Math.max(n, f.members.filter((m) => m.full_name).length));
@@ -93,27 +93,28 @@ export function RegisterPage() {
     });
   };
 
-  // The duplicate check: as soon as an ID number is complete, ask the registry.
-  const idNumbers = form.members.map((m) => (m.id_type !== 'none' ? m.id_number || '' : ''));
+  // The duplicate check: as soon as an ID number is complete, ask the registry. Answers are
+  // kept by number, not by member, so a late answer or a removed member never shows a
+  // warning beside the wrong person.
+  const digitsOf = (m) => (m.id_type !== 'none' ? String(m.id_number || '').replace(/\D/g, '') : '');
+  const complete = form.members.map(digitsOf).filter((d) => d.length === 13);
   useEffect(() => {
-    idNumbers.forEach((raw, i) => {
-      const digits = raw.replace(/\D/g, '');
-      if (digits.length !== 13) {
-        if (duplicates[i]) setDuplicates((d) => ({ ...d, [i]: null }));
-        return;
-      }
-      if (duplicates[i]?.digits === digits) return;
-      const twin = idNumbers.findIndex((x, j) => j !== i && x.replace(/\D/g, '') === digits);
-      if (twin >= 0) {
-        setDuplicates((d) => ({ ...d, [i]: { digits, twin } }));
-        return;
-      }
+    for (const digits of complete) {
+      if (digits in found) continue;
+      setFound((f) => ({ ...f, [digits]: null }));
       api.get('/api/v1/households', { id_number: digits, limit: 1 }).then(
-        (page) => setDuplicates((d) => ({ ...d, [i]: page.items.length ? { digits, ...page.items[0] } : { digits, none: true } })),
-        () => {},
+        (page) => setFound((f) => ({ ...f, [digits]: page.items[0] || false })),
+        () => setFound(({ [digits]: _, ...rest }) => rest),
       );
-    });
-  }, [idNumbers.join('|')]);
+    }
+  }, [complete.join('|')]);
+  const duplicateOf = (i) => {
+    const digits = digitsOf(form.members[i]);
+    if (digits.length !== 13) return null;
+    const twin = form.members.findIndex((m, j) => j !== i && digitsOf(m) === digits);
+    if (twin >= 0) return { twin };
+    return found[digits] || null;
+  };
 
   const review = () => {
     const found = checkForm(form);
@@ -128,8 +129,10 @@ export function RegisterPage() {
   const save = async () => {
     const body = { ...householdBody(form.household), members: form.members.map(memberBody) };
     const text = JSON.stringify(body);
-    // The same body keeps its Idempotency-Key, so a retry after a lost answer registers once.
-    if (key.current.body !== text) key.current = { body: text, key: api.newKey() };
+    // The same body keeps its Idempotency-Key, even across a reload of the tab (it is kept
+    // with the draft), so a retry after a lost answer registers the household once.
+    if (key.current.body !== text) key.current = form.sent?.body === text ? form.sent : { body: text, key: api.newKey() };
+    saveDraft(DRAFT, { ...form, sent: key.current });
     setBusy(true);
     setFailure(null);
     try {
@@ -157,8 +160,9 @@ export function RegisterPage() {
 
   useEffect(() => {
     const onKey = (e) => {
-      if (!e.altKey) return;
-      const k = e.key.toLowerCase();
+      // By physical key, so that the shortcuts work with an Urdu keyboard layout too.
+      if (!e.altKey || e.ctrlKey || e.metaKey) return;
+      const k = { KeyN: 'n', KeyS: 's' }[e.code];
       if (k === 'n' && step === 'form') {
         e.preventDefault();
         addMember();
@@ -197,7 +201,7 @@ export function RegisterPage() {
         (m, i) => html`<fieldset class="member-block" key=${i} data-testid=${`member-block-${i}`}>
           <legend>${t('member.n', { n: i + 1 })}${m.full_name ? html` — <bdi>${m.full_name}</bdi>` : null}</legend>
           <${MemberFields} prefix=${`members.${i}.`} texts=${m} setText=${(name, v) => setMember(i, name, v)} errors=${errors} />
-          <${DuplicateNote} dup=${duplicates[i]} />
+          <${DuplicateNote} dup=${duplicateOf(i)} />
           ${form.members.length > 1
             ? html`<button type="button" class="link-button" onClick=${() => removeMember(i)}>${t('register.remove_member', { n: i + 1 })}</button>`
             : null}
@@ -217,7 +221,7 @@ export function RegisterPage() {
 }
 
 function DuplicateNote({ dup }) {
-  if (!dup || dup.none) return null;
+  if (!dup) return null;
   if (dup.twin !== undefined) {
     return html`<div class="notice notice-warn" role="alert" data-testid="duplicate-warning">${t('register.duplicate_in_form', { n: dup.twin + 1 })}</div>`;
   }

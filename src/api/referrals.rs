@@ -242,6 +242,10 @@ pub struct LogQuery {
     pub overdue: Option<bool>,
 }
 
+/// Referrals past their deadline expired by one read of the log (a backlog clears over a few
+/// reads; the ones left are still expired when read one by one).
+const EXPIRE_PER_READ: i64 = 1000;
+
 const STATUSES: [&str; 6] = ["referred", "acknowledged", "enrolled", "rejected", "withdrawn", "expired"];
 
 fn log_filter(query: &LogQuery, user: &AuthUser) -> Result<referrals::LogFilter, ApiError> {
@@ -303,7 +307,7 @@ fn audit_log_access(
 ) -> (crate::audit::AuditKey, crate::audit::AuditContext, crate::audit::Event) {
     let details = serde_json::json!({
         "district": query.district, "scheme": query.scheme, "status": query.status,
-        "from": query.from, "to": query.to, "clerk": query.clerk,
+        "from": query.from, "to": query.to, "clerk": query.clerk, "overdue": query.overdue,
     });
     (state.audit_key.clone(), user.audit_context(req), crate::audit::Event::new(action).details(details))
 }
@@ -324,8 +328,10 @@ pub async fn referral_log(
     let limit = super::page_limit(query.limit)?;
     let (key, ctx, event) = audit_log_access(&state, &user, &req, "referral_log_read", &query);
     let cursor = query.cursor.clone();
+    let caller = Caller::of(&user, &req, &state);
     let items = db::run_write(&state.pool, move |conn| {
         crate::audit::record(conn, &key, &ctx, &event)?;
+        referrals::expire_due(conn, &caller.actor(), today_in_pakistan(), EXPIRE_PER_READ)?;
         Ok(referrals::log_page(conn, &filter, cursor.as_deref(), limit)?)
     })
     .await?;
@@ -362,7 +368,13 @@ pub async fn export_referrals(
     // The export streams every matching row, but a page size it is given must still be sane.
     super::page_limit(query.limit)?;
     let (key, ctx, event) = audit_log_access(&state, &user, &req, "referral_export", &query);
-    db::run_write(&state.pool, move |conn| Ok(crate::audit::record(conn, &key, &ctx, &event)?)).await?;
+    let caller = Caller::of(&user, &req, &state);
+    db::run_write(&state.pool, move |conn| {
+        crate::audit::record(conn, &key, &ctx, &event)?;
+        referrals::expire_due(conn, &caller.actor(), today_in_pakistan(), EXPIRE_PER_READ)?;
+        Ok(())
+    })
+    .await?;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let pool = state.pool.clone();
     actix_web::rt::task::spawn_blocking(move || {
@@ -386,7 +398,9 @@ pub async fn export_referrals(
             let mut out = csv::WriterBuilder::new().has_headers(header).from_writer(Vec::new());
             header = false;
             for entry in &page {
-                if out.serialize(entry).is_err() {
+                let mut row = entry.clone();
+                row.override_reason = row.override_reason.map(|r| spreadsheet_safe(&r));
+                if out.serialize(&row).is_err() {
                     return;
                 }
             }
@@ -405,4 +419,20 @@ pub async fn export_referrals(
         .insert_header(("cache-control", "no-store"))
         .insert_header(("content-disposition", "attachment; filename=\"referrals.csv\""))
         .streaming(ChannelStream(rx)))
+}
+
+/// A cell a spreadsheet will not run as a formula: text a clerk typed that starts with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return gets a leading apostrophe.
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn typed_text_never_becomes_a_formula() {
+        assert_eq!(super::spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(super::spreadsheet_safe("-2+3"), "'-2+3");
+        assert_eq!(super::spreadsheet_safe("family declined"), "family declined");
+    }
 }

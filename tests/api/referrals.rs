@@ -303,4 +303,16 @@ async fn a_scheme_administrator_reads_the_log_of_their_own_schemes_with_overdue_
     };
     assert_eq!(read(bisp.clone()).await.body["next_steps"], json!(["acknowledged"]));
     assert_eq!(read(clerk.clone()).await.body["next_steps"], json!(["withdrawn"]));
+
+    // Past the deadline, the log shows it expired (never as still open), with the ledger step.
+    execute_sql(&app.db, &format!("UPDATE referrals SET acknowledge_by = '2020-01-01' WHERE id = '{referral_id}'"));
+    let open = app.call("GET", "/api/v1/referrals?status=referred", Some(&bisp), None).await;
+    assert_eq!(items(&open.body).len(), 0, "{:?}", open.body);
+    let expired = app.call("GET", "/api/v1/referrals?status=expired", Some(&bisp), None).await;
+    assert_eq!(items(&expired.body).len(), 1);
+    let after = read(bisp.clone()).await;
+    assert_eq!(after.body["status"], "expired");
+    assert_eq!(after.body["next_steps"], json!([]));
+    let ledger = after.body["ledger"].as_array().expect("ledger");
+    assert_eq!(ledger.iter().filter(|e| e["to_status"] == "expired").count(), 1, "expired once: {ledger:?}");
 }

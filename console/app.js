@@ -205,5 +205,12 @@ function App() {
   `;
 }
 
-await loadCatalogues();
-render(html`<${App} />`, document.getElementById('app'));
+try {
+  await loadCatalogues();
+  render(html`<${App} />`, document.getElementById('app'));
+} catch {
+  // Without its words the console cannot speak; say so in both languages, as plain text.
+  const p = document.createElement('p');
+  p.textContent = 'The console could not load. Check the connection and reload the page. / کنسول لوڈ نہیں ہو سکا۔ رابطہ جانچ کر صفحہ دوبارہ لوڈ کریں۔';
+  document.getElementById('app').replaceChildren(p);
+}

@@ -50,7 +50,7 @@ export const HOUSEHOLD_FIELDS = [
 ];
 
 export const MEMBER_FIELDS = [
-  { name: 'full_name', kind: 'text', required: true, max: 200, group: 'identity', dir: 'ltr', lang: 'en' },
+  { name: 'full_name', kind: 'text', required: true, max: 200, group: 'identity', dir: 'auto' },
   { name: 'full_name_ur', kind: 'text', max: 200, group: 'identity', dir: 'rtl', lang: 'ur' },
   { name: 'father_or_husband_name', kind: 'text', max: 200, group: 'identity', dir: 'auto' },
   { name: 'relation_to_head', kind: 'enum', required: true, group: 'identity' },

@@ -58,7 +58,7 @@ export function HouseholdPage({ route }) {
       ${t('household.title')} <span data-testid="household-number">${ltr(hh.household_number)}</span>
     </${PageTitle}>
     <p class="hub-head">
-      ${head ? html`<span><bdi lang="en" dir="ltr">${head.full_name}</bdi>${head.full_name_ur ? html` · <bdi lang="ur" dir="rtl">${head.full_name_ur}</bdi>` : null}</span>` : null}
+      ${head ? html`<span><bdi>${head.full_name}</bdi>${head.full_name_ur ? html` · <bdi lang="ur" dir="rtl">${head.full_name_ur}</bdi>` : null}</span>` : null}
       <span class="badge">${t('field.district')}: ${hh.district}</span>
       <span class="badge" data-testid="household-version">${t('household.version')} ${ltr(hh.version)}</span>
     </p>
@@ -90,7 +90,7 @@ export function HouseholdPage({ route }) {
       <${Table} caption=${t('household.members')}
         head=${[t('field.full_name'), t('field.relation_to_head'), t('field.sex'), t('field.date_of_birth'), t('field.id_number'), t('common.actions')]}
         rows=${hh.members.map((m, i) => [
-          html`<a href=${`#/households/${hh.id}/members/${m.id}`} data-testid=${`member-${i}`}><bdi lang="en" dir="ltr">${m.full_name}</bdi></a>${m.full_name_ur ? html`<br /><bdi lang="ur" dir="rtl">${m.full_name_ur}</bdi>` : null}`,
+          html`<a href=${`#/households/${hh.id}/members/${m.id}`} data-testid=${`member-${i}`}><bdi>${m.full_name}</bdi></a>${m.full_name_ur ? html`<br /><bdi lang="ur" dir="rtl">${m.full_name_ur}</bdi>` : null}`,
           enumLabel('relation_to_head', m.relation_to_head),
           enumLabel('sex', m.sex),
           showDate(m.date_of_birth),

@@ -20,7 +20,7 @@ export function searchParams(q) {
 export function SearchPage() {
   const initial = loadDraft('search') || '';
   const [q, setQ] = useState(initial);
-  const [state, setState] = useState({ items: null, next: null, error: null, busy: false });
+  const [state, setState] = useState({ items: null, next: null, error: null, busy: false, query: '' });
 
   const run = async (text, cursor) => {
     if (!text.trim()) return;
@@ -32,9 +32,10 @@ export function SearchPage() {
         next: page.next_cursor,
         error: null,
         busy: false,
+        query: text,
       }));
     } catch (error) {
-      setState({ items: null, next: null, error, busy: false });
+      setState({ items: null, next: null, error, busy: false, query: text });
     }
   };
   useEffect(() => {
@@ -71,7 +72,7 @@ export function SearchPage() {
             head=${[t('household.number'), t('household.head'), t('field.district'), t('household.members'), t('search.last_screened')]}
             rows=${rows} empty=${t('search.none')} />
           ${state.next
-            ? html`<button type="button" class="button secondary" onClick=${() => run(q, state.next)}>${t('common.more')}</button>`
+            ? html`<button type="button" class="button secondary" onClick=${() => run(state.query, state.next)}>${t('common.more')}</button>`
             : null}
         </section>`
       : null}

@@ -33,7 +33,7 @@ function Column({ l, referral: r, household: hh, scheme }) {
     <dl>
       <dt>${tIn(l, 'slip.household')}</dt><dd>${ltr(hh.household_number)}</dd>
       <dt>${tIn(l, 'slip.head')}</dt>
-      <dd>${head ? html`<bdi lang="en" dir="ltr">${head.full_name}</bdi>${head.full_name_ur ? html`<br /><bdi lang="ur" dir="rtl">${head.full_name_ur}</bdi>` : null}` : ''}</dd>
+      <dd>${head ? html`<bdi>${head.full_name}</bdi>${head.full_name_ur ? html`<br /><bdi lang="ur" dir="rtl">${head.full_name_ur}</bdi>` : null}` : ''}</dd>
       <dt>${tIn(l, 'slip.scheme')}</dt><dd>${text(scheme.name) || r.scheme}</dd>
       <dt>${tIn(l, 'slip.department')}</dt><dd>${tIn(l, `dept.${scheme.department}`)}</dd>
       <dt>${tIn(l, 'slip.status')}</dt><dd>${tIn(l, `status.${r.status}`)}</dd>

@@ -3,11 +3,11 @@
 // opened the form, the value now (someone else's change) and their own, and can re-apply
 // their edit to the new version with one action.
 
-import { enumLabel, ltr, t } from '../i18n.js';
+import { ltr, t } from '../i18n.js';
 import { fromInput, toInput } from './fields.js';
 import { announce, html, useEffect, useState } from './ui.js';
 import { dropDraft, loadDraft, saveDraft } from './drafts.js';
-import { inFormOrder, serverErrors } from './forms.js';
+import { inFormOrder, serverErrors, showValue } from './forms.js';
 
 /** The form texts of a stored record for the given field definitions. */
 export function textsOf(record, fields) {
@@ -23,14 +23,6 @@ export function changedFields(base, mine, fields) {
     if (JSON.stringify(before) !== JSON.stringify(after)) patch[f.name] = after;
   }
   return patch;
-}
-
-function show(f, value) {
-  if (value === null || value === undefined) return html`<span class="empty">${t('value.unknown')}</span>`;
-  if (f.kind === 'enum') return enumLabel(f.name, value);
-  if (f.kind === 'bool') return value ? t('value.yes') : t('value.no');
-  if (typeof value === 'number' || ['date', 'id', 'phone'].includes(f.kind)) return ltr(value);
-  return html`<bdi>${value}</bdi>`;
 }
 
 /**
@@ -63,9 +55,9 @@ export function ConflictView({ fields, base, theirs, patch, version, onReapply, 
             const mine = f.name in patch ? patch[f.name] : now;
             return html`<tr>
               <th scope="row">${t(`field.${f.name}`)}</th>
-              <td>${show(f, opened)}</td>
-              <td class=${theyChanged ? 'changed' : ''}>${show(f, now)}${theyChanged ? html` <span class="visually-hidden">${t('conflict.changed')}</span>` : null}</td>
-              <td class=${f.name in patch ? 'changed' : ''}>${show(f, mine)}</td>
+              <td>${showValue(f, opened)}</td>
+              <td class=${theyChanged ? 'changed' : ''}>${showValue(f, now)}${theyChanged ? html` <span class="visually-hidden">${t('conflict.changed')}</span>` : null}</td>
+              <td class=${f.name in patch ? 'changed' : ''}>${showValue(f, mine)}</td>
             </tr>`;
           })}
         </tbody>

@@ -3,7 +3,7 @@
 // mapping of a 422's field names onto inputs.
 
 import * as api from '../api.js';
-import { enumLabel, t } from '../i18n.js';
+import { enumLabel, ltr, showDate, t } from '../i18n.js';
 import { HOUSEHOLD_FIELDS, MEMBER_FIELDS, enumValues, fromInput, maskDate, maskIdNumber } from './fields.js';
 import { session } from './session.js';
 import { Field, announce, html, problemText, useEffect, useState } from './ui.js';
@@ -164,4 +164,15 @@ export function HouseholdFields({ texts, setText, errors, districts, only }) {
       </div>
     </fieldset>`,
   );
+}
+
+/** A stored (API) value as every page shows it: coded values in words, numbers isolated. */
+export function showValue(field, value, districts) {
+  if (value === null || value === undefined) return html`<span class="empty">${t('value.unknown')}</span>`;
+  if (field.kind === 'enum') return enumLabel(field.name, value);
+  if (field.kind === 'bool') return value ? t('value.yes') : t('value.no');
+  if (field.kind === 'district') return districts?.find((d) => d.code === value)?.name || value;
+  if (field.kind === 'date') return showDate(value);
+  if (typeof value === 'number' || ['id', 'phone'].includes(field.kind)) return ltr(value);
+  return html`<bdi>${value}</bdi>`;
 }

@@ -21,7 +21,8 @@ import {
   useLoad,
   useState,
 } from '../lib/ui.js';
-import { enumValues } from '../lib/fields.js';
+import { HOUSEHOLD_FIELDS, enumValues } from '../lib/fields.js';
+import { showValue } from '../lib/forms.js';
 import { loadDraft } from '../lib/drafts.js';
 
 /** The household, its referrals, latest screening and history, loaded together. */
@@ -78,8 +79,8 @@ export function HouseholdPage({ route }) {
     <section aria-labelledby="h-details">
       <h2 id="h-details">${t('household.details')}</h2>
       <dl class="summary-list">
-        ${['tehsil', 'union_council', 'village', 'address', 'area_type', 'phone', 'monthly_income_pkr', 'pmt_score', 'land_acres', 'livestock_heads', 'house_ownership', 'rooms', 'owns_vehicle'].map(
-          (f) => html`<dt>${t(`field.${f}`)}</dt><dd>${showValue(f, hh[f])}</dd>`,
+        ${HOUSEHOLD_FIELDS.filter((f) => f.name !== 'district').map(
+          (f) => html`<dt>${t(`field.${f.name}`)}</dt><dd>${showValue(f, hh[f.name])}</dd>`,
         )}
         <dt>${t('household.registered')}</dt><dd><bdi>${hh.registered_by}</bdi> · ${showTime(hh.created_at)}</dd>
       </dl>
@@ -168,13 +169,6 @@ export function formatId(d) {
   return s.length === 13 ? `${s.slice(0, 5)}-${s.slice(5, 12)}-${s.slice(12)}` : s;
 }
 
-function showValue(field, value) {
-  if (value === null || value === undefined) return html`<span class="empty">${t('value.unknown')}</span>`;
-  if (typeof value === 'boolean') return value ? t('value.yes') : t('value.no');
-  if (['area_type', 'house_ownership'].includes(field)) return enumLabel(field, value);
-  if (typeof value === 'number' || field === 'phone') return ltr(value);
-  return html`<bdi>${value}</bdi>`;
-}
 
 /** Remove a member (with a reason) or make them the head (the old head gets a relation). */
 function MemberActionDialog({ dialog, household, onClose, onDone }) {

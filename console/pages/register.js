@@ -3,7 +3,7 @@
 // is complete, "check your answers" before saving, and the draft kept in sessionStorage.
 
 import * as api from '../api.js';
-import { asciiDigits, enumLabel, ltr, t } from '../i18n.js';
+import { asciiDigits, ltr, t } from '../i18n.js';
 import { dropDraft, loadDraft, saveDraft } from '../lib/drafts.js';
 import { HOUSEHOLD_FIELDS, MEMBER_FIELDS, fromInput } from '../lib/fields.js';
 import {
@@ -14,6 +14,7 @@ import {
   inFormOrder,
   memberBody,
   serverErrors,
+  showValue,
   useDistricts,
 } from '../lib/forms.js';
 import { session } from '../lib/session.js';
@@ -233,15 +234,7 @@ function DuplicateNote({ dup }) {
 
 /** "Check your answers": everything as it will be saved, with a way back to each part. */
 function Review({ form, busy, failure, onBack, onSave, districts }) {
-  const show = (f, text) => {
-    const v = fromInput(f, text);
-    if (v === null) return html`<span class="empty">${t('value.unknown')}</span>`;
-    if (f.kind === 'enum') return enumLabel(f.name, v);
-    if (f.kind === 'bool') return v ? t('value.yes') : t('value.no');
-    if (f.kind === 'district') return districts.find((d) => d.code === v)?.name || v;
-    if (['date', 'id', 'phone', 'int', 'decimal'].includes(f.kind)) return ltr(text);
-    return html`<bdi>${v}</bdi>`;
-  };
+  const show = (f, text) => showValue(f, fromInput(f, text), districts);
   const filled = (fields, texts) => fields.filter((f) => fromInput(f, texts[f.name]) !== null);
   return html`<div>
     <div class="page-title"><h1 id="review-title" tabindex="-1">${t('register.check_title')}</h1></div>

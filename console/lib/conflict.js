@@ -5,7 +5,7 @@
 
 import { ltr, t } from '../i18n.js';
 import { fromInput, toInput } from './fields.js';
-import { announce, html, useEffect, useState } from './ui.js';
+import { ErrorSummary, announce, html, problemText, useEffect, useState } from './ui.js';
 import { dropDraft, loadDraft, saveDraft } from './drafts.js';
 import { inFormOrder, serverErrors, showValue } from './forms.js';
 
@@ -172,4 +172,25 @@ export function useEditor({ fields, record, version: opened, draft, submit, curr
           onDiscard=${() => setTexts(adopt(conflict.theirs, conflict.version))} />`
       : null,
   };
+}
+
+/**
+ * The frame of an edit page around its inputs: the 412 comparison, a failure, the error
+ * summary, and the form with its save (Alt+S) and cancel actions.
+ */
+export function EditorForm({ editor, saveLabel, saveTestId, cancelHref, children }) {
+  return html`
+    ${editor.conflictView}
+    ${editor.failure ? html`<div class="notice notice-error" role="alert">${problemText(editor.failure)}</div>` : null}
+    <${ErrorSummary} errors=${editor.errors} />
+    <form novalidate onSubmit=${(e) => {
+      e.preventDefault();
+      editor.save();
+    }}>
+      ${children}
+      <div class="actions sticky-actions">
+        <button type="submit" class="button" disabled=${editor.busy || !!editor.conflictView} data-testid=${saveTestId}>${saveLabel} <kbd>Alt+S</kbd></button>
+        <a class="button secondary" href=${cancelHref}>${t('common.cancel')}</a>
+      </div>
+    </form>`;
 }

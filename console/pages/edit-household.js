@@ -3,10 +3,10 @@
 
 import * as api from '../api.js';
 import { ltr, t } from '../i18n.js';
-import { useEditor } from '../lib/conflict.js';
+import { EditorForm, useEditor } from '../lib/conflict.js';
 import { HOUSEHOLD_FIELDS } from '../lib/fields.js';
 import { HouseholdFields, checkField, useDistricts } from '../lib/forms.js';
-import { ErrorSummary, LoadError, Loading, PageTitle, announce, html, problemText, useLoad } from '../lib/ui.js';
+import { LoadError, Loading, PageTitle, announce, html, useLoad } from '../lib/ui.js';
 
 export function EditHouseholdPage({ route }) {
   const id = route.params[0];
@@ -41,20 +41,10 @@ function EditForm({ household, focus }) {
     <${PageTitle} sub=${html`${t('edit.editing_version')} ${ltr(editor.version)}`}>
       ${t('edit.title')} ${ltr(household.household_number)}
     </${PageTitle}>
-    ${editor.conflictView}
-    ${editor.failure ? html`<div class="notice notice-error" role="alert">${problemText(editor.failure)}</div>` : null}
-    <${ErrorSummary} errors=${editor.errors} />
-    <form novalidate onSubmit=${(e) => {
-      e.preventDefault();
-      editor.save();
-    }}>
+    <${EditorForm} editor=${editor} saveLabel=${t('edit.save')} saveTestId="save-changes" cancelHref=${`#/households/${household.id}`}>
       <p><strong>${t('field.district')}:</strong> ${districts.find((d) => d.code === household.district)?.name || household.district}</p>
       <${HouseholdFields} texts=${editor.texts} setText=${editor.setText} errors=${editor.errors} districts=${districts}
         only=${EDITABLE.map((f) => f.name)} />
-      <div class="actions sticky-actions">
-        <button type="submit" class="button" disabled=${editor.busy || !!editor.conflictView} data-testid="save-changes">${t('edit.save')} <kbd>Alt+S</kbd></button>
-        <a class="button secondary" href=${`#/households/${household.id}`}>${t('common.cancel')}</a>
-      </div>
-    </form>
+    </${EditorForm}>
   </div>`;
 }

@@ -3,10 +3,10 @@
 
 import * as api from '../api.js';
 import { ltr, t } from '../i18n.js';
-import { changedFields, useEditor } from '../lib/conflict.js';
+import { EditorForm, changedFields, useEditor } from '../lib/conflict.js';
 import { MEMBER_FIELDS } from '../lib/fields.js';
 import { MemberFields, checkField, memberBody } from '../lib/forms.js';
-import { ErrorSummary, LoadError, Loading, PageTitle, announce, html, problemText, useLoad, useRef } from '../lib/ui.js';
+import { LoadError, Loading, PageTitle, announce, html, useLoad, useRef } from '../lib/ui.js';
 
 export function MemberPage({ route }) {
   const [id, memberId] = route.params;
@@ -64,18 +64,9 @@ function MemberForm({ household, member, focus }) {
     <${PageTitle} sub=${html`${t('household.title')} ${ltr(household.household_number)} · ${t('edit.editing_version')} ${ltr(editor.version)}`}>
       ${member ? html`${t('member.edit_title')} <bdi>${member.full_name}</bdi>` : t('member.add_title')}
     </${PageTitle}>
-    ${editor.conflictView}
-    ${editor.failure ? html`<div class="notice notice-error" role="alert">${problemText(editor.failure)}</div>` : null}
-    <${ErrorSummary} errors=${editor.errors} />
-    <form novalidate onSubmit=${(e) => {
-      e.preventDefault();
-      editor.save();
-    }}>
+    <${EditorForm} editor=${editor} saveLabel=${t(member ? 'edit.save' : 'member.add')} saveTestId="save-member"
+      cancelHref=${`#/households/${household.id}`}>
       <${MemberFields} prefix="" texts=${editor.texts} setText=${editor.setText} errors=${editor.errors} open=${!!member} />
-      <div class="actions sticky-actions">
-        <button type="submit" class="button" disabled=${editor.busy || !!editor.conflictView} data-testid="save-member">${t(member ? 'edit.save' : 'member.add')} <kbd>Alt+S</kbd></button>
-        <a class="button secondary" href=${`#/households/${household.id}`}>${t('common.cancel')}</a>
-      </div>
-    </form>
+    </${EditorForm}>
   </div>`;
 }

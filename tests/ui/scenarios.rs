@@ -236,6 +236,7 @@ pub async fn run_all(app: &App, driver: &Driver, report: &Report) -> Vec<String>
         scenario!("clerk_main_path", clerk_main_path);
         scenario!("validation_422", validation_422);
         scenario!("duplicate_warning", duplicate_warning);
+        scenario!("members", members);
         scenario!("conflict_412", conflict_412);
         scenario!("token_expiry", token_expiry);
         scenario!("keyboard_only", keyboard_only);
@@ -593,6 +594,81 @@ async fn duplicate_warning(w: &World<'_>, lang: &'static str) -> R {
         b.wait("[data-testid=household-number]").await?;
         let shown = b.text("[data-testid=household-number]").await?;
         ensure(shown.contains(&number), || format!("the link opened {shown:?}, expected {number}"))?;
+        Ok(())
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Members: a "collect" link leads to the member's input, a member is edited, a new one
+// without answers gets the error summary, and a member is removed with a reason.
+
+async fn members(w: &World<'_>, lang: &'static str) -> R {
+    let head = Person {
+        name: "Shaista",
+        name_ur: "شائستہ",
+        relation: "head",
+        sex: "female",
+        dob: "03031979",
+        id_type: "cnic",
+        id: Some(w.id_number(true)),
+    };
+    let son = Person {
+        name: "Ayaz",
+        name_ur: "ایاز",
+        relation: "son",
+        sex: "male",
+        dob: "05052014",
+        id_type: "b_form",
+        id: Some(w.id_number(false)),
+    };
+    let household = w.api_household(&[head, son], json!({})).await?;
+    let hid = household["id"].as_str().unwrap_or_default().to_string();
+    let son_id = household["members"][1]["id"].as_str().unwrap_or_default().to_string();
+    let token = w.app.token(CLERK, PASSWORD).await?;
+    w.in_browser(lang, "members", &["422"], async |b| {
+        b.open(&format!("#/households/{hid}/screening")).await?;
+        b.sign_in(CLERK, PASSWORD).await?;
+        // A "collect" link for the son opens his page with the missing field's input focused.
+        let link = format!("[data-testid=collect-link][href*='/members/{son_id}?focus=']");
+        b.wait(&link).await?;
+        let href = b.attr(&link, "href").await?.unwrap_or_default();
+        let field = href.rsplit("focus=").next().unwrap_or_default().to_string();
+        b.click(&link).await?;
+        b.wait("[data-testid=save-member]").await?;
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        let focused = b.js("return document.activeElement && document.activeElement.id", vec![]).await?;
+        ensure(focused.as_str() == Some(&format!("f-{field}")), || format!("focus is on {focused}, not f-{field}"))?;
+        // Edit the son: enrolled in school, attendance typed in Urdu digits.
+        b.choose("#f-school_enrolled", "true").await?;
+        b.type_in("#f-attendance_pct", "۸۵").await?;
+        w.check_page(b, "member-edit").await?;
+        b.click("[data-testid=save-member]").await?;
+        b.wait("[data-testid=household-number]").await?;
+        let stored = w.app.call("GET", &format!("/api/v1/households/{hid}"), Some(&token), None).await?.body;
+        let son = &stored["members"][1];
+        ensure(son["school_enrolled"] == json!(true) && son["attendance_pct"] == json!(85), || {
+            format!(
+                "the son as stored: school_enrolled {} attendance_pct {}",
+                son["school_enrolled"], son["attendance_pct"]
+            )
+        })?;
+        // A new member with nothing filled in: the error summary, the inputs marked.
+        b.nav(&format!("#/households/{hid}/members/new")).await?;
+        b.click("[data-testid=save-member]").await?;
+        b.wait(".error-summary").await?;
+        let invalid = b.attr("#f-full_name", "aria-invalid").await?;
+        ensure(invalid.as_deref() == Some("true"), || format!("#f-full_name aria-invalid={invalid:?}"))?;
+        w.check_page(b, "member-new-errors").await?;
+        // Remove the son with a reason.
+        b.nav(&format!("#/households/{hid}")).await?;
+        b.click("[data-testid=remove-member-1]").await?;
+        b.choose("#f-reason", "moved_out").await?;
+        b.click("[data-testid=confirm-member-action]").await?;
+        b.wait_gone("dialog#member-action[open]").await?;
+        let after = w.app.call("GET", &format!("/api/v1/households/{hid}"), Some(&token), None).await?.body;
+        let count = after["members"].as_array().map_or(0, Vec::len);
+        ensure(count == 1, || format!("{count} members after removing one of two"))?;
         Ok(())
     })
     .await

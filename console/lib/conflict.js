@@ -5,7 +5,7 @@
 
 import { ltr, t } from '../i18n.js';
 import { fromInput, toInput } from './fields.js';
-import { ErrorSummary, announce, html, problemText, useEffect, useState } from './ui.js';
+import { ErrorSummary, announce, html, problemText, useAltKey, useEffect, useState } from './ui.js';
 import { dropDraft, loadDraft, saveDraft } from './drafts.js';
 import { inFormOrder, serverErrors, showValue } from './forms.js';
 
@@ -133,16 +133,9 @@ export function useEditor({ fields, record, version: opened, draft, submit, curr
     if (!Object.keys(body).length) return announce(t('edit.nothing'));
     send(body, version);
   };
-  useEffect(() => {
-    const onKey = (e) => {
-      // By physical key, so that the shortcut works with an Urdu keyboard layout too.
-      if (e.altKey && !e.ctrlKey && !e.metaKey && e.code === 'KeyS') {
-        e.preventDefault();
-        if (!busy && !conflict) save();
-      }
-    };
-    addEventListener('keydown', onKey);
-    return () => removeEventListener('keydown', onKey);
+  useAltKey((k) => {
+    if (k !== 's') return false;
+    if (!busy && !conflict) save();
   });
   const adopt = (record, v) => {
     const now = textsOf(record, fields);

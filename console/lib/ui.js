@@ -12,6 +12,24 @@ export { h, render, useEffect, useRef, useState };
 import { t } from '../i18n.js';
 
 /** The id of the input for a field path such as `members.0.full_name`. */
+/**
+ * Alt+letter shortcuts by physical key (so they work with an Urdu layout too). The listener
+ * is added once and always calls the handler of the latest render: an effect re-added after
+ * each paint would let a fast Alt+S act on the form as it was one keystroke earlier.
+ */
+export function useAltKey(handler) {
+  const latest = useRef(handler);
+  latest.current = handler;
+  useEffect(() => {
+    const onKey = (e) => {
+      const k = /^Key([A-Z])$/.exec(e.code);
+      if (e.altKey && !e.ctrlKey && !e.metaKey && k && latest.current(k[1].toLowerCase()) !== false) e.preventDefault();
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+}
+
 export function inputId(path) {
   return `f-${String(path).replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }

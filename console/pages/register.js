@@ -18,7 +18,7 @@ import {
   useDistricts,
 } from '../lib/forms.js';
 import { session } from '../lib/session.js';
-import { ErrorSummary, PageTitle, announce, html, problemText, useEffect, useRef, useState } from '../lib/ui.js';
+import { ErrorSummary, PageTitle, announce, html, problemText, useAltKey, useEffect, useRef, useState } from '../lib/ui.js';
 
 const DRAFT = 'register';
 
@@ -159,22 +159,10 @@ export function RegisterPage() {
     }
   };
 
-  useEffect(() => {
-    const onKey = (e) => {
-      // By physical key, so that the shortcuts work with an Urdu keyboard layout too.
-      if (!e.altKey || e.ctrlKey || e.metaKey) return;
-      const k = { KeyN: 'n', KeyS: 's' }[e.code];
-      if (k === 'n' && step === 'form') {
-        e.preventDefault();
-        addMember();
-      } else if (k === 's') {
-        e.preventDefault();
-        if (step === 'form') review();
-        else if (!busy) save();
-      }
-    };
-    addEventListener('keydown', onKey);
-    return () => removeEventListener('keydown', onKey);
+  useAltKey((k) => {
+    if (k === 'n' && step === 'form') addMember();
+    else if (k === 's') step === 'form' ? review() : busy || save();
+    else return false;
   });
 
   // Enter in a text input never submits a half-filled form.

@@ -83,6 +83,7 @@ diesel::table! {
         eligible -> Text,
         undetermined -> Text,
         decided_at -> Timestamp,
+        missing -> Nullable<Text>,
     }
 }
 

@@ -73,6 +73,30 @@ enum Command {
     /// Check and test the scheme rule files (no database or configuration needed).
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print a monitoring report (counts only, small cells suppressed), as the API serves it:
+    /// `coverage`, `gaps` or `funnel`. Audited as an export by `cli`.
+    Report {
+        /// `coverage`, `gaps` or `funnel`.
+        report: String,
+        /// Only this district.
+        #[arg(long)]
+        district: Option<String>,
+        /// The date described (coverage, gaps) or the last day of the range (funnel); default today.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Funnel: first day of the range (default: 89 days before --as-of).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Coverage and funnel: break down one scheme.
+        #[arg(long)]
+        scheme: Option<String>,
+        /// Gaps: days after which an eligible household not referred counts.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// `json` (default) or `csv`.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
     /// Generate realistic synthetic households (into the database, or to a JSON Lines file).
     DemoData {
         /// How many households.
@@ -207,6 +231,9 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Import(ImportCommand::Households { file, format }) => {
             return import_households(settings, &file, format.as_deref());
+        }
+        Command::Report { report, district, as_of, from, scheme, days, format } => {
+            return print_report(settings, &report, district, as_of, from, scheme, days, &format);
         }
         Command::DemoData { households, seed, output } => demo_data(settings, households, seed, output.as_deref())?,
         Command::Audit(AuditCommand::Verify) => {
@@ -383,6 +410,66 @@ fn set_active(
     db::write_tx(&mut conn, |c| service::update_user(c, key, ctx, &row.id, row.version, changes)).map_err(describe)?;
     println!("{username} is now {}", if active { "enabled" } else { "disabled" });
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_report(
+    settings: &Settings,
+    report: &str,
+    district: Option<String>,
+    as_of: Option<chrono::NaiveDate>,
+    from: Option<chrono::NaiveDate>,
+    scheme: Option<String>,
+    days: i64,
+    format: &str,
+) -> anyhow::Result<ExitCode> {
+    use crate::reports::{self, Kind3, Params};
+    let Some(kind) = Kind3::parse(report) else {
+        anyhow::bail!("no report {report:?}: give coverage, gaps or funnel");
+    };
+    if !matches!(format, "json" | "csv") {
+        anyhow::bail!("--format must be json or csv");
+    }
+    if !(1..=3650).contains(&days) {
+        anyhow::bail!("--days must be from 1 to 3650");
+    }
+    let set = crate::rules::load_dir(&settings.rules_dir).map_err(|diagnostics| {
+        let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the rules have mistakes:\n{}", listed.join("\n"))
+    })?;
+    if let Some(s) = &scheme
+        && set.scheme(s).is_none()
+    {
+        anyhow::bail!("--scheme {s:?} is not a scheme in the rules");
+    }
+    let mut conn = open(settings)?;
+    if let Some(d) = &district
+        && districts::find(&mut conn, d)?.is_none()
+    {
+        anyhow::bail!("--district {d:?} is not a district code");
+    }
+    let as_of = as_of.unwrap_or_else(today_in_pakistan);
+    let from = from.unwrap_or(as_of - chrono::TimeDelta::days(89));
+    if from > as_of {
+        anyhow::bail!("--from must not be after --as-of");
+    }
+    let params = Params { as_of, from, districts: district.map(|d| vec![d]), schemes: None, scheme, days };
+    let (key, ctx) = (AuditKey::new(&settings.audit_key), AuditContext::cli());
+    let event = audit::Event::new("report_export").details(serde_json::json!({
+        "report": kind.name(), "as_of": as_of, "from": (kind == Kind3::Funnel).then_some(from),
+        "districts": params.districts, "scheme": params.scheme, "format": format,
+    }));
+    db::write_tx(&mut conn, |c| audit::record(c, &key, &ctx, &event).map_err(anyhow::Error::from))?;
+    let built = reports::build(&mut conn, &set, kind, &params)?;
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if format == "csv" {
+        out.write_all(&reports::to_csv(&built))?;
+    } else {
+        serde_json::to_writer_pretty(&mut out, &built)?;
+        writeln!(out)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rescreen(

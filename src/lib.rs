@@ -17,6 +17,7 @@ pub mod error;
 pub mod idempotency;
 pub mod referrals;
 pub mod registry;
+pub mod reports;
 pub mod rules;
 pub mod screening;
 pub mod startup;

@@ -63,6 +63,12 @@ use crate::error::ApiError;
         super::referrals::referral_slip,
         super::referrals::referral_log,
         super::referrals::export_referrals,
+        super::reports::coverage,
+        super::reports::coverage_csv,
+        super::reports::gaps,
+        super::reports::gaps_csv,
+        super::reports::funnel,
+        super::reports::funnel_csv,
         openapi_json,
     ),
     modifiers(&BearerAuth, &ProblemResponses, &CrossFieldRules),
@@ -75,6 +81,7 @@ use crate::error::ApiError;
         (name = "audit", description = "The audit trail (auditor)"),
         (name = "schemes", description = "The scheme catalogue, screening and the rule set"),
         (name = "referrals", description = "Referrals to schemes and their lifecycle"),
+        (name = "reports", description = "Coverage, gaps and the referral funnel: counts only, small cells suppressed"),
         (name = "screening", description = "Stored screenings and decisions of registered households (clerks, in their districts)"),
     )
 )]

@@ -15,6 +15,7 @@ pub mod households;
 pub mod imports;
 pub mod members;
 pub mod referrals;
+pub mod reports;
 pub mod rescreens;
 pub mod schemes;
 pub mod screenings;
@@ -180,6 +181,16 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/api/v1/schemes/{id}", Requires(Action::SchemeList), || web::get().to(schemes::get_scheme)),
         endpoint(M::GET, "/api/v1/schemes/{id}/households", Requires(Action::SchemeHouseholds), || {
             web::get().to(schemes::scheme_households)
+        }),
+        endpoint(M::GET, "/api/v1/reports/coverage", Requires(Action::ReportRead), || web::get().to(reports::coverage)),
+        endpoint(M::GET, "/api/v1/reports/coverage.csv", Requires(Action::ReportRead), || {
+            web::get().to(reports::coverage_csv)
+        }),
+        endpoint(M::GET, "/api/v1/reports/gaps", Requires(Action::ReportRead), || web::get().to(reports::gaps)),
+        endpoint(M::GET, "/api/v1/reports/gaps.csv", Requires(Action::ReportRead), || web::get().to(reports::gaps_csv)),
+        endpoint(M::GET, "/api/v1/reports/funnel", Requires(Action::ReportRead), || web::get().to(reports::funnel)),
+        endpoint(M::GET, "/api/v1/reports/funnel.csv", Requires(Action::ReportRead), || {
+            web::get().to(reports::funnel_csv)
         }),
         endpoint(M::POST, "/api/v1/screenings", Requires(Action::ScreeningPreview), || {
             web::post().to(schemes::pre_screen)

@@ -64,11 +64,13 @@ pub enum Action {
     SchemeHouseholds,
     /// Start and follow re-screening jobs.
     Rescreen,
+    /// Read the coverage, gaps and funnel reports (scoped to the caller's districts or schemes).
+    ReportRead,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
@@ -96,6 +98,7 @@ impl Action {
         Action::ReferralLog,
         Action::SchemeHouseholds,
         Action::Rescreen,
+        Action::ReportRead,
     ];
 
     /// The name used in audit events and logs.
@@ -128,6 +131,7 @@ impl Action {
             Action::ReferralLog => "referral_log",
             Action::SchemeHouseholds => "scheme_households",
             Action::Rescreen => "rescreen",
+            Action::ReportRead => "report_read",
         }
     }
 }
@@ -135,9 +139,12 @@ impl Action {
 /// The roles allowed to perform `action`.
 pub fn roles_for(action: Action) -> &'static [Role] {
     match action {
-        Action::AccountRead | Action::AccountChangePassword | Action::DistrictList | Action::SchemeList => {
-            &[Clerk, SchemeAdmin, Auditor, Admin]
-        }
+        // Reports hold counts only; each role sees its own scope (districts or schemes).
+        Action::AccountRead
+        | Action::AccountChangePassword
+        | Action::DistrictList
+        | Action::SchemeList
+        | Action::ReportRead => &[Clerk, SchemeAdmin, Auditor, Admin],
         Action::DistrictManage
         | Action::UserList
         | Action::UserCreate

@@ -15,6 +15,7 @@ mod imports;
 mod isolation;
 mod platform;
 mod referrals;
+mod reports;
 mod rescreen;
 mod schema;
 mod schemes;

@@ -130,12 +130,6 @@ pub fn cutoff(as_of: NaiveDate) -> NaiveDateTime {
     next - chrono::TimeDelta::hours(5)
 }
 
-/// Age band index of a member born on `dob`, given the birth dates that start each band.
-fn band(dob: NaiveDate, limits: &[NaiveDate; 3]) -> usize {
-    // limits: born after [0] → 0–4; after [1] → 5–17; after [2] → 18–59; else 60+.
-    limits.iter().position(|l| dob > *l).unwrap_or(3)
-}
-
 /// A referral's status on the cut-off date: one still `referred` past its deadline counts as
 /// expired (the job that marks it may not have run yet).
 pub fn effective_status(status: &str, acknowledge_by: NaiveDate, as_of: NaiveDate) -> &str {
@@ -193,6 +187,7 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
         ..Tally::default()
     };
     let cut = cutoff(req.as_of);
+    // Born after [0]: 0–4; after [1]: 5–17; after [2]: 18–59; else 60+.
     let limits = [
         req.as_of.checked_sub_months(Months::new(5 * 12)).unwrap_or(req.as_of),
         req.as_of.checked_sub_months(Months::new(18 * 12)).unwrap_or(req.as_of),
@@ -203,28 +198,38 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
 
     let mut after: Option<String> = None;
     loop {
-        let mut q = households::table
-            .left_join(household_decisions::table)
-            .filter(households::created_at.lt(cut))
-            .select((
-                households::id,
-                households::district_code,
-                households::pmt_score,
-                households::created_at,
-                household_decisions::eligible.nullable(),
-                household_decisions::undetermined.nullable(),
-                household_decisions::missing.nullable(),
-            ))
-            .order(households::id)
-            .limit(CHUNK)
-            .into_boxed();
-        if let Some(a) = &after {
-            q = q.filter(households::id.gt(a.clone()));
+        // The missing fields are long text: read them only for the gaps report.
+        macro_rules! households_chunk {
+            ($missing:expr) => {{
+                let mut q = households::table
+                    .left_join(household_decisions::table)
+                    .filter(households::created_at.lt(cut))
+                    .select((
+                        households::id,
+                        households::district_code,
+                        households::pmt_score,
+                        households::created_at,
+                        household_decisions::eligible.nullable(),
+                        household_decisions::undetermined.nullable(),
+                        $missing,
+                    ))
+                    .order(households::id)
+                    .limit(CHUNK)
+                    .into_boxed();
+                if let Some(a) = &after {
+                    q = q.filter(households::id.gt(a.clone()));
+                }
+                if let Some(ds) = req.districts {
+                    q = q.filter(households::district_code.eq_any(ds.to_vec()));
+                }
+                q.load::<HouseholdRow>(conn)?
+            }};
         }
-        if let Some(ds) = req.districts {
-            q = q.filter(households::district_code.eq_any(ds.to_vec()));
-        }
-        let rows: Vec<HouseholdRow> = q.load(conn)?;
+        let rows: Vec<HouseholdRow> = if req.gaps {
+            households_chunk!(household_decisions::missing.nullable())
+        } else {
+            households_chunk!(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>("NULL"))
+        };
         let Some(last) = rows.last().map(|r| r.0.clone()) else { break };
         let full = rows.len() as i64 == CHUNK;
         let mut chunk: Vec<Household> = rows
@@ -248,33 +253,50 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
         let lo = after.clone();
         let in_range = |id: &str| at.get(id).copied();
 
-        // Members of the chunk's households.
+        // Members of the chunk's households: the database compares the birth dates and codes,
+        // so each row comes back as a few booleans.
         let mut mq = members::table
             .filter(members::household_id.le(last.clone()))
             .filter(members::status.eq(STATUS_CURRENT))
             .select((
                 members::household_id,
-                members::sex,
-                members::date_of_birth,
-                members::disability,
-                members::is_pregnant,
-                members::is_lactating,
+                members::sex.eq("female"),
+                members::sex.eq("male"),
+                members::date_of_birth.gt(limits[0]),
+                members::date_of_birth.gt(limits[1]),
+                members::date_of_birth.gt(limits[2]),
+                members::disability.is_not_null().and(members::disability.ne("none").assume_not_null()),
+                members::is_pregnant.eq(true).or(members::is_lactating.eq(true)).nullable(),
             ))
             .into_boxed();
         if let Some(lo) = &lo {
             mq = mq.filter(members::household_id.gt(lo.clone()));
         }
-        type MemberRow = (String, String, NaiveDate, Option<String>, Option<bool>, Option<bool>);
-        for (hid, sex, dob, disability, pregnant, lactating) in mq.load::<MemberRow>(conn)? {
+        type MemberRow = (String, bool, bool, bool, bool, bool, bool, Option<bool>);
+        for (hid, female, male, under5, under18, under60, disabled, expecting) in mq.load::<MemberRow>(conn)? {
             let Some(i) = in_range(&hid) else { continue };
             let h = &mut chunk[i];
-            let s = SEXES.iter().position(|x| *x == sex).unwrap_or(2);
-            let b = band(dob, &limits);
+            let s = if female {
+                0
+            } else if male {
+                1
+            } else {
+                2
+            };
+            let b = if under5 {
+                0
+            } else if under18 {
+                1
+            } else if under60 {
+                2
+            } else {
+                3
+            };
             h.sex_age[s * 4 + b] += 1;
             h.sdg[0] += u32::from(b <= 1);
             h.sdg[1] += u32::from(b == 3);
-            h.sdg[2] += u32::from(disability.is_some_and(|d| d != "none"));
-            h.sdg[3] += u32::from(pregnant == Some(true) || lactating == Some(true));
+            h.sdg[2] += u32::from(disabled);
+            h.sdg[3] += u32::from(expecting == Some(true));
         }
 
         // Referrals made by the cut-off, with their status then.

@@ -251,6 +251,9 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
             .collect();
         let at: HashMap<String, usize> = chunk.iter().enumerate().map(|(i, h)| (h.id.clone(), i)).collect();
         let lo = after.clone();
+        // For some districts only, their households by id: an id range would also span
+        // every other district's households registered in between.
+        let only: Option<Vec<String>> = req.districts.map(|_| chunk.iter().map(|h| h.id.clone()).collect());
         let in_range = |id: &str| at.get(id).copied();
 
         // Members of the chunk's households: the database compares the birth dates and codes,
@@ -269,7 +272,9 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
                 members::is_pregnant.eq(true).or(members::is_lactating.eq(true)).nullable(),
             ))
             .into_boxed();
-        if let Some(lo) = &lo {
+        if let Some(ids) = &only {
+            mq = mq.filter(members::household_id.eq_any(ids.clone()));
+        } else if let Some(lo) = &lo {
             mq = mq.filter(members::household_id.gt(lo.clone()));
         }
         type MemberRow = (String, bool, bool, bool, bool, bool, bool, Option<bool>);
@@ -311,7 +316,9 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
                 referrals::acknowledge_by,
             ))
             .into_boxed();
-        if let Some(lo) = &lo {
+        if let Some(ids) = &only {
+            rq = rq.filter(referrals::household_id.eq_any(ids.clone()));
+        } else if let Some(lo) = &lo {
             rq = rq.filter(referrals::household_id.gt(lo.clone()));
         }
         let found: Vec<(String, String, String, String, NaiveDate)> = rq.load(conn)?;
@@ -325,7 +332,9 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
                 .select((referral_events::referral_id, referral_events::to_status, referral_events::occurred_at))
                 .order((referral_events::occurred_at, referral_events::id))
                 .into_boxed();
-            if let Some(lo) = &lo {
+            if let Some(ids) = &only {
+                eq = eq.filter(referrals::household_id.eq_any(ids.clone()));
+            } else if let Some(lo) = &lo {
                 eq = eq.filter(referrals::household_id.gt(lo.clone()));
             }
             for (rid, status, _) in eq.load::<(String, String, NaiveDateTime)>(conn)? {
@@ -351,7 +360,9 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
                     max(decision_changes::changed_at),
                 ))
                 .into_boxed();
-            if let Some(lo) = &lo {
+            if let Some(ids) = &only {
+                cq = cq.filter(decision_changes::household_id.eq_any(ids.clone()));
+            } else if let Some(lo) = &lo {
                 cq = cq.filter(decision_changes::household_id.gt(lo.clone()));
             }
             for (hid, scheme, when) in cq.load::<(String, String, Option<NaiveDateTime>)>(conn)? {

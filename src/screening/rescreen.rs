@@ -1,5 +1,7 @@
 //! Re-screening the registry: every household (or one district's) decided again in batch
-//! mode, chunk by chunk, writing only the decisions that changed.
+//! mode, chunk by chunk, writing only the decisions that changed. Households left
+//! undetermined on some scheme are explained one by one for the fields they wait for, and a
+//! row whose stored fields differ (or were never worked out) is written too.
 //!
 //! A run is a row in `rescreen_runs` with its rule-set version, date, district and the last
 //! household it finished. Each chunk's decisions, changes and the run's progress commit in one
@@ -13,7 +15,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::store::{
-    changes_between, decision_row, decisions_in_range, decisions_of, facts_from_fields, write_decisions_batch,
+    changes_between, decision_row, decisions_in_range, decisions_of, facts_from_fields, missing_of,
+    write_decisions_batch,
 };
 use crate::audit::now_micros;
 use crate::db::schema::{households, referrals, rescreen_runs};
@@ -21,9 +24,9 @@ use crate::db::{DbConnection, write_tx};
 use crate::per_backend;
 use crate::registry::model::{HouseholdRow, MemberFactsRow, MemberFields};
 use crate::registry::repo;
-use crate::rules::RuleSet;
 use crate::rules::columnar::Chunk;
 use crate::rules::dict::Facts;
+use crate::rules::{Explanation, RuleSet};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rescreen_runs)]
@@ -61,7 +64,8 @@ pub struct RunReport {
     pub resumed: bool,
     /// Households decided (over the whole run, including before a resume).
     pub processed: i64,
-    /// Decision rows written (changed, or decided for the first time / by other rules).
+    /// Decision rows written (changed, or decided for the first time / by other rules, or
+    /// whose missing fields were not kept or differ).
     pub written: i64,
     /// Per scheme.
     pub summary: BTreeMap<String, SchemeSummary>,
@@ -270,6 +274,7 @@ pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     let mut summary: BTreeMap<String, SchemeSummary> = serde_json::from_str(&run.summary).unwrap_or_default();
     let bound = rules.bind(as_of);
     let mut statuses = Vec::new();
+    let mut explanation = Explanation::default();
     let start = run.last_household_id.clone();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         // Two chunks in flight at most: memory stays bounded by the chunk size.
@@ -320,14 +325,21 @@ pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
             let mut writes = Vec::new();
             let mut all_changes = Vec::new();
             for (h, row) in rows.iter().enumerate() {
-                let new =
-                    decision_row(rules, &bound, &statuses[h * n..(h + 1) * n], (&row.id, row.version), as_of, now);
+                let statuses = &statuses[h * n..(h + 1) * n];
+                // Row-wise explained mode over the same facts, only for a household with an
+                // undetermined scheme.
+                let missing = missing_of(&bound, &mut facts[h], statuses, &mut explanation);
+                let new = decision_row(rules, &bound, statuses, (&row.id, row.version), as_of, now, missing);
                 let previous = old.get(&row.id);
+                // A stored row without missing fields (written before they were kept) or with
+                // others is written again, even when no status changed.
                 let same = previous.is_some_and(|p| {
                     p.eligible == new.eligible
                         && p.undetermined == new.undetermined
                         && p.rules_version == new.rules_version
                         && p.household_version == new.household_version
+                        && p.missing.is_some()
+                        && p.missing == new.missing
                 });
                 if same {
                     continue;

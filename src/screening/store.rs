@@ -4,9 +4,11 @@
 //! version, the date, and the ids of the schemes it is eligible for or undetermined on; every
 //! other active scheme is not eligible). The row is brought up to date in the transaction of
 //! every change to the household and of every screening, and each change of status for a
-//! scheme is recorded in `decision_changes`. Screenings a clerk asks for are kept whole
-//! (`screenings`), with the household version they saw, so the latest one is re-done when
-//! the household or the rules have changed since.
+//! scheme is recorded in `decision_changes`. The row also keeps what each undetermined scheme
+//! waits for (`missing`: the registry fields that would decide it, worked out in explained
+//! mode; see [`parse_missing`]). Screenings a clerk asks for are kept whole (`screenings`),
+//! with the household version they saw, so the latest one is re-done when the household or
+//! the rules have changed since.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -23,7 +25,7 @@ use crate::per_backend;
 use crate::registry::model::{HouseholdFields, HouseholdRow, MemberFields, MemberRow, STATUS_CURRENT};
 use crate::registry::repo::{self, Scope};
 use crate::rules::dict::Facts;
-use crate::rules::{Bound, RuleSet, Status};
+use crate::rules::{Bound, Explanation, Missing, RuleSet, Status};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = household_decisions)]
@@ -35,6 +37,9 @@ pub(crate) struct DecisionRow {
     pub(crate) eligible: String,
     pub(crate) undetermined: String,
     pub(crate) decided_at: NaiveDateTime,
+    /// What the undetermined schemes wait for ([`encode_missing`]); `None` only in rows
+    /// written before the column existed.
+    pub(crate) missing: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -147,7 +152,8 @@ fn ids(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').filter(|s| !s.is_empty())
 }
 
-/// The decisions row for one household from batch-mode statuses (one per scheme).
+/// The decisions row for one household from batch-mode statuses (one per scheme) and the
+/// encoded missing fields of its undetermined schemes ([`missing_of`]).
 pub(crate) fn decision_row(
     rules: &RuleSet,
     bound: &Bound,
@@ -155,6 +161,7 @@ pub(crate) fn decision_row(
     row: (&str, i64),
     as_of: NaiveDate,
     now: NaiveDateTime,
+    missing: String,
 ) -> DecisionRow {
     let pick = |want: Status| -> String {
         rules
@@ -175,7 +182,74 @@ pub(crate) fn decision_row(
         eligible: pick(Status::Eligible),
         undetermined: pick(Status::Undetermined),
         decided_at: now,
+        missing: Some(missing),
     }
+}
+
+/// Encodes what undetermined schemes wait for, as `household_decisions.missing` keeps it:
+/// `scheme-id:field+field;scheme-id:field`. One entry per scheme given (the caller passes
+/// the undetermined active schemes, in rule-set order); each registry field name once per
+/// scheme, in first-seen order, whatever member it belongs to. An undetermined scheme with
+/// no field to collect (an unknown parameter) is written `scheme-id:`. Nothing undetermined
+/// is the empty string. Scheme ids are lower-case letters, digits and `-`, and field names
+/// lower-case letters, digits and `_`, so the separators never occur inside them.
+pub(crate) fn encode_missing<'a>(schemes: impl IntoIterator<Item = (&'a str, &'a [Missing])>) -> String {
+    let mut out = String::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (n, (scheme, missing)) in schemes.into_iter().enumerate() {
+        if n > 0 {
+            out.push(';');
+        }
+        out.push_str(scheme);
+        out.push(':');
+        seen.clear();
+        for m in missing {
+            if seen.contains(&m.field) {
+                continue;
+            }
+            if !seen.is_empty() {
+                out.push('+');
+            }
+            out.push_str(m.field);
+            seen.push(m.field);
+        }
+    }
+    out
+}
+
+/// Reads `household_decisions.missing` back: each undetermined scheme (in rule-set order)
+/// with the registry fields it waits for (each once, possibly none). The text is
+/// `scheme-id:field+field;scheme-id:field`, and `''` when nothing is undetermined.
+pub fn parse_missing(text: &str) -> impl Iterator<Item = (&str, impl Iterator<Item = &str>)> {
+    text.split(';').filter(|entry| !entry.is_empty()).map(|entry| {
+        let (scheme, fields) = entry.split_once(':').unwrap_or((entry, ""));
+        (scheme, fields.split('+').filter(|f| !f.is_empty()))
+    })
+}
+
+/// What the household's undetermined schemes wait for, encoded ([`encode_missing`]).
+/// `statuses` are its batch-mode statuses (they decide which schemes are undetermined);
+/// explained mode runs over `facts` only when one is, reusing `explanation`.
+pub(crate) fn missing_of(
+    bound: &Bound,
+    facts: &mut Facts,
+    statuses: &[Status],
+    explanation: &mut Explanation,
+) -> String {
+    let undetermined = |i: usize| bound.is_active(i) && statuses[i] == Status::Undetermined;
+    if !(0..statuses.len()).any(undetermined) {
+        return String::new();
+    }
+    bound.explain(facts, explanation);
+    let schemes = bound.rules.schemes.iter().zip(&explanation.results).enumerate().filter(|(i, (_, result))| {
+        debug_assert_eq!(
+            result.status.unwrap_or(Status::NotEligible),
+            statuses[*i],
+            "explain() and statuses() disagree"
+        );
+        undetermined(*i)
+    });
+    encode_missing(schemes.map(|(_, (scheme, result))| (scheme.id.as_str(), result.missing.as_slice())))
 }
 
 /// A scheme's status in a decisions row.
@@ -267,6 +341,7 @@ pub(crate) fn write_decisions_batch(
                         household_decisions::eligible.eq(excluded(household_decisions::eligible)),
                         household_decisions::undetermined.eq(excluded(household_decisions::undetermined)),
                         household_decisions::decided_at.eq(excluded(household_decisions::decided_at)),
+                        household_decisions::missing.eq(excluded(household_decisions::missing)),
                     ))
                     .execute(c)?;
             }
@@ -316,7 +391,8 @@ pub fn refresh(
     let bound = rules.bind(as_of);
     let mut statuses = Vec::new();
     bound.statuses(&mut facts, &mut statuses);
-    let new = decision_row(rules, &bound, &statuses, (&row.id, row.version), as_of, now_micros());
+    let missing = missing_of(&bound, &mut facts, &statuses, &mut Explanation::default());
+    let new = decision_row(rules, &bound, &statuses, (&row.id, row.version), as_of, now_micros(), missing);
     let old: Option<DecisionRow> =
         household_decisions::table.find(&row.id).select(DecisionRow::as_select()).first(conn).optional()?;
     let changes = changes_between(rules, old.as_ref(), &new, cause);
@@ -643,4 +719,94 @@ pub fn households_for_scheme(
             as_of,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn household(field: &'static str) -> Missing {
+        Missing { member: None, field }
+    }
+
+    fn member(i: usize, field: &'static str) -> Missing {
+        Missing { member: Some(i), field }
+    }
+
+    fn parsed(text: &str) -> Vec<(&str, Vec<&str>)> {
+        parse_missing(text).map(|(scheme, fields)| (scheme, fields.collect())).collect()
+    }
+
+    #[test]
+    fn missing_fields_are_encoded_once_per_scheme_without_members_and_read_back() {
+        let kafaalat =
+            [household("pmt_score"), member(2, "disability"), member(0, "taxpayer"), member(1, "disability")];
+        let nashonuma = [member(1, "date_of_birth"), member(0, "date_of_birth"), household("pmt_score")];
+        let text = encode_missing([("bisp-kafaalat", &kafaalat[..]), ("bisp-nashonuma", &nashonuma[..])]);
+        assert_eq!(text, "bisp-kafaalat:pmt_score+disability+taxpayer;bisp-nashonuma:date_of_birth+pmt_score");
+        assert_eq!(
+            parsed(&text),
+            [
+                ("bisp-kafaalat", vec!["pmt_score", "disability", "taxpayer"]),
+                ("bisp-nashonuma", vec!["date_of_birth", "pmt_score"])
+            ]
+        );
+        let one = encode_missing([("zakat-guzara", &[member(3, "monthly_income_pkr")][..])]);
+        assert_eq!(one, "zakat-guzara:monthly_income_pkr");
+        assert_eq!(parsed(&one), [("zakat-guzara", vec!["monthly_income_pkr"])]);
+    }
+
+    #[test]
+    fn nothing_undetermined_is_the_empty_string_and_a_scheme_without_fields_keeps_its_entry() {
+        assert_eq!(encode_missing(std::iter::empty::<(&str, &[Missing])>()), "");
+        assert!(parsed("").is_empty());
+        let text = encode_missing([("a-scheme", &[][..]), ("b-scheme", &[household("land_acres")][..])]);
+        assert_eq!(text, "a-scheme:;b-scheme:land_acres");
+        assert_eq!(parsed(&text), [("a-scheme", vec![]), ("b-scheme", vec!["land_acres"])]);
+    }
+
+    #[test]
+    fn the_encoded_fields_are_those_explained_mode_reports_for_the_undetermined_schemes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let rules = crate::rules::load_dir(&dir).expect("rules load");
+        let as_of = NaiveDate::from_ymd_opt(2025, 1, 15).expect("date");
+        let bound = rules.bind(as_of);
+        // Nothing known but one adult woman: most schemes wait for something.
+        let mut facts = Facts::default();
+        let woman = facts.push_member();
+        woman[2] = 1; // sex: female
+        woman[23] = 19_800_101; // date_of_birth
+        let mut statuses = Vec::new();
+        bound.statuses(&mut facts, &mut statuses);
+        let text = missing_of(&bound, &mut facts, &statuses, &mut Explanation::default());
+        let mut explanation = Explanation::default();
+        bound.explain(&mut facts, &mut explanation);
+        let entries = parsed(&text);
+        let undetermined: Vec<&str> = rules
+            .schemes
+            .iter()
+            .zip(&statuses)
+            .enumerate()
+            .filter(|(i, (_, s))| bound.is_active(*i) && **s == Status::Undetermined)
+            .map(|(_, (scheme, _))| scheme.id.as_str())
+            .collect();
+        assert!(!undetermined.is_empty());
+        assert_eq!(entries.iter().map(|(s, _)| *s).collect::<Vec<_>>(), undetermined, "{text}");
+        for (scheme, fields) in &entries {
+            let i = rules.schemes.iter().position(|s| s.id == *scheme).expect("scheme");
+            let mut want: Vec<&str> = Vec::new();
+            for m in &explanation.results[i].missing {
+                if !want.contains(&m.field) {
+                    want.push(m.field);
+                }
+            }
+            assert_eq!(fields, &want, "{scheme}");
+        }
+        let kafaalat = entries.iter().find(|(s, _)| *s == "bisp-kafaalat").expect("kafaalat undetermined");
+        assert_eq!(kafaalat.1.first(), Some(&"pmt_score"), "{text}");
+
+        // Nothing undetermined: no explanation, the empty string.
+        let decided = vec![Status::NotEligible; statuses.len()];
+        assert_eq!(missing_of(&bound, &mut facts, &decided, &mut explanation), "");
+    }
 }

@@ -187,3 +187,65 @@ async fn an_admin_starts_a_rescreen_through_the_api_and_follows_it() {
     let array = app.call("POST", "/api/v1/rescreens", Some(&admin), Some(&json!([null, null]))).await;
     assert_eq!(array.status, StatusCode::BAD_REQUEST, "{:?}", array.body);
 }
+
+/// Every stored decisions row's `missing`, by household id.
+fn stored_missing(app: &TestApp) -> Vec<(String, Option<String>)> {
+    use diesel::prelude::*;
+    use sahulat::db::schema::household_decisions as d;
+    let mut conn = app.db.connect();
+    d::table.select((d::household_id, d::missing)).order(d::household_id).load(&mut conn).expect("decisions")
+}
+
+fn decision_changes(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use sahulat::db::schema::decision_changes as c;
+    let mut conn = app.db.connect();
+    c::table.count().get_result(&mut conn).expect("count")
+}
+
+#[actix_web::test]
+async fn rescreening_fills_the_missing_fields_of_rows_written_before_they_were_kept() {
+    let app = spawn_app().await;
+    app.create_user("amina", Role::Clerk, &["swat"], &[]).await;
+    let token = app.login("amina", PASSWORD).await.body["access_token"].as_str().expect("token").to_string();
+    let mut unknown_pmt = household("15602-2222222-4", 0.0);
+    unknown_pmt.as_object_mut().expect("object").remove("pmt_score");
+    let mut ids = Vec::new();
+    for body in [household("15602-1111111-2", 10.0), unknown_pmt] {
+        let reply = app.call("POST", "/api/v1/households", Some(&token), Some(&body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        ids.push(reply.body["id"].as_str().expect("id").to_string());
+    }
+    let env = test_source(app.db.url(), app.rules.path());
+    let screen = || {
+        let out = run_cli(&env, &["screen", "--all", "--as-of", "2025-01-15"], "");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    // Decided for 2025-01-15 once; then the rows look as if written before `missing` was kept.
+    screen();
+    let decided = stored_missing(&app);
+    assert!(decided.iter().all(|(_, m)| m.is_some()), "{decided:?}");
+    execute_sql(&app.db, "UPDATE household_decisions SET missing = NULL");
+    let changes = decision_changes(&app);
+
+    // No status changed, but every row without missing fields is written.
+    let stdout = screen();
+    assert!(stdout.contains("2 decision rows written"), "{stdout}");
+    assert_eq!(stored_missing(&app), decided, "the same text as before");
+    assert_eq!(decision_changes(&app), changes, "no change of status is recorded");
+    let unknown = decided.iter().find(|(h, _)| *h == ids[1]).and_then(|(_, m)| m.clone()).expect("row");
+    let kafaalat: Option<Vec<&str>> = sahulat::screening::store::parse_missing(&unknown)
+        .find(|(s, _)| *s == "bisp-kafaalat")
+        .map(|(_, fields)| fields.collect());
+    assert_eq!(kafaalat, Some(vec!["pmt_score"]), "{unknown}");
+    let known = decided.iter().find(|(h, _)| *h == ids[0]).and_then(|(_, m)| m.clone()).expect("row");
+    assert!(!known.contains("bisp-kafaalat:"), "{known}");
+
+    // Nothing changed: nothing written. Stored fields that differ are written again.
+    assert!(screen().contains("0 decision rows written"));
+    execute_sql(&app.db, &format!("UPDATE household_decisions SET missing = 'x:y' WHERE household_id = '{}'", ids[1]));
+    assert!(screen().contains("1 decision rows written"));
+    assert_eq!(stored_missing(&app), decided);
+}

@@ -203,3 +203,93 @@ async fn search_results_tell_when_a_household_was_last_screened() {
     let after = app.call("GET", &search, Some(&token), None).await;
     assert_eq!(after.body["items"][0]["last_screened_at"], screened.body["screened_at"], "{:?}", after.body);
 }
+
+/// The stored decisions row's `missing` text and date, read directly.
+fn stored_missing(app: &TestApp, household_id: &str) -> (Option<String>, chrono::NaiveDate) {
+    use diesel::prelude::*;
+    use sahulat::db::schema::household_decisions as d;
+    let mut conn = app.db.connect();
+    d::table.find(household_id).select((d::missing, d::as_of)).first(&mut conn).expect("decisions row")
+}
+
+/// What a pre-screening says the undetermined schemes wait for, in the stored encoding.
+fn missing_in(screening: &Value) -> String {
+    let results = screening["results"].as_array().expect("results");
+    let undetermined = results.iter().filter(|r| r["status"] == "undetermined").map(|r| {
+        let mut fields: Vec<&str> = Vec::new();
+        for f in r["missing_fields"].as_array().expect("missing fields") {
+            let field = f["field"].as_str().expect("field");
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        format!("{}:{}", r["scheme"].as_str().expect("scheme"), fields.join("+"))
+    });
+    undetermined.collect::<Vec<_>>().join(";")
+}
+
+fn fields_of<'a>(missing: &'a str, scheme: &str) -> Option<Vec<&'a str>> {
+    sahulat::screening::store::parse_missing(missing).find(|(s, _)| *s == scheme).map(|(_, fields)| fields.collect())
+}
+
+#[actix_web::test]
+async fn the_decisions_row_keeps_what_each_undetermined_scheme_waits_for_and_follows_changes() {
+    let app = spawn_app().await;
+    let token = clerk(&app, "amina", "swat").await;
+    let mut body = poor_swat_household();
+    body.as_object_mut().expect("object").remove("pmt_score");
+    body["members"][0].as_object_mut().expect("member").remove("taxpayer");
+    let created = app.call("POST", "/api/v1/households", Some(&token), Some(&body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let id = created.body["id"].as_str().expect("id").to_string();
+    let head = created.body["members"][0]["id"].as_str().expect("head").to_string();
+
+    // Registration stored, per undetermined scheme, the fields explained mode names.
+    let (missing, as_of) = stored_missing(&app, &id);
+    let missing = missing.expect("worked out at registration");
+    let preview = |body: Value| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let reply = app.call("POST", &format!("/api/v1/screenings?as_of={as_of}"), Some(token), Some(&body)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+            missing_in(&reply.body)
+        }
+    };
+    assert_eq!(missing, preview(body.clone()).await);
+    let kafaalat = fields_of(&missing, "bisp-kafaalat").expect("Kafaalat waits");
+    assert_eq!(kafaalat.first(), Some(&"pmt_score"), "{missing}");
+    assert!(kafaalat.contains(&"taxpayer"), "{missing}");
+    let unique: std::collections::HashSet<&&str> = kafaalat.iter().collect();
+    assert_eq!(unique.len(), kafaalat.len(), "each field once: {missing}");
+
+    // The PMT score is collected: Kafaalat waits only for the head's taxpayer status now.
+    let patch = json!({"pmt_score": 20});
+    let updated = app
+        .call_with("PATCH", &format!("/api/v1/households/{id}"), Some(&token), Some(&patch), &[("if-match", "\"v1\"")])
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{:?}", updated.body);
+    let (missing, _) = stored_missing(&app, &id);
+    let missing = missing.expect("missing");
+    body["pmt_score"] = json!(20);
+    assert_eq!(missing, preview(body.clone()).await);
+    assert_eq!(fields_of(&missing, "bisp-kafaalat"), Some(vec!["taxpayer"]), "{missing}");
+
+    // And the taxpayer status: Kafaalat is decided, and waits for nothing.
+    let patch = json!({"taxpayer": false});
+    let edited = app
+        .call_with(
+            "PATCH",
+            &format!("/api/v1/households/{id}/members/{head}"),
+            Some(&token),
+            Some(&patch),
+            &[("if-match", "\"v2\"")],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{:?}", edited.body);
+    let (missing, _) = stored_missing(&app, &id);
+    let missing = missing.expect("missing");
+    body["members"][0]["taxpayer"] = json!(false);
+    assert_eq!(missing, preview(body).await);
+    assert_eq!(fields_of(&missing, "bisp-kafaalat"), None, "{missing}");
+}

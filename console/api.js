@@ -12,7 +12,6 @@ function reauth() {
   if (!pending) pending = Promise.resolve(reauthenticate()).finally(() => (pending = null));
   return pending;
 }
-const listeners = new Set();
 
 /** An answer that is not 2xx, with the problem's fields. */
 export class ApiProblem extends Error {
@@ -39,17 +38,8 @@ export function secondsLeft() {
   return token ? Math.max(0, Math.round((expiresAt - Date.now()) / 1000)) : 0;
 }
 
-export function onAuthChange(fn) {
-  listeners.add(fn);
-  return () => listeners.delete(fn);
-}
-
 export function setReauthenticate(fn) {
   reauthenticate = fn;
-}
-
-function notify() {
-  for (const fn of listeners) fn(signedIn());
 }
 
 /** A random key for Idempotency-Key (crypto.randomUUID needs a secure context). */
@@ -65,17 +55,15 @@ export async function login(username, password) {
   const res = await send('POST', '/api/v1/auth/login', { body: { username, password }, anonymous: true });
   token = res.data.access_token;
   expiresAt = Date.now() + res.data.expires_in * 1000;
-  notify();
   return res.data;
 }
 
 export function logout() {
   token = null;
   expiresAt = 0;
-  notify();
 }
 
-function query(params) {
+export function query(params) {
   if (!params) return '';
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
@@ -124,7 +112,6 @@ export async function send(method, path, opts = {}) {
       // Refused with a token already replaced by a new sign-in: just send it again.
       if (token && token !== sent) continue;
       token = null;
-      notify();
       await reauth();
       continue;
     }

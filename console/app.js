@@ -3,8 +3,9 @@
 
 import * as api from './api.js';
 import { lang, loadCatalogues, onLangChange, setLang, t } from './i18n.js';
-import { Dialog, Field, Toasts, html, render, useEffect, useRef, useState } from './lib/ui.js';
+import { Dialog, Field, Toasts, html, render, useEffect, useKeys, useLoad, useRef, useState, waiting } from './lib/ui.js';
 import { claimDrafts, clearDrafts } from './lib/drafts.js';
+import { useForm } from './lib/listing.js';
 import { can, home, session, setSession } from './lib/session.js';
 import { parseRoute, routes } from './routes.js';
 import { LoginPage } from './pages/login.js';
@@ -22,16 +23,9 @@ function useHashRoute() {
 
 /** A page module, fetched on first use (a failed fetch offers a retry). */
 function LazyPage({ load, route }) {
-  const [Page, setPage] = useState(null);
-  const [failed, setFailed] = useState(false);
-  useEffect(() => {
-    load().then(
-      (component) => setPage(() => component),
-      () => setFailed(true),
-    );
-  }, [load]);
-  if (failed) return html`<div class="notice notice-error" role="alert"><p>${t('error.network')}</p></div>`;
-  return Page ? html`<${Page} route=${route} />` : html`<p class="loading" role="status">${t('common.loading')}</p>`;
+  const state = useLoad(() => load().catch(() => Promise.reject(new api.NetworkError())), [load]);
+  const Page = state[0];
+  return Page ? html`<${Page} route=${route} />` : waiting(state);
 }
 
 /** Navigation: only what the role may do. */
@@ -43,6 +37,7 @@ function Nav({ route }) {
     ['schemes', '#/schemes', 'scheme_list'],
     ['log', '#/log', 'audit_read'],
     ['audit', '#/audit', 'audit_read'],
+    ['reports', '#/reports', 'report_read'],
     ['users', '#/admin/users', 'user_list'],
     ['districts', '#/admin/districts', 'district_manage'],
     ['rules', '#/admin/rules', 'rules_reload'],
@@ -82,30 +77,26 @@ function Header({ route, onLogout }) {
 
 /** The dialog shown when the token expired: signing in again keeps every form as it was. */
 function ReloginDialog({ pending, onDone, onSignOut }) {
-  const [password, setPassword] = useState('');
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e) => {
+  const f = useForm({ password: '' });
+  const submit = (e) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      await api.login(session().username, password);
-      setPassword('');
-      setError(null);
-      onDone();
-    } catch (err) {
-      setError(err.status === 401 ? t('login.wrong') : err.status === 429 ? t('error.too_many') : t('error.network'));
-    } finally {
-      setBusy(false);
-    }
+    f.run(
+      async () => {
+        await api.login(session().username, f.form.password);
+        f.setForm({ password: '' });
+        f.setErrors([]);
+        onDone();
+      },
+      (err) => [{ path: 'relogin.password', message: t(err.status === 401 ? 'login.wrong' : err.status === 429 ? 'error.too_many' : 'error.network') }],
+    );
   };
   return html`<${Dialog} id="relogin" open=${pending} locked title=${t('relogin.title')}>
     <p>${t('relogin.body')}</p>
     <form onSubmit=${submit} novalidate>
       <p><strong>${t('login.username')}:</strong> <bdi>${session()?.username}</bdi></p>
-      <${Field} path="relogin.password" kind="password" label=${t('login.password')} value=${password}
-        onInput=${setPassword} error=${error} autocomplete="current-password" required />
-      <button class="button" type="submit" disabled=${busy}>${t('login.submit')}</button>
+      <${Field} path="relogin.password" kind="password" label=${t('login.password')} value=${f.form.password}
+        onInput=${f.set('password')} error=${f.err('relogin.password')} autocomplete="current-password" required />
+      <button class="button" type="submit" disabled=${f.busy}>${t('login.submit')}</button>
       <button class="button secondary" type="button" data-testid="relogin-sign-out" onClick=${onSignOut}>${t('relogin.sign_out')}</button>
     </form>
   </${Dialog}>`;
@@ -143,17 +134,13 @@ function App() {
         }),
     );
   }, []);
-  useEffect(() => {
-    const onKey = (e) => {
-      if (e.key === '/' && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName || '') && can('household_search')) {
-        e.preventDefault();
-        if (!location.hash.startsWith('#/search')) location.hash = '#/search';
-        setTimeout(() => document.getElementById('f-q')?.focus(), 0);
-      }
-    };
-    addEventListener('keydown', onKey);
-    return () => removeEventListener('keydown', onKey);
-  }, []);
+  useKeys((e) => {
+    if (e.key === '/' && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName || '') && can('household_search')) {
+      e.preventDefault();
+      if (!location.hash.startsWith('#/search')) location.hash = '#/search';
+      setTimeout(() => document.getElementById('f-q')?.focus(), 0);
+    }
+  });
 
   const signedIn = async () => {
     const account = await api.get('/api/v1/auth/me');

@@ -2,6 +2,7 @@
 // direction, and helpers for text that must keep its own direction (ID numbers, phones,
 // dates, household numbers inside Urdu text) and for digits typed in Urdu.
 
+import { isoToDate } from './lib/fields.js';
 import { html } from './lib/ui.js';
 
 const STORE = 'sahulat.lang';
@@ -13,7 +14,7 @@ const listeners = new Set();
 // Each language's catalogue is split by area so that pages can be worked on apart; the
 // parts are merged here (a test checks both languages have the same keys in each part and
 // that no key is in two parts).
-export const PARTS = ['core', 'clerk', 'roles'];
+export const PARTS = ['core', 'clerk', 'roles', 'reports'];
 
 export async function loadCatalogues() {
   await Promise.all(
@@ -62,10 +63,7 @@ export function onLangChange(fn) {
 }
 
 /** The text of `key` in the current language, with `{name}` placeholders filled. */
-export function t(key, params) {
-  const text = catalogues[current]?.[key] ?? catalogues.en?.[key] ?? key;
-  return params ? fill(text, params) : text;
-}
+export const t = (key, params) => tIn(current, key, params);
 
 // Values put into a sentence are isolated (FSI … PDI): a household number or a count keeps
 // its own order inside Urdu text.
@@ -76,18 +74,22 @@ function fill(text, params) {
   });
 }
 
+/** The text of `key`, or `fallback` when the catalogues lack it. */
+export function tOr(key, fallback) {
+  const text = t(key);
+  return text === key ? fallback : text;
+}
+
 /** The text of `key` in a given language (the bilingual slip shows both at once). */
 export function tIn(l, key, params) {
-  const text = catalogues[l]?.[key] ?? key;
+  const text = catalogues[l]?.[key] ?? catalogues.en?.[key] ?? key;
   return params ? fill(text, params) : text;
 }
 
 /** The label of a coded value, e.g. enumLabel('sex', 'female'). */
 export function enumLabel(field, value) {
   if (value === null || value === undefined || value === '') return t('value.unknown');
-  const key = `enum.${field}.${value}`;
-  const text = t(key);
-  return text === key ? String(value) : text;
+  return tOr(`enum.${field}.${value}`, String(value));
 }
 
 /** A value that reads left to right whatever the page direction (isolated). */
@@ -105,11 +107,7 @@ export function asciiDigits(s) {
 }
 
 /** A date `YYYY-MM-DD` shown as DD-MM-YYYY, isolated left to right. */
-export function showDate(iso) {
-  if (!iso) return '';
-  const [y, m, d] = String(iso).slice(0, 10).split('-');
-  return ltr(`${d}-${m}-${y}`);
-}
+export const showDate = (iso) => (iso ? ltr(isoToDate(iso)) : '');
 
 /** A timestamp (RFC 3339) shown in Pakistan time, isolated left to right. */
 export function showTime(ts) {

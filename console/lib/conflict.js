@@ -5,9 +5,9 @@
 
 import { ltr, t } from '../i18n.js';
 import { fromInput, toInput } from './fields.js';
-import { ErrorSummary, announce, html, problemText, useAltKey, useEffect, useState } from './ui.js';
+import { ErrorSummary, announce, fieldErrors, html, problemText, useAltKey, useEffect, useState } from './ui.js';
 import { dropDraft, loadDraft, saveDraft } from './drafts.js';
-import { inFormOrder, serverErrors, showValue } from './forms.js';
+import { inFormOrder, showValue } from './forms.js';
 
 /** The form texts of a stored record for the given field definitions. */
 export function textsOf(record, fields) {
@@ -30,11 +30,8 @@ export function changedFields(base, mine, fields) {
  * `patch`: the clerk's changes (API values).
  */
 export function ConflictView({ fields, base, theirs, patch, version, onReapply, onDiscard, busy }) {
-  const rows = fields.filter((f) => {
-    const opened = fromInput(f, base[f.name]);
-    const now = theirs[f.name] ?? null;
-    return f.name in patch || JSON.stringify(opened) !== JSON.stringify(now);
-  });
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const rows = fields.map((f) => [f, fromInput(f, base[f.name]), theirs[f.name] ?? null]).filter(([f, opened, now]) => f.name in patch || !same(opened, now));
   return html`<div class="notice notice-warn" role="alert" data-testid="conflict">
     <h2>${t('conflict.title')}</h2>
     <p>${t('conflict.body', { version: '' })}${ltr(version)}</p>
@@ -48,10 +45,8 @@ export function ConflictView({ fields, base, theirs, patch, version, onReapply, 
           <th scope="col">${t('conflict.yours')}</th>
         </tr></thead>
         <tbody>
-          ${rows.map((f) => {
-            const opened = fromInput(f, base[f.name]);
-            const now = theirs[f.name] ?? null;
-            const theyChanged = JSON.stringify(opened) !== JSON.stringify(now);
+          ${rows.map(([f, opened, now]) => {
+            const theyChanged = !same(opened, now);
             const mine = f.name in patch ? patch[f.name] : now;
             return html`<tr>
               <th scope="row">${t(`field.${f.name}`)}</th>
@@ -68,8 +63,6 @@ export function ConflictView({ fields, base, theirs, patch, version, onReapply, 
     <button type="button" class="button secondary" data-testid="discard" onClick=${onDiscard}>${t('conflict.discard')}</button>
   </div>`;
 }
-
-export { toInput };
 
 /**
  * An edit form with optimistic concurrency: the texts when opened (`base`), the texts now,
@@ -115,7 +108,7 @@ export function useEditor({ fields, record, version: opened, draft, submit, curr
         }
       } else if (err.status === 422) {
         // A member's own endpoints may name fields as in a registration (`members[0].x`).
-        setErrors(inFormOrder(serverErrors(err).map((e) => ({ ...e, path: e.path.replace(/^members\.\d+\./, '') }))));
+        setErrors(inFormOrder(fieldErrors(err).map((e) => ({ ...e, path: e.path.replace(/^members\.\d+\./, '') }))));
       } else if (err.status === 409 && err.detail) {
         setErrors(inFormOrder([{ path: String(err.problem?.field || '').replace(/^members\[\d+\]\./, ''), message: err.detail }]));
       } else {

@@ -78,21 +78,17 @@ export const MEMBER_FIELDS = [
   { name: 'essi_registered', kind: 'bool', group: 'work' },
 ];
 
-/** `#####-#######-#` as the clerk types (digits in any script; dashes inserted). */
-export function maskIdNumber(raw) {
-  const d = asciiDigits(raw).replace(/\D/g, '').slice(0, 13);
-  if (d.length <= 5) return d;
-  if (d.length <= 12) return `${d.slice(0, 5)}-${d.slice(5)}`;
-  return `${d.slice(0, 5)}-${d.slice(5, 12)}-${d.slice(12)}`;
+/** At most `max` digits as typed (in any script), with a dash after each of the first `cuts` digits once more follow. */
+function mask(raw, max, cuts) {
+  const d = asciiDigits(raw).replace(/\D/g, '').slice(0, max);
+  return cuts.reduceRight((s, at) => (s.length > at ? `${s.slice(0, at)}-${s.slice(at)}` : s), d);
 }
 
-/** DD-MM-YYYY as typed (digits in any script, dashes inserted) → shown text. */
-export function maskDate(raw) {
-  const d = asciiDigits(raw).replace(/\D/g, '').slice(0, 8);
-  if (d.length <= 2) return d;
-  if (d.length <= 4) return `${d.slice(0, 2)}-${d.slice(2)}`;
-  return `${d.slice(0, 2)}-${d.slice(2, 4)}-${d.slice(4)}`;
-}
+/** `#####-#######-#` as the clerk types. */
+export const maskIdNumber = (raw) => mask(raw, 13, [5, 12]);
+
+/** DD-MM-YYYY as typed → shown text. */
+export const maskDate = (raw) => mask(raw, 8, [2, 4]);
 
 /** DD-MM-YYYY → YYYY-MM-DD (or the text as typed, for the server to refuse clearly). */
 export function dateToIso(text) {

@@ -2,9 +2,9 @@
 // fields, client checks that mirror the server's (the server stays the judge), and the
 // mapping of a 422's field names onto inputs.
 
-import * as api from '../api.js';
-import { enumLabel, ltr, showDate, t } from '../i18n.js';
-import { HOUSEHOLD_FIELDS, MEMBER_FIELDS, enumValues, fromInput, maskDate, maskIdNumber } from './fields.js';
+import { enumLabel, ltr, showDate, t, tOr } from '../i18n.js';
+import { HOUSEHOLD_FIELDS, MEMBER_FIELDS, enumValues, fromInput, maskIdNumber } from './fields.js';
+import { DateField, districtList } from './listing.js';
 import { session } from './session.js';
 import { Field, announce, html, problemText, useEffect, useState } from './ui.js';
 
@@ -15,57 +15,36 @@ export function useDistricts() {
   useEffect(() => {
     if (districtsCache) return;
     const mine = session()?.role === 'clerk' ? session().districts : null;
-    api.get('/api/v1/districts').then(
-      (items) => {
-        districtsCache = (Array.isArray(items) ? items : items.items || []).filter(
-          (d) => d.active !== false && (!mine || mine.includes(d.code)),
-        );
-        setList(districtsCache);
-      },
+    districtList().then(
+      (items) => setList((districtsCache = items.filter((d) => d.active !== false && (!mine || mine.includes(d.code))))),
       (err) => announce(problemText(err), 'error'),
     );
   }, []);
   return list;
 }
 
-function hintFor(field) {
-  if (field.kind === 'date') return t('hint.date');
-  if (field.kind === 'id') return t('hint.id_number');
-  if (field.kind === 'phone') return t('hint.phone');
-  const key = `hint.${field.name}`;
-  const text = t(key);
-  return text === key ? null : text;
-}
+const LTR = { dir: 'ltr', autocomplete: 'off' };
+// What each kind of field adds to its text input (`mask`: applied as the clerk types).
+const KINDS = {
+  id: { ...LTR, inputmode: 'numeric', placeholder: '#####-#######-#', maxlength: '15', mask: maskIdNumber },
+  phone: { ...LTR, inputmode: 'tel' },
+  int: { ...LTR, inputmode: 'numeric' },
+  decimal: { ...LTR, inputmode: 'decimal' },
+  bool: { kind: 'bool' },
+};
+
+/** A coded field's values as select options `[value, words]`. */
+export const enumOptions = (name) => enumValues(name).map((v) => [v, enumLabel(name, v)]);
 
 /** One input for a field definition; `value` is the form text, `onInput` receives text. */
 export function FieldInput({ field, prefix = '', value, onInput, error, districts, label }) {
-  const path = `${prefix}${field.name}`;
-  const common = { path, label: label || t(`field.${field.name}`), hint: hintFor(field), error, required: field.required };
-  switch (field.kind) {
-    case 'enum':
-      return html`<${Field} ...${common} kind="select" value=${value} onInput=${onInput}
-        options=${[['', field.required ? t('common.choose') : t('value.unknown')], ...enumValues(field.name).map((v) => [v, enumLabel(field.name, v)])]} />`;
-    case 'district':
-      return html`<${Field} ...${common} kind="select" value=${value} onInput=${onInput}
-        options=${[['', t('common.choose')], ...(districts || []).map((d) => [d.code, d.name])]} />`;
-    case 'bool':
-      return html`<${Field} ...${common} kind="bool" value=${value} onInput=${onInput} />`;
-    case 'date':
-      return html`<${Field} ...${common} value=${value} onInput=${(v) => onInput(maskDate(v))}
-        dir="ltr" inputmode="numeric" placeholder="DD-MM-YYYY" autocomplete="off" maxlength="10" />`;
-    case 'id':
-      return html`<${Field} ...${common} value=${value} onInput=${(v) => onInput(maskIdNumber(v))}
-        dir="ltr" inputmode="numeric" placeholder="#####-#######-#" autocomplete="off" maxlength="15" />`;
-    case 'phone':
-      return html`<${Field} ...${common} value=${value} onInput=${onInput} dir="ltr" inputmode="tel" autocomplete="off" />`;
-    case 'int':
-    case 'decimal':
-      return html`<${Field} ...${common} value=${value} onInput=${onInput} dir="ltr"
-        inputmode=${field.kind === 'int' ? 'numeric' : 'decimal'} autocomplete="off" />`;
-    default:
-      return html`<${Field} ...${common} value=${value} onInput=${onInput} dir=${field.dir} lang=${field.lang}
-        maxlength=${field.max} autocomplete="off" spellcheck="false" />`;
-  }
+  const { name, kind, required } = field;
+  const props = { path: `${prefix}${name}`, label: label || t(`field.${name}`), hint: tOr(`hint.${name}`, null), error, required, value, onInput };
+  if (kind === 'date') return html`<${DateField} ...${props} />`;
+  const options = kind === 'enum' ? enumOptions(name) : kind === 'district' && (districts || []).map((d) => [d.code, d.name]);
+  if (options) return html`<${Field} ...${props} kind="select" options=${[['', required ? t('common.choose') : t('value.unknown')], ...options]} />`;
+  const { mask, ...attrs } = KINDS[kind] || { dir: field.dir, lang: field.lang, maxlength: field.max, autocomplete: 'off', spellcheck: 'false' };
+  return html`<${Field} ...${props} ...${attrs} onInput=${mask ? (v) => onInput(mask(v)) : onInput} />`;
 }
 
 /** Client checks of one field's text (the same rules the server applies first). */
@@ -81,7 +60,20 @@ export function checkField(field, text) {
   return null;
 }
 
-/** The API body of a household's fields from the form's texts. */
+/** Client checks of the given fields' texts, as `{path: prefix + name, message}`. */
+export const checkFields = (fields, texts, prefix = '') =>
+  fields.map((f) => ({ path: prefix + f.name, message: checkField(f, texts[f.name]) })).filter((e) => e.message);
+
+/** Client checks of one member: no number without a document, none needed with "none". */
+export function checkMember(texts, prefix = '') {
+  const none = texts.id_type === 'none';
+  const needed = texts.id_type && !none && !texts.id_number;
+  return checkFields(MEMBER_FIELDS.filter((f) => f.name !== 'id_number' || !none), texts, prefix).concat(
+    needed ? [{ path: `${prefix}id_number`, message: t('check.id_needed') }] : [],
+  );
+}
+
+/** The API body of the given fields (the household's by default) from the form's texts; unknown fields left out. */
 export function householdBody(texts, fields = HOUSEHOLD_FIELDS) {
   const body = {};
   for (const f of fields) {
@@ -91,30 +83,19 @@ export function householdBody(texts, fields = HOUSEHOLD_FIELDS) {
   return body;
 }
 
-/** The API body of a member (unknown fields left out). */
+/** The API body of a member (no number with the document "none"). */
 export function memberBody(texts) {
-  const body = {};
-  for (const f of MEMBER_FIELDS) {
-    const v = fromInput(f, texts[f.name]);
-    if (v !== null) body[f.name] = v;
-  }
+  const body = householdBody(texts, MEMBER_FIELDS);
   if (body.id_type === 'none') delete body.id_number;
   return body;
 }
 
-/** A 422's `errors` as `{path, message}` with the catalogue's words where it has them. */
-export function serverErrors(problem) {
-  return (problem?.errors || []).map((e) => {
-    const path = String(e.field || '').replace(/\[(\d+)\]/g, '.$1');
-    const known = t(`err.${e.code}`);
-    const message = known === `err.${e.code}` ? e.message : known;
-    return { path, message, code: e.code };
-  });
-}
+/** A member's field path (`members.2.sex`) as [path, index, field]. */
+const memberPath = (path) => /^members\.(\d+)\.(\w+)$/.exec(path);
 
 /** The label of a field path (`members.2.sex` → "Member 3: Sex"). */
 export function labelOf(path) {
-  const m = /^members\.(\d+)\.(\w+)$/.exec(path);
+  const m = memberPath(path);
   if (m) return `${t('member.n', { n: Number(m[1]) + 1 })}: ${t(`field.${m[2]}`)}`;
   return t(`field.${path}`);
 }
@@ -122,7 +103,7 @@ export function labelOf(path) {
 /** The errors in the order of the form (household fields, then members in order). */
 export function inFormOrder(errors) {
   const order = (p) => {
-    const m = /^members\.(\d+)\.(\w+)$/.exec(p);
+    const m = memberPath(p);
     if (m) return 1000 + Number(m[1]) * 100 + MEMBER_FIELDS.findIndex((f) => f.name === m[2]);
     return HOUSEHOLD_FIELDS.findIndex((f) => f.name === p);
   };

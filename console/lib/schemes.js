@@ -19,12 +19,6 @@ export async function schemeCatalogue() {
   return full;
 }
 
-/** `{scheme_id: {en, ur}}`. */
-export async function schemeNames() {
-  const catalogue = await schemeCatalogue();
-  return Object.fromEntries(Object.entries(catalogue).map(([id, s]) => [id, s.name]));
-}
-
 /** Drops the cached catalogue (the rules were reloaded). */
 export function forgetSchemes() {
   full = null;

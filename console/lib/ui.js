@@ -7,29 +7,33 @@ import { useEffect, useRef, useState } from '../vendor/hooks.mjs';
 import htm from '../vendor/htm.mjs';
 
 export const html = htm.bind(h);
-export { h, render, useEffect, useRef, useState };
+export { render, useEffect, useRef, useState };
 
-import { t } from '../i18n.js';
+import { t, tOr } from '../i18n.js';
 
-/** The id of the input for a field path such as `members.0.full_name`. */
 /**
- * Alt+letter shortcuts by physical key (so they work with an Urdu layout too). The listener
- * is added once and always calls the handler of the latest render: an effect re-added after
- * each paint would let a fast Alt+S act on the form as it was one keystroke earlier.
+ * Keyboard shortcuts: the listener is added once and always calls the handler of the latest
+ * render (an effect re-added after each paint would let a fast Alt+S act on the form as it
+ * was one keystroke earlier).
  */
-export function useAltKey(handler) {
+export function useKeys(handler) {
   const latest = useRef(handler);
   latest.current = handler;
   useEffect(() => {
-    const onKey = (e) => {
-      const k = /^Key([A-Z])$/.exec(e.code);
-      if (e.altKey && !e.ctrlKey && !e.metaKey && k && latest.current(k[1].toLowerCase()) !== false) e.preventDefault();
-    };
+    const onKey = (e) => latest.current(e);
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
   }, []);
 }
 
+/** Alt+letter shortcuts by physical key (so they work with an Urdu layout too). */
+export const useAltKey = (handler) =>
+  useKeys((e) => {
+    const k = /^Key([A-Z])$/.exec(e.code);
+    if (e.altKey && !e.ctrlKey && !e.metaKey && k && handler(k[1].toLowerCase()) !== false) e.preventDefault();
+  });
+
+/** The id of the input for a field path such as `members.0.full_name`. */
 export function inputId(path) {
   return `f-${String(path).replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }
@@ -101,19 +105,34 @@ export function ErrorSummary({ errors, title }) {
   </div>`;
 }
 
-const ICONS = {
-  eligible: 'M5 12l4 4 10-10',
-  not_eligible: 'M6 6l12 12M18 6L6 18',
-  undetermined: 'M12 7v6M12 16v1',
-};
+const ICONS = { good: 'M5 12l4 4 10-10', bad: 'M6 6l12 12M18 6L6 18', warn: 'M12 7v6M12 16v1', neutral: 'M6 12h12' };
+// Decisions' and referrals' statuses: good, under way, or ended without the benefit.
+const KINDS = { eligible: 'good', enrolled: 'good', undetermined: 'warn', referred: 'warn', acknowledged: 'warn', not_eligible: 'bad', rejected: 'bad', expired: 'bad', withdrawn: 'bad' };
 
-/** A status shown by word, icon and colour (never colour alone). */
-export function Status({ status, label }) {
-  const d = ICONS[status] || 'M6 12h12';
-  return html`<span class=${`status status-${status}`}>
-    <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false"><path d=${d} /></svg>
+/** A state shown by word and icon (colour only adds to them): `kind` good, bad, warn or neutral. */
+export function Mark({ kind, label, testid }) {
+  return html`<span class=${`status mark-${kind}`} data-testid=${testid}>
+    <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false"><path d=${ICONS[kind] || ICONS.neutral} /></svg>
     ${label}
   </span>`;
+}
+
+/** A decision's or referral's status by word, icon and colour (never colour alone). */
+export const Status = ({ status, label }) => Mark({ kind: KINDS[status] || 'neutral', label });
+
+/** A dialog around one small form: its error summary, `children` (the inputs), confirm and cancel. */
+export function FormDialog({ id, open, title, onClose, onSubmit, errors, busy, confirm, danger, testid, children }) {
+  return html`<${Dialog} id=${id} open=${open} onClose=${onClose} title=${title}>
+    <form novalidate onSubmit=${(e) => {
+      e.preventDefault();
+      onSubmit();
+    }}>
+      <${ErrorSummary} errors=${errors} />
+      ${children}
+      <button type="submit" class=${danger ? 'button warning' : 'button'} disabled=${busy} data-testid=${testid}>${confirm}</button>
+      <button type="button" class="button secondary" onClick=${onClose}>${t('common.cancel')}</button>
+    </form>
+  </${Dialog}>`;
 }
 
 /** A modal dialog (native <dialog>): focus moves in, Esc closes unless `locked`. */
@@ -158,13 +177,12 @@ export function Toasts() {
   </div>`;
 }
 
-/** Problem+json field errors as `{path, message}`, in the order of `order` when given. */
-export function fieldErrors(problem, labelOf) {
+/** Problem+json field errors as `{path, message, code}`: our words (`${words}.<code>`) where we have them, else the server's. */
+export function fieldErrors(problem, words = 'err') {
   return (problem?.errors || []).map((e) => ({
     path: String(e.field || '').replace(/\[(\d+)\]/g, '.$1').replace(/^\//, '').replace(/\//g, '.'),
-    message: e.message,
+    message: tOr(`${words}.${e.code}`, e.message || e.code),
     code: e.code,
-    label: labelOf ? labelOf(e.field) : '',
   }));
 }
 
@@ -182,12 +200,13 @@ export function problemText(err) {
 /** A table of rows with a caption; cells are nodes or text. */
 export function Table({ caption, head, rows, numeric = [], empty }) {
   if (!rows.length) return html`<p class="empty">${empty || t('common.none')}</p>`;
+  const num = (i) => (numeric.includes(i) ? 'num' : '');
   return html`<div class="table-wrap" tabindex="0" role="region" aria-label=${caption}>
     <table>
       <caption class="visually-hidden">${caption}</caption>
-      <thead><tr>${head.map((c, i) => html`<th scope="col" class=${numeric.includes(i) ? 'num' : ''}>${c}</th>`)}</tr></thead>
+      <thead><tr>${head.map((c, i) => html`<th scope="col" class=${num(i)}>${c}</th>`)}</tr></thead>
       <tbody>
-        ${rows.map((r) => html`<tr>${r.map((c, i) => html`<td class=${numeric.includes(i) ? 'num' : ''} data-label=${head[i]}>${c}</td>`)}</tr>`)}
+        ${rows.map((r) => html`<tr>${r.map((c, i) => html`<td class=${num(i)} data-label=${head[i]}>${c}</td>`)}</tr>`)}
       </tbody>
     </table>
   </div>`;
@@ -210,6 +229,9 @@ export function useLoad(fn, deps) {
   }, [...deps, n]);
   return [state.data, state.error, () => setN((x) => x + 1)];
 }
+
+/** What a page shows until its `useLoad` has the data: the failure with a retry, or "loading". */
+export const waiting = ([, error, retry]) => (error ? html`<${LoadError} error=${error} retry=${retry} />` : html`<${Loading} />`);
 
 /** A message for a failed load, with a retry. */
 export function LoadError({ error, retry }) {

@@ -4,8 +4,8 @@
 
 import * as api from '../api.js';
 import { ltr, t } from '../i18n.js';
-import { Form, Mark, Section, forgetDistricts, formErrors, useForm } from '../lib/listing.js';
-import { Dialog, LoadError, Loading, PageTitle, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
+import { Form, Section, forgetDistricts, formErrors, useForm } from '../lib/listing.js';
+import { Dialog, LoadError, Loading, Mark, PageTitle, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
 
 const CODE = /^[a-z][a-z0-9-]{1,39}$/;
 const districtPath = (code) => `/api/v1/districts/${encodeURIComponent(code)}`;

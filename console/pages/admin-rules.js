@@ -5,9 +5,9 @@
 
 import * as api from '../api.js';
 import { ltr, showDate, showTime, t } from '../i18n.js';
-import { Form, Mark, Section, Summary, dateOk, districtName, districtOptions, formErrors, go, isoOf, reference, schemeName, useForm } from '../lib/listing.js';
+import { Form, Section, Summary, dateOk, districtName, districtOptions, formErrors, go, isoOf, reference, schemeName, useForm } from '../lib/listing.js';
 import { forgetSchemes } from '../lib/schemes.js';
-import { LoadError, Loading, PageTitle, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
+import { LoadError, Loading, Mark, PageTitle, Table, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
 
 function RulesInfo({ info }) {
   return html`<${Summary} testid="rules-info" items=${[

@@ -3,10 +3,11 @@
 // with If-Match = the version read), and setting its password.
 
 import * as api from '../api.js';
-import { ltr, showTime, t } from '../i18n.js';
-import { Form, Mark, PagedTable, Section, Summary, districtName, formErrors, has, reference, roleLabel, schemeName, useForm, usePaged } from '../lib/listing.js';
+import { ltr, showTime, t, tOr } from '../i18n.js';
+import { Form, Section, Summary, districtName, formErrors, reference, roleLabel, schemeName, useForm } from '../lib/listing.js';
+import { PagedTable, usePaged } from '../lib/paged.js';
 import { session } from '../lib/session.js';
-import { Dialog, LoadError, Loading, PageTitle, announce, html, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
+import { Dialog, LoadError, Loading, Mark, PageTitle, announce, html, inputId, problemText, useEffect, useLoad, useState } from '../lib/ui.js';
 
 const ROLES = ['clerk', 'scheme_admin', 'auditor', 'admin'];
 const USERNAME = /^[a-z0-9._-]{3,64}$/;
@@ -39,6 +40,29 @@ function checkPassword(password, username, path) {
   if (password.length < 12) return { path, message: t('roles.code.weak_password') };
   if (username && password.toLowerCase().includes(username.toLowerCase())) return { path, message: t('users.password_has_name') };
   return null;
+}
+
+/** A form's group of checkboxes (fieldset + legend) with hint and error; the first box carries the path's id. */
+function CheckGroup({ path, label, hint, error, options, value, onInput, testid, required }) {
+  const id = inputId(path);
+  const describedBy = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ') || undefined;
+  return html`<fieldset class=${`field check-group${error ? ' field-error' : ''}`} aria-describedby=${describedBy}>
+    <legend>${label}${required ? html` <span class="req" aria-hidden="true">*</span>` : null}</legend>
+    ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : null}
+    ${error ? html`<p class="error-text" id=${`${id}-error`}><span class="visually-hidden">${t('error.prefix')} </span>${error}</p>` : null}
+    <div class="check-grid">
+      ${options.map(([val, text], i) => {
+        const boxId = i === 0 ? id : `${id}-${val}`;
+        const others = value.filter((x) => x !== val);
+        return html`<div class="check">
+          <input type="checkbox" id=${boxId} name=${path} value=${val} checked=${value.includes(val)}
+            aria-invalid=${error ? 'true' : undefined} data-testid=${`${testid}-${val}`}
+            onChange=${(e) => onInput(e.target.checked ? [...others, val] : others)} />
+          <label for=${boxId}>${text}</label>
+        </div>`;
+      })}
+    </div>
+  </fieldset>`;
 }
 
 /* ------------------------------------------------------------------ #/admin/users */
@@ -76,12 +100,12 @@ export function UsersPage() {
 function assignmentField(role, ref, testid, keep = []) {
   if (role === 'scheme_admin') {
     const options = (ref?.schemes || []).map((s) => [s.id, schemeName(ref, s.id)]);
-    return [{ name: 'schemes', kind: 'checks', label: t('users.schemes'), hint: t('users.schemes_hint'), options, testid: `${testid}-scheme`, required: true }];
+    return [{ name: 'schemes', as: CheckGroup, label: t('users.schemes'), hint: t('users.schemes_hint'), options, testid: `${testid}-scheme`, required: true }];
   }
   if (!assignmentOf(role)) return [];
   const options = (ref?.districts || []).filter((d) => d.active || keep.includes(d.code)).map((d) => [d.code, d.name]);
   const hint = role === 'clerk' ? t('users.districts_hint_clerk') : t('users.districts_hint_auditor');
-  return [{ name: 'districts', kind: 'checks', label: t('users.districts'), hint, options, testid: `${testid}-district`, required: role === 'clerk' }];
+  return [{ name: 'districts', as: CheckGroup, label: t('users.districts'), hint, options, testid: `${testid}-district`, required: role === 'clerk' }];
 }
 
 function CreateUser({ refData }) {
@@ -226,7 +250,7 @@ function Access({ user, self, onSaved }) {
         if (now) onSaved(now);
         setMessage(t('users.conflict_access'));
       } else {
-        setMessage(err.status === 409 && has(`roles.code.${err.code}`) ? t(`roles.code.${err.code}`) : problemText(err));
+        setMessage((err.status === 409 && tOr(`roles.code.${err.code}`)) || problemText(err));
       }
     } finally {
       setConfirming(false);

@@ -4,8 +4,9 @@
 
 import * as api from '../api.js';
 import { ltr, showTime, t } from '../i18n.js';
-import { Filters, Mark, PagedTable, Section, Summary, go, roleLabel, useListing } from '../lib/listing.js';
-import { PageTitle, announce, html, problemText, useState } from '../lib/ui.js';
+import { Filters, Section, Summary, go, roleLabel } from '../lib/listing.js';
+import { PagedTable, useListing } from '../lib/paged.js';
+import { Mark, PageTitle, announce, html, problemText, useState } from '../lib/ui.js';
 
 // The actions the service records (suggestions only: any text may be typed).
 const ACTIONS = `audit_query audit_verify authz_denied decisions_read district_create district_update household_create

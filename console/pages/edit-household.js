@@ -5,15 +5,13 @@ import * as api from '../api.js';
 import { ltr, t } from '../i18n.js';
 import { EditorForm, useEditor } from '../lib/conflict.js';
 import { HOUSEHOLD_FIELDS } from '../lib/fields.js';
-import { HouseholdFields, checkField, useDistricts } from '../lib/forms.js';
-import { LoadError, Loading, PageTitle, announce, html, useLoad } from '../lib/ui.js';
+import { HouseholdFields, checkFields, useDistricts } from '../lib/forms.js';
+import { PageTitle, announce, html, useLoad, waiting } from '../lib/ui.js';
 
 export function EditHouseholdPage({ route }) {
   const id = route.params[0];
-  const [data, error, reload] = useLoad(() => api.get(`/api/v1/households/${encodeURIComponent(id)}`), [id]);
-  if (error) return html`<${LoadError} error=${error} retry=${reload} />`;
-  if (!data) return html`<${Loading} />`;
-  return html`<${EditForm} household=${data} focus=${route.query.focus} />`;
+  const state = useLoad(() => api.get(`/api/v1/households/${encodeURIComponent(id)}`), [id]);
+  return state[0] ? html`<${EditForm} household=${state[0]} focus=${route.query.focus} />` : waiting(state);
 }
 
 /** The household's own fields but the district: a household does not move by an edit. */
@@ -29,8 +27,7 @@ function EditForm({ household, focus }) {
     focus,
     submit: (patch, ifMatch) => api.patch(path, patch, ifMatch),
     current: () => api.get(path).then((record) => ({ record, version: record.version })),
-    check: (texts) =>
-      EDITABLE.map((f) => ({ path: f.name, message: checkField(f, texts[f.name]) })).filter((e) => e.message),
+    check: (texts) => checkFields(EDITABLE, texts),
     saved: () => {
       announce(t('edit.saved'));
       location.hash = `#/households/${household.id}`;

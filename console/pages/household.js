@@ -2,42 +2,28 @@
 // screening, referrals and their status, history; and every action on it.
 
 import * as api from '../api.js';
-import { enumLabel, local, ltr, showDate, showTime, t } from '../i18n.js';
-import { schemeNames } from '../lib/schemes.js';
-import {
-  Dialog,
-  ErrorSummary,
-  Field,
-  LoadError,
-  Loading,
-  PageTitle,
-  Status,
-  Table,
-  announce,
-  fieldErrors,
-  html,
-  problemText,
-  useEffect,
-  useLoad,
-  useState,
-} from '../lib/ui.js';
-import { HOUSEHOLD_FIELDS, enumValues } from '../lib/fields.js';
-import { showValue } from '../lib/forms.js';
+import { enumLabel, local, ltr, showDate, showTime, t, tOr } from '../i18n.js';
+import { schemeCatalogue } from '../lib/schemes.js';
+import { Field, FormDialog, PageTitle, Status, Table, announce, fieldErrors, html, problemText, useEffect, useLoad, useState, waiting } from '../lib/ui.js';
+import { HOUSEHOLD_FIELDS, maskIdNumber } from '../lib/fields.js';
+import { enumOptions, showValue } from '../lib/forms.js';
 import { loadDraft } from '../lib/drafts.js';
+import { Section, Summary, useForm } from '../lib/listing.js';
 
 /** The household, its referrals, latest screening and history, loaded together. */
 async function loadHub(id) {
+  const base = `/api/v1/households/${encodeURIComponent(id)}`;
   const [household, referrals, latest, history, names] = await Promise.all([
-    api.send('GET', `/api/v1/households/${encodeURIComponent(id)}`),
-    api.get(`/api/v1/households/${encodeURIComponent(id)}/referrals`),
-    api.get(`/api/v1/households/${encodeURIComponent(id)}/screenings/latest`).catch((e) => {
+    api.get(base),
+    api.get(`${base}/referrals`),
+    api.get(`${base}/screenings/latest`).catch((e) => {
       if (e.status === 404) return null;
       throw e;
     }),
-    api.get(`/api/v1/households/${encodeURIComponent(id)}/history`, { limit: 50 }),
-    schemeNames(),
+    api.get(`${base}/history`, { limit: 50 }),
+    schemeCatalogue(),
   ]);
-  return { household: household.data, referrals: referrals.items, latest, history: history.items, names };
+  return { household, referrals: referrals.items, latest, history: history.items, names };
 }
 
 export function headOf(household) {
@@ -46,10 +32,10 @@ export function headOf(household) {
 
 export function HouseholdPage({ route }) {
   const id = route.params[0];
-  const [data, error, reload] = useLoad(() => loadHub(id), [id]);
+  const load = useLoad(() => loadHub(id), [id]);
   const [dialog, setDialog] = useState(null); // {kind: 'remove'|'head', member}
-  if (error) return html`<${LoadError} error=${error} retry=${reload} />`;
-  if (!data) return html`<${Loading} />`;
+  const [data, , reload] = load;
+  if (!data) return waiting(load);
   const { household: hh, referrals, latest, history, names } = data;
   const head = headOf(hh);
   const warnings = route.query.saved ? loadDraft(`warnings.${hh.id}`) || [] : [];
@@ -76,18 +62,14 @@ export function HouseholdPage({ route }) {
       <a class="button secondary" href=${`#/households/${hh.id}/members/new`} data-testid="add-member">${t('household.add_member')}</a>
     </div>
 
-    <section aria-labelledby="h-details">
-      <h2 id="h-details">${t('household.details')}</h2>
-      <dl class="summary-list">
-        ${HOUSEHOLD_FIELDS.filter((f) => f.name !== 'district').map(
-          (f) => html`<dt>${t(`field.${f.name}`)}</dt><dd>${showValue(f, hh[f.name])}</dd>`,
-        )}
-        <dt>${t('household.registered')}</dt><dd><bdi>${hh.registered_by}</bdi> · ${showTime(hh.created_at)}</dd>
-      </dl>
-    </section>
+    <${Section} id="h-details" title=${t('household.details')}>
+      <${Summary} items=${[
+        ...HOUSEHOLD_FIELDS.filter((f) => f.name !== 'district').map((f) => [t(`field.${f.name}`), showValue(f, hh[f.name])]),
+        [t('household.registered'), html`<bdi>${hh.registered_by}</bdi> · ${showTime(hh.created_at)}`],
+      ]} />
+    </${Section}>
 
-    <section aria-labelledby="h-members">
-      <h2 id="h-members">${t('household.members')} (${ltr(hh.members.length)})</h2>
+    <${Section} id="h-members" title=${html`${t('household.members')} (${ltr(hh.members.length)})`}>
       <${Table} caption=${t('household.members')}
         head=${[t('field.full_name'), t('field.relation_to_head'), t('field.sex'), t('field.date_of_birth'), t('field.id_number'), t('common.actions')]}
         rows=${hh.members.map((m, i) => [
@@ -95,7 +77,7 @@ export function HouseholdPage({ route }) {
           enumLabel('relation_to_head', m.relation_to_head),
           enumLabel('sex', m.sex),
           showDate(m.date_of_birth),
-          m.id_number ? ltr(formatId(m.id_number)) : enumLabel('id_type', m.id_type),
+          m.id_number ? ltr(maskIdNumber(m.id_number)) : enumLabel('id_type', m.id_type),
           html`<span class="actions">
             <a href=${`#/households/${hh.id}/members/${m.id}`}>${t('common.edit')}<span class="visually-hidden"> ${m.full_name}</span></a>
             ${m.relation_to_head !== 'head'
@@ -104,10 +86,9 @@ export function HouseholdPage({ route }) {
               : null}
           </span>`,
         ])} />
-    </section>
+    </${Section}>
 
-    <section aria-labelledby="h-screening">
-      <h2 id="h-screening">${t('household.latest_screening')}</h2>
+    <${Section} id="h-screening" title=${t('household.latest_screening')}>
       ${latest
         ? html`<p>${t('household.screened_on', { date: '' })}${showDate(latest.as_of)} —
             ${['eligible', 'undetermined', 'not_eligible'].map(
@@ -117,23 +98,21 @@ export function HouseholdPage({ route }) {
           </p>
           <p><a href=${`#/households/${hh.id}/screening?view=latest`}>${t('household.see_screening')}</a></p>`
         : html`<p class="empty">${t('household.not_screened')}</p>`}
-    </section>
+    </${Section}>
 
-    <section aria-labelledby="h-referrals">
-      <h2 id="h-referrals">${t('household.referrals')}</h2>
+    <${Section} id="h-referrals" title=${t('household.referrals')}>
       <${Table} caption=${t('household.referrals')} empty=${t('household.no_referrals')}
         head=${[t('referral.number'), t('referral.scheme'), t('referral.status'), t('referral.acknowledge_by'), t('referral.referred_at')]}
         rows=${referrals.map((r) => [
           html`<a href=${`#/referrals/${r.id}`} data-testid="referral-link">${ltr(r.referral_number)}</a>`,
-          local(names[r.scheme]) || r.scheme,
+          local(names[r.scheme]?.name) || r.scheme,
           html`<${Status} status=${r.status} label=${t(`status.${r.status}`)} />`,
           showDate(r.acknowledge_by),
           showTime(r.referred_at),
         ])} />
-    </section>
+    </${Section}>
 
-    <section aria-labelledby="h-history">
-      <h2 id="h-history">${t('household.history')}</h2>
+    <${Section} id="h-history" title=${t('household.history')}>
       <${Table} caption=${t('household.history')}
         head=${[t('household.version'), t('history.change'), t('history.fields'), t('history.by'), t('history.at')]}
         numeric=${[0]}
@@ -144,7 +123,7 @@ export function HouseholdPage({ route }) {
           html`<bdi>${e.changed_by}</bdi>`,
           showTime(e.changed_at),
         ])} />
-    </section>
+    </${Section}>
 
     <${MemberActionDialog} dialog=${dialog} household=${hh} onClose=${() => setDialog(null)}
       onDone=${() => {
@@ -154,78 +133,50 @@ export function HouseholdPage({ route }) {
   </div>`;
 }
 
-function warningText(w) {
-  const key = `warning.${w.code}`;
-  const text = t(key);
-  return text === key ? w.message : text;
-}
+const warningText = (w) => tOr(`warning.${w.code}`, w.message);
 
 function count(screening, status) {
   return screening.summary?.[status] ?? (screening.results || []).filter((r) => r.status === status).length;
 }
 
-export function formatId(d) {
-  const s = String(d);
-  return s.length === 13 ? `${s.slice(0, 5)}-${s.slice(5, 12)}-${s.slice(12)}` : s;
-}
 
 
 /** Remove a member (with a reason) or make them the head (the old head gets a relation). */
 function MemberActionDialog({ dialog, household, onClose, onDone }) {
-  const [value, setValue] = useState(null);
-  const [errors, setErrors] = useState([]);
-  const [busy, setBusy] = useState(false);
-  const open = !!dialog;
+  const f = useForm({});
   const remove = dialog?.kind === 'remove';
+  const path = remove ? 'reason' : 'previous_head_relation';
   // Each opening starts empty: a reason chosen for one member never carries to another.
   useEffect(() => {
-    setValue(null);
-    setErrors([]);
+    f.setForm({});
+    f.setErrors([]);
   }, [dialog]);
-  const path = remove ? 'reason' : 'previous_head_relation';
   const options = remove
-    ? enumValues('removal_reason').map((v) => [v, enumLabel('removal_reason', v)])
-    : enumValues('relation_to_head').filter((v) => v !== 'head').map((v) => [v, enumLabel('relation_to_head', v)]);
-  const submit = async (e) => {
-    e.preventDefault();
-    if (!value) {
-      setErrors([{ path, message: t('common.choose') }]);
-      return;
-    }
-    setBusy(true);
-    try {
-      const base = `/api/v1/households/${household.id}`;
-      if (remove) {
-        await api.send('POST', `${base}/members/${dialog.member.id}/removal`, { body: { reason: value }, ifMatch: household.version });
-        announce(t('household.removed', { name: dialog.member.full_name }));
-      } else {
-        await api.send('POST', `${base}/head`, {
-          body: { member_id: dialog.member.id, previous_head_relation: value },
-          ifMatch: household.version,
-        });
-        announce(t('household.head_changed', { name: dialog.member.full_name }));
-      }
-      setValue(null);
-      setErrors([]);
-      onDone();
-    } catch (err) {
-      const list = fieldErrors(err);
-      setErrors(list.length ? list : [{ path, message: err.status === 412 ? t('conflict.reload') : problemText(err) }]);
-    } finally {
-      setBusy(false);
-    }
+    ? enumOptions('removal_reason')
+    : enumOptions('relation_to_head').filter(([v]) => v !== 'head');
+  const submit = () => {
+    const value = f.form[path];
+    if (!value) return f.setErrors([{ path, message: t('common.choose') }]);
+    const base = `/api/v1/households/${household.id}`;
+    const [url, body, done] = remove
+      ? [`${base}/members/${dialog.member.id}/removal`, { reason: value }, 'household.removed']
+      : [`${base}/head`, { member_id: dialog.member.id, previous_head_relation: value }, 'household.head_changed'];
+    f.run(
+      async () => {
+        await api.send('POST', url, { body, ifMatch: household.version });
+        announce(t(done, { name: dialog.member.full_name }));
+        onDone();
+      },
+      (err) => {
+        const list = fieldErrors(err);
+        return list.length ? list : [{ path, message: err.status === 412 ? t('conflict.reload') : problemText(err) }];
+      },
+    );
   };
-  return html`<${Dialog} id="member-action" open=${open} onClose=${onClose}
-    title=${dialog ? t(remove ? 'household.remove_title' : 'household.head_title', { name: dialog.member.full_name }) : ''}>
-    <form onSubmit=${submit} novalidate>
-      <${ErrorSummary} errors=${errors} />
-      <${Field} path=${path} kind="select" label=${t(remove ? 'household.removal_reason' : 'household.previous_head_relation')}
-        value=${value} onInput=${setValue} required error=${errors.find((x) => x.path === path)?.message}
-        options=${[['', t('common.choose')], ...options]} />
-      <button class=${remove ? 'button warning' : 'button'} type="submit" disabled=${busy} data-testid="confirm-member-action">
-        ${t(remove ? 'household.remove' : 'household.make_head')}
-      </button>
-      <button class="button secondary" type="button" onClick=${onClose}>${t('common.cancel')}</button>
-    </form>
-  </${Dialog}>`;
+  return html`<${FormDialog} id="member-action" open=${!!dialog} onClose=${onClose} onSubmit=${submit} errors=${f.errors} busy=${f.busy}
+    title=${dialog ? t(remove ? 'household.remove_title' : 'household.head_title', { name: dialog.member.full_name }) : ''}
+    confirm=${t(remove ? 'household.remove' : 'household.make_head')} danger=${remove} testid="confirm-member-action">
+    <${Field} path=${path} kind="select" label=${t(remove ? 'household.removal_reason' : 'household.previous_head_relation')}
+      value=${f.form[path]} onInput=${f.set(path)} required error=${f.err(path)} options=${[['', t('common.choose')], ...options]} />
+  </${FormDialog}>`;
 }

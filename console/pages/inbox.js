@@ -7,21 +7,17 @@ import * as api from '../api.js';
 import { ltr, showDate, showTime, t } from '../i18n.js';
 import {
   Filters,
-  Mark,
-  PagedTable,
-  REFERRAL_STATUSES,
-  daysFromToday,
   districtName,
   districtOptions,
   formErrors,
-  refStatusLabel,
   reference,
   schemeName,
+  todayPk,
   useForm,
-  useListing,
 } from '../lib/listing.js';
+import { PagedTable, REFERRAL_STATUSES, refStatusLabel, useListing } from '../lib/paged.js';
 import { session } from '../lib/session.js';
-import { Dialog, ErrorSummary, Field, PageTitle, Status, announce, html, problemText, useLoad, useState } from '../lib/ui.js';
+import { Dialog, ErrorSummary, Field, Mark, PageTitle, Status, announce, html, problemText, useLoad, useState } from '../lib/ui.js';
 
 /**
  * The steps a scheme administrator may take from a status (`referrals::allowed`; a referral's
@@ -31,6 +27,11 @@ function nextSteps(status) {
   if (status === 'referred') return ['acknowledged'];
   if (status === 'acknowledged') return ['enrolled', 'rejected'];
   return [];
+}
+
+/** Whole days from today (Pakistan) to `iso` (negative: in the past). */
+function daysFromToday(iso) {
+  return Math.round((Date.parse(`${String(iso).slice(0, 10)}T00:00:00Z`) - Date.parse(`${todayPk()}T00:00:00Z`)) / 86400000);
 }
 
 const STEP_ID = { acknowledged: 'ack', enrolled: 'enrol', rejected: 'reject' };

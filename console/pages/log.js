@@ -6,19 +6,15 @@ import * as api from '../api.js';
 import { ltr, showDate, showTime, t } from '../i18n.js';
 import {
   Filters,
-  Mark,
-  PagedTable,
-  REFERRAL_STATUSES,
   districtName,
   districtOptions,
-  refStatusLabel,
   reference,
   schemeName,
   todayPk,
-  useListing,
 } from '../lib/listing.js';
+import { PagedTable, REFERRAL_STATUSES, refStatusLabel, useListing } from '../lib/paged.js';
 import { session } from '../lib/session.js';
-import { PageTitle, Status, announce, html, problemText, useLoad, useState } from '../lib/ui.js';
+import { Mark, PageTitle, Status, announce, html, problemText, useLoad, useState } from '../lib/ui.js';
 
 export function LogPage({ route }) {
   const q = route.query;

@@ -2,14 +2,12 @@
 
 import * as api from '../api.js';
 import { t } from '../i18n.js';
-import { ErrorSummary, Field, PageTitle, html, problemText, useEffect, useState } from '../lib/ui.js';
+import { Form, useForm } from '../lib/listing.js';
+import { PageTitle, html, problemText, useEffect, useState } from '../lib/ui.js';
 
 export function LoginPage({ onSignedIn }) {
-  const [username, setUsername] = useState('');
-  const [password, setPassword] = useState('');
-  const [errors, setErrors] = useState([]);
+  const f = useForm({ username: '', password: '' });
   const [message, setMessage] = useState(null);
-  const [busy, setBusy] = useState(false);
   const [firstRun, setFirstRun] = useState(false);
 
   useEffect(() => {
@@ -19,26 +17,32 @@ export function LoginPage({ onSignedIn }) {
     );
   }, []);
 
-  const submit = async (e) => {
+  const submit = (e) => {
     e.preventDefault();
-    const missing = [];
-    if (!username.trim()) missing.push({ path: 'login.username', message: t('login.username_missing') });
-    if (!password) missing.push({ path: 'login.password', message: t('login.password_missing') });
-    setErrors(missing);
+    const { username, password } = f.form;
+    const missing = [
+      !username.trim() && { path: 'login.username', message: t('login.username_missing') },
+      !password && { path: 'login.password', message: t('login.password_missing') },
+    ].filter(Boolean);
+    f.setErrors(missing);
     setMessage(null);
     if (missing.length) return;
-    setBusy(true);
-    try {
-      await api.login(username.trim(), password);
-      setPassword('');
-      await onSignedIn();
-    } catch (err) {
-      setMessage(err.status === 401 ? t('login.wrong') : problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    f.run(
+      async () => {
+        await api.login(username.trim(), password);
+        f.setForm({ username, password: '' });
+        await onSignedIn();
+      },
+      (err) => {
+        setMessage(err.status === 401 ? t('login.wrong') : problemText(err));
+        return [];
+      },
+    );
   };
-  const err = (p) => errors.find((x) => x.path === p)?.message;
+  const fields = [
+    { name: 'username', label: t('login.username'), autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', dir: 'ltr', required: true },
+    { name: 'password', kind: 'password', label: t('login.password'), autocomplete: 'current-password', required: true },
+  ];
   return html`<div class="narrow">
     <${PageTitle}>${t('login.title')}</${PageTitle}>
     ${firstRun
@@ -49,14 +53,9 @@ export function LoginPage({ onSignedIn }) {
           <p>${t('login.first_then')}</p>
         </div>`
       : null}
-    <${ErrorSummary} errors=${errors} />
     ${message ? html`<div class="notice notice-error" role="alert" data-testid="login-error">${message}</div>` : null}
-    <form onSubmit=${submit} novalidate>
-      <${Field} path="login.username" label=${t('login.username')} value=${username} onInput=${setUsername}
-        error=${err('login.username')} autocomplete="username" autocapitalize="none" spellcheck="false" dir="ltr" required />
-      <${Field} path="login.password" kind="password" label=${t('login.password')} value=${password} onInput=${setPassword}
-        error=${err('login.password')} autocomplete="current-password" required />
-      <button class="button" type="submit" disabled=${busy} data-testid="login-submit">${t('login.submit')}</button>
-    </form>
+    <${Form} f=${f} prefix="login" fields=${fields} onSubmit=${submit}>
+      <button class="button" type="submit" disabled=${f.busy} data-testid="login-submit">${t('login.submit')}</button>
+    </${Form}>
   </div>`;
 }

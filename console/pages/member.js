@@ -5,28 +5,17 @@ import * as api from '../api.js';
 import { ltr, t } from '../i18n.js';
 import { EditorForm, changedFields, useEditor } from '../lib/conflict.js';
 import { MEMBER_FIELDS } from '../lib/fields.js';
-import { MemberFields, checkField, memberBody } from '../lib/forms.js';
-import { LoadError, Loading, PageTitle, announce, html, useLoad, useRef } from '../lib/ui.js';
+import { MemberFields, checkMember, memberBody } from '../lib/forms.js';
+import { LoadError, PageTitle, announce, html, useLoad, useRef, waiting } from '../lib/ui.js';
 
 export function MemberPage({ route }) {
   const [id, memberId] = route.params;
-  const [data, error, reload] = useLoad(() => api.get(`/api/v1/households/${encodeURIComponent(id)}`), [id]);
-  if (error) return html`<${LoadError} error=${error} retry=${reload} />`;
-  if (!data) return html`<${Loading} />`;
+  const state = useLoad(() => api.get(`/api/v1/households/${encodeURIComponent(id)}`), [id]);
+  const [data] = state;
+  if (!data) return waiting(state);
   const member = memberId ? data.members.find((m) => m.id === memberId) : null;
   if (memberId && !member) return html`<${LoadError} error=${{ status: 404 }} />`;
   return html`<${MemberForm} household=${data} member=${member} focus=${route.query.focus} />`;
-}
-
-/** Client checks: the same as registration for one member. */
-function check(texts) {
-  const errors = [];
-  for (const f of MEMBER_FIELDS) {
-    let message = f.name === 'id_number' && texts.id_type === 'none' ? null : checkField(f, texts[f.name]);
-    if (f.name === 'id_number' && texts.id_type && texts.id_type !== 'none' && !texts.id_number) message = t('check.id_needed');
-    if (message) errors.push({ path: f.name, message });
-  }
-  return errors;
 }
 
 /** The changed fields; a document set to none takes its number away with it. */
@@ -44,7 +33,7 @@ function MemberForm({ household, member, focus }) {
     record: member || { relation_to_head: null, id_type: null },
     version: household.version,
     focus,
-    check,
+    check: checkMember,
     bodyOf: member ? (base, texts) => memberPatch(base, texts) : (_, texts) => memberBody(texts),
     submit: (body, ifMatch) => {
       if (member) return api.patch(`${base}/members/${member.id}`, body, ifMatch);

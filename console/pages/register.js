@@ -9,16 +9,17 @@ import { HOUSEHOLD_FIELDS, MEMBER_FIELDS, fromInput } from '../lib/fields.js';
 import {
   HouseholdFields,
   MemberFields,
-  checkField,
+  checkFields,
+  checkMember,
   householdBody,
   inFormOrder,
   memberBody,
-  serverErrors,
   showValue,
   useDistricts,
 } from '../lib/forms.js';
+import { Summary } from '../lib/listing.js';
 import { session } from '../lib/session.js';
-import { ErrorSummary, PageTitle, announce, html, problemText, useAltKey, useEffect, useRef, useState } from '../lib/ui.js';
+import { ErrorSummary, PageTitle, announce, fieldErrors, html, problemText, useAltKey, useEffect, useRef, useState } from '../lib/ui.js';
 
 const DRAFT = 'register';
 
@@ -35,25 +36,7 @@ function initialForm() {
 
 /** Every client-side mistake, in form order. */
 function checkForm(form) {
-  const errors = [];
-  for (const f of HOUSEHOLD_FIELDS) {
-    const m = checkField(f, form.household[f.name]);
-    if (m) errors.push({ path: f.name, message: m });
-  }
-  form.members.forEach((mem, i) => {
-    for (const f of MEMBER_FIELDS) {
-      if (f.name === 'id_number') {
-        if (mem.id_type && mem.id_type !== 'none' && !mem.id_number) errors.push({ path: `members.${i}.id_number`, message: t('check.id_needed') });
-        else if (mem.id_type !== 'none' && mem.id_number) {
-          const m = checkField(f, mem.id_number);
-          if (m) errors.push({ path: `members.${i}.id_number`, message: m });
-        }
-        continue;
-      }
-      const m = checkField(f, mem[f.name]);
-      if (m) errors.push({ path: `members.${i}.${f.name}`, message: m });
-    }
-  });
+  const errors = [...checkFields(HOUSEHOLD_FIELDS, form.household), ...form.members.flatMap((m, i) => checkMember(m, `members.${i}.`))];
   const heads = form.members.filter((m) => m.relation_to_head === 'head').length;
   if (heads !== 1 && !errors.some((e) => e.path.endsWith('relation_to_head'))) {
     errors.push({ path: 'members.0.relation_to_head', message: t('check.one_head') });
@@ -121,10 +104,8 @@ export function RegisterPage() {
     const found = checkForm(form);
     setErrors(found);
     setFailure(null);
-    if (!found.length) {
-      setStep('review');
-      setTimeout(() => document.getElementById('review-title')?.focus(), 0);
-    }
+    // The review's heading takes the focus (PageTitle): the button pressed is gone.
+    if (!found.length) setStep('review');
   };
 
   const save = async () => {
@@ -145,7 +126,7 @@ export function RegisterPage() {
       location.hash = `#/households/${hh.id}?saved=1`;
     } catch (err) {
       if (err.status === 422) {
-        setErrors(inFormOrder(serverErrors(err)));
+        setErrors(inFormOrder(fieldErrors(err)));
         setStep('form');
       } else if (err.status === 409 && err.problem?.existing_household) {
         const path = String(err.problem.field || '').replace(/\[(\d+)\]/g, '.$1');
@@ -222,23 +203,18 @@ function DuplicateNote({ dup }) {
 
 /** "Check your answers": everything as it will be saved, with a way back to each part. */
 function Review({ form, busy, failure, onBack, onSave, districts }) {
-  const show = (f, text) => showValue(f, fromInput(f, text), districts);
-  const filled = (fields, texts) => fields.filter((f) => fromInput(f, texts[f.name]) !== null);
+  // The fields filled in, as they will be saved.
+  const filled = (fields, texts) =>
+    html`<${Summary} items=${fields.filter((f) => fromInput(f, texts[f.name]) !== null).map((f) => [t(`field.${f.name}`), showValue(f, fromInput(f, texts[f.name]), districts)])} />`;
   return html`<div>
-    <div class="page-title"><h1 id="review-title" tabindex="-1">${t('register.check_title')}</h1></div>
+    <${PageTitle}>${t('register.check_title')}</${PageTitle}>
     ${failure ? html`<div class="notice notice-error" role="alert">${problemText(failure)}
         <button type="button" class="button secondary" onClick=${onSave}>${t('common.retry')}</button></div>` : null}
     <h2>${t('register.household')}</h2>
-    <dl class="summary-list">
-      ${filled(HOUSEHOLD_FIELDS, form.household).map((f) => html`<dt>${t(`field.${f.name}`)}</dt><dd>${show(f, form.household[f.name])}</dd>`)}
-    </dl>
+    ${filled(HOUSEHOLD_FIELDS, form.household)}
     ${form.members.map(
       (m, i) => html`<h2>${t('member.n', { n: i + 1 })}</h2>
-        <dl class="summary-list">
-          ${filled(MEMBER_FIELDS, m).filter((f) => !(f.name === 'id_number' && m.id_type === 'none')).map(
-            (f) => html`<dt>${t(`field.${f.name}`)}</dt><dd>${show(f, m[f.name])}</dd>`,
-          )}
-        </dl>`,
+        ${filled(MEMBER_FIELDS.filter((f) => !(f.name === 'id_number' && m.id_type === 'none')), m)}`,
     )}
     <div class="actions sticky-actions">
       <button type="button" class="button" disabled=${busy} onClick=${onSave} data-testid="save-household">${t('register.save')} <kbd>Alt+S</kbd></button>

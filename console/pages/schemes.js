@@ -3,14 +3,14 @@
 // (`?as_of=YYYY-MM-DD`, asked of the API), documents, office and benefit.
 
 import * as api from '../api.js';
-import { lang, local, ltr, showDate, t } from '../i18n.js';
-import { Filters, Mark, Section, Summary, has, todayPk, useFilterForm } from '../lib/listing.js';
+import { lang, local, ltr, showDate, t, tOr } from '../i18n.js';
+import { Filters, Section, Summary, todayPk, useFilterForm } from '../lib/listing.js';
 import { session } from '../lib/session.js';
-import { LoadError, Loading, PageTitle, Table, html, useLoad } from '../lib/ui.js';
+import { Mark, PageTitle, Table, html, useLoad, waiting } from '../lib/ui.js';
 
 const GUARANTEES = ['health', 'children', 'working_age', 'old_age'];
 const guaranteeLabel = (g) => t(`guarantee.${g}`);
-const deptLabel = (d) => (has(`dept.${d}`) ? t(`dept.${d}`) : d);
+const deptLabel = (d) => tOr(`dept.${d}`, d);
 const activeMark = (active, testid) =>
   html`<${Mark} kind=${active ? 'good' : 'bad'} label=${active ? t('schemes.active') : t('schemes.inactive')} testid=${testid} />`;
 
@@ -26,15 +26,15 @@ function other(text) {
 
 export function SchemesPage({ route }) {
   const q = route.query;
-  const [list, error, reload] = useLoad(() => api.all('/api/v1/schemes'), []);
+  const state = useLoad(() => api.all('/api/v1/schemes'), []);
+  const [list] = state;
   const fields = [
     { name: 'q', label: t('schemes.filter_text'), dir: 'auto', autocomplete: 'off' },
     { name: 'guarantee', kind: 'select', label: t('schemes.guarantee'), options: [['', t('schemes.all')], ...GUARANTEES.map((g) => [g, guaranteeLabel(g)])] },
   ];
   const filters = useFilterForm({ path: '/schemes', prefix: 'schemes', query: q, fields });
   const mine = session()?.role === 'scheme_admin' ? session().schemes || [] : [];
-  if (error) return html`<${LoadError} error=${error} retry=${reload} />`;
-  if (!list) return html`<${Loading} />`;
+  if (!list) return waiting(state);
 
   const needle = (q.q || '').trim().toLowerCase();
   const shown = list.filter(
@@ -68,7 +68,8 @@ export function SchemePage({ route }) {
   const id = route.params[0];
   const link = `#/schemes/${encodeURIComponent(id)}`;
   const asOf = route.query.as_of || '';
-  const [s, error, reload] = useLoad(() => api.get(`/api/v1/schemes/${encodeURIComponent(id)}`, { as_of: asOf || undefined }), [id, asOf]);
+  const state = useLoad(() => api.get(`/api/v1/schemes/${encodeURIComponent(id)}`, { as_of: asOf || undefined }), [id, asOf]);
+  const [s, error] = state;
   const fields = [{ name: 'as_of', kind: 'date', label: t('schemes.as_of_label'), hint: t('schemes.as_of_hint'), 'data-testid': 'scheme-as-of' }];
   const filters = useFilterForm({ path: `/schemes/${encodeURIComponent(id)}`, prefix: 'scheme', query: route.query, fields, refusedBy: error });
   const mine = session()?.role === 'scheme_admin' && (session().schemes || []).includes(id);
@@ -78,8 +79,7 @@ export function SchemePage({ route }) {
     </${Filters}>`;
   const back = html`<p><a href="#/schemes">${t('schemes.back')}</a></p>`;
   if (filters.refused.length) return html`<div>${back}<${PageTitle}>${ltr(id)}</${PageTitle}>${dateForm}</div>`;
-  if (error) return html`<div>${back}<${LoadError} error=${error} retry=${reload} /></div>`;
-  if (!s) return html`<div>${back}<${Loading} /></div>`;
+  if (!s) return html`<div>${back}${waiting(state)}</div>`;
   const at = asOf || todayPk();
   const about = [
     [t('schemes.id'), ltr(s.id)],

@@ -6,11 +6,8 @@ import * as api from '../api.js';
 import { lang, local, ltr, showDate, t } from '../i18n.js';
 import { schemeCatalogue } from '../lib/schemes.js';
 import {
-  Dialog,
-  ErrorSummary,
   Field,
-  LoadError,
-  Loading,
+  FormDialog,
   PageTitle,
   Status,
   announce,
@@ -19,6 +16,7 @@ import {
   useLoad,
   useRef,
   useState,
+  waiting,
 } from '../lib/ui.js';
 
 async function load(id, fresh) {
@@ -37,10 +35,8 @@ const GROUPS = ['eligible', 'undetermined', 'not_eligible'];
 export function ScreeningPage({ route }) {
   const id = route.params[0];
   const fresh = route.query.view !== 'latest';
-  const [data, error, reload] = useLoad(() => load(id, fresh), [id, fresh]);
-  if (error) return html`<${LoadError} error=${error} retry=${reload} />`;
-  if (!data) return html`<${Loading} />`;
-  return html`<${Result} data=${data} />`;
+  const state = useLoad(() => load(id, fresh), [id, fresh]);
+  return state[0] ? html`<${Result} data=${state[0]} />` : waiting(state);
 }
 
 function memberName(household, memberId) {
@@ -49,15 +45,12 @@ function memberName(household, memberId) {
   return lang() === 'ur' && m.full_name_ur ? m.full_name_ur : m.full_name;
 }
 
+/** Missing fields, each (member's) field once, keyed. */
+const once = (missing) => new Map(missing.map((f) => [`${f.member_id || ''}.${f.field}`, f]));
+
 /** "collect: …" — each missing field once, linking to its input. */
 function Collect({ household, missing }) {
-  const seen = new Set();
-  const items = missing.filter((f) => {
-    const k = `${f.member_id || ''}.${f.field}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  const items = [...once(missing).values()];
   if (!items.length) return null;
   return html`<p class="collect"><strong>${t('screening.collect')}</strong>${' '}
     ${items.map((f, i) => {
@@ -73,13 +66,7 @@ function Collect({ household, missing }) {
 function CollectFirst({ household, results }) {
   const counts = new Map();
   for (const r of results) {
-    const seen = new Set();
-    for (const f of r.missing_fields) {
-      const k = `${f.member_id || ''}|${f.field}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      counts.set(k, { ...f, n: (counts.get(k)?.n || 0) + 1 });
-    }
+    for (const [k, f] of once(r.missing_fields)) counts.set(k, { ...f, n: (counts.get(k)?.n || 0) + 1 });
   }
   const top = [...counts.values()].sort((a, b) => b.n - a.n).slice(0, 8);
   if (!top.length) return null;
@@ -156,7 +143,7 @@ function Result({ data }) {
       : null}
     ${GROUPS.map((g) => {
       const list = byStatus[g];
-      const body = html`<ul class="scheme-list">
+      const body = html`<ul class="scheme-list plain">
         ${list.map(
           (r) => html`<li data-testid=${`scheme-${r.scheme}`}>
             <div class="scheme-row">
@@ -187,16 +174,14 @@ function Result({ data }) {
               ${list.length ? body : html`<p class="empty">${t('common.none')}</p>`}`}
       </section>`;
     })}
-    <${Dialog} id="confirm-refer-dialog" open=${confirm} onClose=${() => setConfirm(false)} title=${t('screening.confirm_title', { n: chosen.length })}>
-      <${ErrorSummary} errors=${errors} />
+    <${FormDialog} id="confirm-refer-dialog" open=${confirm} onClose=${() => setConfirm(false)} title=${t('screening.confirm_title', { n: chosen.length })}
+      onSubmit=${refer} errors=${errors} busy=${busy} confirm=${t('screening.confirm')} testid="confirm-refer">
       ${failure ? html`<div class="notice notice-error" role="alert">${problemText(failure)}</div>` : null}
       <ul>${chosen.map((s) => html`<li>${local(catalogue[s]?.name) || s}${status[s] !== 'eligible' ? html` — <strong>${t(`status.${status[s]}`)}</strong>` : null}</li>`)}</ul>
       ${overrides.length
         ? html`<${Field} path="override_reason" kind="textarea" label=${t('screening.override_reason')} hint=${t('screening.override_hint')}
             value=${reason} onInput=${setReason} required dir="auto" error=${errors.find((e) => e.path === 'override_reason')?.message} />`
         : null}
-      <button type="button" class="button" disabled=${busy} data-testid="confirm-refer" onClick=${refer}>${t('screening.confirm')}</button>
-      <button type="button" class="button secondary" onClick=${() => setConfirm(false)}>${t('common.cancel')}</button>
-    </${Dialog}>
+    </${FormDialog}>
   </div>`;
 }

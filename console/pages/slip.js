@@ -3,9 +3,9 @@
 // read correctly in the Urdu column. No ID numbers on the slip.
 
 import * as api from '../api.js';
-import { ltr, t, tIn } from '../i18n.js';
+import { ltr, showDate, t, tIn } from '../i18n.js';
 import { schemeCatalogue } from '../lib/schemes.js';
-import { LoadError, Loading, html, useEffect, useLoad } from '../lib/ui.js';
+import { html, useEffect, useLoad, waiting } from '../lib/ui.js';
 
 async function load(id) {
   const referral = await api.get(`/api/v1/referrals/${encodeURIComponent(id)}`);
@@ -16,12 +16,6 @@ async function load(id) {
   return { referral, household, scheme: catalogue[referral.scheme] || {} };
 }
 
-const date = (iso) => {
-  if (!iso) return '';
-  const [y, m, d] = String(iso).slice(0, 10).split('-');
-  return ltr(`${d}-${m}-${y}`);
-};
-
 function Column({ l, referral: r, household: hh, scheme }) {
   const head = hh.members.find((m) => m.relation_to_head === 'head');
   const text = (v) => (v && typeof v === 'object' ? v[l] || v.en : v);
@@ -30,15 +24,15 @@ function Column({ l, referral: r, household: hh, scheme }) {
     <h2>${tIn(l, 'slip.heading')}</h2>
     <p>${tIn(l, 'slip.number')}</p>
     <p class="slip-number">${ltr(r.referral_number)}</p>
-    <dl>
+    <dl class="summary-list">
       <dt>${tIn(l, 'slip.household')}</dt><dd>${ltr(hh.household_number)}</dd>
       <dt>${tIn(l, 'slip.head')}</dt>
       <dd>${head ? html`<bdi>${head.full_name}</bdi>${head.full_name_ur ? html`<br /><bdi lang="ur" dir="rtl">${head.full_name_ur}</bdi>` : null}` : ''}</dd>
       <dt>${tIn(l, 'slip.scheme')}</dt><dd>${text(scheme.name) || r.scheme}</dd>
       <dt>${tIn(l, 'slip.department')}</dt><dd>${tIn(l, `dept.${scheme.department}`)}</dd>
       <dt>${tIn(l, 'slip.status')}</dt><dd>${tIn(l, `status.${r.status}`)}</dd>
-      <dt>${tIn(l, 'slip.referred_on')}</dt><dd>${date(r.referred_at)}</dd>
-      <dt>${tIn(l, 'slip.report_by')}</dt><dd>${date(r.acknowledge_by)}</dd>
+      <dt>${tIn(l, 'slip.referred_on')}</dt><dd>${showDate(r.referred_at)}</dd>
+      <dt>${tIn(l, 'slip.report_by')}</dt><dd>${showDate(r.acknowledge_by)}</dd>
       <dt>${tIn(l, 'slip.office')}</dt><dd>${text(scheme.office)}</dd>
     </dl>
     <h3>${tIn(l, 'slip.documents')}</h3>
@@ -48,10 +42,10 @@ function Column({ l, referral: r, household: hh, scheme }) {
 
 export function SlipPage({ route }) {
   const id = route.params[0];
-  const [data, error, reload] = useLoad(() => load(id), [id]);
+  const state = useLoad(() => load(id), [id]);
   useEffect(() => () => document.documentElement.classList.remove('print-a5'), []);
-  if (error) return html`<${LoadError} error=${error} retry=${reload} />`;
-  if (!data) return html`<${Loading} />`;
+  const [data] = state;
+  if (!data) return waiting(state);
   const print = (a5) => {
     document.documentElement.classList.toggle('print-a5', a5);
     window.print();

@@ -148,7 +148,7 @@ fn catalogue(lang: &str, part: &str) -> BTreeMap<String, String> {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-const PARTS: [&str; 3] = ["core", "clerk", "roles"];
+const PARTS: [&str; 4] = ["core", "clerk", "roles", "reports"];
 
 #[test]
 fn both_catalogues_have_the_same_keys_and_no_key_twice() {
@@ -214,6 +214,73 @@ fn every_key_the_code_names_is_in_the_catalogue() {
     for name in fields.split("name: '").skip(1).filter_map(|s| s.split('\'').next()) {
         assert!(all.contains_key(&format!("field.{name}")), "field.{name} is not in the catalogue");
     }
+}
+
+/// The reports page names its tables, columns, rows and units by the API's keys
+/// (`reports.table.<id>`, …): every key the reports API publishes has its words.
+#[test]
+fn the_reports_page_has_words_for_every_key_the_reports_publish() {
+    let mut all = BTreeMap::new();
+    for part in PARTS {
+        all.extend(catalogue("en", part));
+    }
+    let tables = [
+        "coverage_by_guarantee",
+        "coverage_by_scheme",
+        "coverage_by_district",
+        "coverage_by_sex_age",
+        "sdg_groups",
+        "nothing_by_district",
+        "uncovered_by_guarantee",
+        "uncovered_by_district",
+        "not_referred_by_scheme",
+        "not_referred_by_district",
+        "missing_fields",
+        "few_missing_by_district",
+        "funnel_by_scheme",
+        "funnel_by_district",
+    ];
+    let columns = [
+        "registered",
+        "eligible",
+        "undetermined",
+        "referred",
+        "enrolled",
+        "with_member",
+        "not_covered",
+        "eligible_for_nothing",
+        "left_with_nothing",
+        "not_referred",
+        "undetermined_households",
+        "at_most_3_fields",
+        "undetermined_decisions",
+        "settles_alone",
+        "households",
+        "acknowledged",
+        "rejected",
+        "withdrawn",
+        "expired",
+        "open",
+        "ack_median_days",
+        "ack_p90_days",
+        "expired_share",
+    ];
+    let rows = ["guarantee", "scheme", "district", "sex_age", "sdg_group", "field"];
+    let units = ["households", "people", "decisions", "referrals"];
+    let sdg = ["children", "older_persons", "disability", "pregnant_or_lactating", "poor"];
+    let guarantees = ["health", "children", "working_age", "old_age"];
+    let keys = tables
+        .iter()
+        .map(|k| format!("reports.table.{k}"))
+        .chain(columns.iter().map(|k| format!("reports.col.{k}")))
+        .chain(rows.iter().map(|k| format!("reports.rows.{k}")))
+        .chain(units.iter().map(|k| format!("reports.unit.{k}")))
+        .chain(sdg.iter().map(|k| format!("reports.sdg.{k}")))
+        .chain(guarantees.iter().map(|k| format!("guarantee.{k}")))
+        .chain(["district", "scheme", "as_of", "days", "from", "to"].map(|k| format!("reports.f_{k}")))
+        .chain(["coverage", "gaps", "funnel"].map(|k| format!("reports.tab_{k}")));
+    let missing: Vec<String> = keys.filter(|k| !all.contains_key(k)).collect();
+    assert!(missing.is_empty(), "the reports page has no words for {missing:?}");
 }
 
 #[test]
@@ -300,11 +367,12 @@ fn what_each_role_loads_stays_within_the_budget() {
                 "referral",
                 "slip",
                 "schemes",
+                "reports",
             ],
         ),
-        ("scheme_admin", &["inbox", "schemes", "referral"]),
-        ("auditor", &["log", "audit", "schemes"]),
-        ("admin", &["admin-users", "admin-districts", "admin-rules", "schemes"]),
+        ("scheme_admin", &["inbox", "schemes", "referral", "reports"]),
+        ("auditor", &["log", "audit", "schemes", "reports"]),
+        ("admin", &["admin-users", "admin-districts", "admin-rules", "schemes", "reports"]),
     ];
     let mut everything = shell.clone();
     for (role, pages) in roles {

@@ -244,6 +244,7 @@ pub async fn run_all(app: &App, driver: &Driver, report: &Report) -> Vec<String>
         scenario!("scheme_admin", scheme_admin);
         scenario!("auditor", auditor);
         scenario!("admin", admin);
+        scenario!("reports", reports);
         scenario!("page_timings", page_timings);
     }
     failures
@@ -1167,6 +1168,150 @@ async fn admin(w: &World<'_>, lang: &'static str) -> R {
 }
 
 // ---------------------------------------------------------------------------------------
+// Reports: coverage, gaps and the referral funnel, as an auditor (every district) and as a
+// clerk (their districts).
+
+/// `n` households of one older woman each, registered and screened through the API as `CLERK`.
+async fn screened_households(w: &World<'_>, district: &str, n: usize) -> R {
+    let token = w.app.token(CLERK, PASSWORD).await?;
+    for _ in 0..n {
+        let people = [Person {
+            name: "Shazia",
+            name_ur: "شازیہ",
+            relation: "head",
+            sex: "female",
+            dob: "05051950",
+            id_type: "cnic",
+            id: Some(w.id_number(true)),
+        }];
+        let hh = w.api_household(&people, json!({ "district": district })).await?;
+        let hid = hh["id"].as_str().unwrap_or_default();
+        let s =
+            w.app.call("POST", &format!("/api/v1/households/{hid}/screenings"), Some(&token), Some(&json!({}))).await?;
+        ensure(s.status.is_success(), || format!("API screening: {} {}", s.status, s.body))?;
+    }
+    Ok(())
+}
+
+/// A report as `user` gets it from the API (`query` with its `?`, or empty).
+async fn api_report(w: &World<'_>, user: &str, path: &str, query: &str) -> R<crate::app::Reply> {
+    let token = w.app.token(user, PASSWORD).await?;
+    let r = w.app.call("GET", &format!("/api/v1/reports/{path}{query}"), Some(&token), None).await?;
+    ensure(r.status.is_success(), || format!("GET /api/v1/reports/{path}{query} as {user}: {} {}", r.status, r.body))?;
+    Ok(r)
+}
+
+/// The registered households of a report as the page writes them (digits grouped by commas).
+fn households_shown(report: &Value) -> String {
+    let digits = report["registered"]["households"].as_u64().unwrap_or_default().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+async fn scroll_to(b: &Browser<'_>, css: &str) -> R {
+    b.wait(css).await?;
+    b.js("document.querySelector(arguments[0]).scrollIntoView()", vec![json!(css)]).await.map(|_| ())
+}
+
+/// Waits until the page shows `want` registered households.
+async fn shows_households(b: &Browser<'_>, want: &str) -> R {
+    until(&format!("the page to show {want} registered households"), async || {
+        let shown = match b.find("[data-testid=registered-households]").await? {
+            Some(el) => el.text().await.unwrap_or_default(),
+            None => return Ok(None),
+        };
+        Ok((shown == want).then_some(()))
+    })
+    .await
+}
+
+async fn reports(w: &World<'_>, lang: &'static str) -> R {
+    referred_household(w).await?;
+    screened_households(w, "swat", 5).await?;
+    // A district with a handful of households: its counts are suppressed.
+    screened_households(w, "peshawar", 2).await?;
+    let coverage = api_report(w, AUDITOR, "coverage", "").await?.body;
+    let has_null = |report: &Value| {
+        report["tables"].as_array().into_iter().flatten().any(|t| {
+            t["cells"].as_array().into_iter().flatten().filter_map(Value::as_array).flatten().any(Value::is_null)
+        })
+    };
+    ensure(has_null(&coverage), || format!("the coverage report suppresses nothing: {coverage}"))?;
+    let as_of = coverage["as_of"].as_str().ok_or("the coverage report has no as_of")?.to_string();
+    let peshawar = api_report(w, AUDITOR, "coverage", &format!("?district=peshawar&as_of={as_of}")).await?.body;
+    let csv = api_report(w, AUDITOR, "coverage.csv", "?district=peshawar").await?;
+    let kind = csv.header("content-type").unwrap_or_default();
+    ensure(kind.starts_with("text/csv") && csv.raw.starts_with(b"\xEF\xBB\xBF"), || {
+        format!("GET /api/v1/reports/coverage.csv: {kind}, {} bytes", csv.raw.len())
+    })?;
+    let typed_date: String = as_of.split('-').rev().collect();
+    w.in_browser(lang, "reports", &[], async |b| {
+        b.open("").await?;
+        b.sign_in(AUDITOR, PASSWORD).await?;
+        b.click("nav a[href='#/reports']").await?;
+        b.wait_hash("^#/reports").await?;
+        shows_households(b, &households_shown(&coverage)).await?;
+        b.wait("[data-testid=table-coverage_by_guarantee] table").await?;
+        b.wait("[data-testid=suppressed]").await?;
+        w.check_page(b, "reports-coverage").await?;
+        scroll_to(b, "[data-testid=chart-coverage_by_guarantee]").await?;
+        b.shot("reports-coverage-chart").await?;
+        // The district chart, another guarantee chosen.
+        scroll_to(b, "[data-testid=chart-coverage_by_district]").await?;
+        b.choose("#f-reports-chart", "3").await?;
+        b.shot("reports-coverage-districts").await?;
+        b.click("[data-testid=tab-gaps]").await?;
+        b.wait_hash("tab=gaps").await?;
+        b.wait("[data-testid=table-nothing_by_district] table").await?;
+        w.check_page(b, "reports-gaps").await?;
+        scroll_to(b, "[data-testid=table-missing_fields]").await?;
+        b.shot("reports-gaps-fields").await?;
+        b.click("[data-testid=tab-funnel]").await?;
+        b.wait_hash("tab=funnel").await?;
+        b.wait("[data-testid=table-funnel_by_scheme] table").await?;
+        w.check_page(b, "reports-funnel").await?;
+        scroll_to(b, "[data-testid=chart-funnel_by_scheme]").await?;
+        b.shot("reports-funnel-chart").await?;
+        b.print_pdf("reports-funnel").await?;
+        // Filters go into the link: a district, and the date typed DD-MM-YYYY.
+        b.click("[data-testid=tab-coverage]").await?;
+        b.wait_hash("tab=coverage").await?;
+        b.choose("#f-reports-district", "peshawar").await?;
+        b.type_in("#f-reports-as_of", &typed_date).await?;
+        b.click("[data-testid=reports-apply]").await?;
+        b.wait_hash(&format!("district=peshawar&as_of={as_of}")).await?;
+        shows_households(b, &households_shown(&peshawar)).await?;
+        b.wait("[data-testid=suppressed]").await?;
+        // The CSV, downloaded with the token: the button comes back when it is saved.
+        b.click("[data-testid=reports-csv]").await?;
+        until("the CSV download to finish", async || {
+            let el = b.wait("[data-testid=reports-csv]").await?;
+            Ok(el.is_enabled().await.unwrap_or(false).then_some(()))
+        })
+        .await
+    })
+    .await?;
+    // A clerk: their districts only.
+    let mine = api_report(w, CLERK, "coverage", "").await?.body;
+    w.in_browser(lang, "reports", &[], async |b| {
+        b.open("").await?;
+        b.sign_in(CLERK, PASSWORD).await?;
+        b.nav("#/reports").await?;
+        shows_households(b, &households_shown(&mine)).await?;
+        b.wait("[data-testid=table-coverage_by_district] table").await?;
+        w.check_page(b, "reports-clerk").await?;
+        b.print_pdf("reports-clerk").await.map(|_| ())
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
 // Time to usable, page by page (deep links inside a signed-in session).
 
 /// A page to time: its name, its link, and what must be on screen for it to be usable.
@@ -1195,6 +1340,11 @@ async fn page_timings(w: &World<'_>, lang: &'static str) -> R {
             vec![
                 ("log", "#/log".into(), vec!["h1", "[data-testid=log-count]", "[data-testid=export-csv]"]),
                 ("audit", "#/audit".into(), vec!["h1", "[data-testid=audit-count]", "[data-testid=verify-chain]"]),
+                (
+                    "reports",
+                    "#/reports".into(),
+                    vec!["h1", "[data-testid=registered-households]", "[data-testid=reports-csv]"],
+                ),
             ],
         ),
         (

@@ -233,7 +233,8 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
             return import_households(settings, &file, format.as_deref());
         }
         Command::Report { report, district, as_of, from, scheme, days, format } => {
-            return print_report(settings, &report, district, as_of, from, scheme, days, &format);
+            let params = (district, as_of, from, scheme, days);
+            return print_report(settings, &report, params, &format);
         }
         Command::DemoData { households, seed, output } => demo_data(settings, households, seed, output.as_deref())?,
         Command::Audit(AuditCommand::Verify) => {
@@ -412,17 +413,11 @@ fn set_active(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn print_report(
-    settings: &Settings,
-    report: &str,
-    district: Option<String>,
-    as_of: Option<chrono::NaiveDate>,
-    from: Option<chrono::NaiveDate>,
-    scheme: Option<String>,
-    days: i64,
-    format: &str,
-) -> anyhow::Result<ExitCode> {
+/// `sahulat report`: district, as-of, from, scheme and days as given on the command line.
+type ReportOptions = (Option<String>, Option<chrono::NaiveDate>, Option<chrono::NaiveDate>, Option<String>, i64);
+
+fn print_report(settings: &Settings, report: &str, options: ReportOptions, format: &str) -> anyhow::Result<ExitCode> {
+    let (district, as_of, from, scheme, days) = options;
     use crate::reports::{self, Kind3, Params};
     let Some(kind) = Kind3::parse(report) else {
         anyhow::bail!("no report {report:?}: give coverage, gaps or funnel");

@@ -100,8 +100,8 @@ function Report({ r, ref }) {
         [t('reports.districts'), names(r.scope?.districts, districtName)],
         [t('reports.schemes'), names(r.scope?.schemes, schemeName)],
         // The funnel counts referrals, not the registered.
-        !r.from && [t('reports.households'), count(r.registered.households, 'registered-households')],
-        !r.from && [t('reports.people'), count(r.registered.people, 'registered-people')],
+        r.registered && [t('reports.households'), count(r.registered.households, 'registered-households')],
+        r.registered && [t('reports.people'), count(r.registered.people, 'registered-people')],
       ]} />
       <p data-testid="suppression-note"><span class="empty">${t('reports.suppressed')}</span>: ${t('reports.suppressed_note', { n: r.suppression_threshold })}</p>
       ${r.notes?.length ? html`<h3>${t('reports.notes')}</h3><ul>${r.notes.map((n) => html`<li lang="en" dir="ltr">${n}</li>`)}</ul>` : null}

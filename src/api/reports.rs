@@ -121,10 +121,10 @@ fn params_for(
         errors.push(FieldError::new("days", "out_of_range", "days must be from 1 to 3650"));
     }
     let rules = state.rules.current();
-    if let Some(s) = &asked.scheme {
-        if rules.set.scheme(s).is_none() {
-            errors.push(FieldError::new("scheme", "unknown_scheme", "no scheme with this id in the rules in force"));
-        }
+    if let Some(s) = &asked.scheme
+        && rules.set.scheme(s).is_none()
+    {
+        errors.push(FieldError::new("scheme", "unknown_scheme", "no scheme with this id in the rules in force"));
     }
     if !district_known {
         errors.push(FieldError::new("district", "unknown_district", "no district with this code"));
@@ -146,10 +146,10 @@ fn params_for(
     };
     // Schemes: scheme administrators only theirs.
     let schemes = (user.principal.role == Role::SchemeAdmin).then(|| a.schemes.clone());
-    if let (Some(s), Some(list)) = (&asked.scheme, &schemes) {
-        if !list.contains(s) {
-            return Err(ApiError::Forbidden);
-        }
+    if let (Some(s), Some(list)) = (&asked.scheme, &schemes)
+        && !list.contains(s)
+    {
+        return Err(ApiError::Forbidden);
     }
     Ok(Params { as_of, from: from.unwrap_or(as_of), districts, schemes, scheme: asked.scheme.clone(), days })
 }

@@ -84,6 +84,7 @@ diesel::table! {
         undetermined -> Text,
         decided_at -> Timestamp,
         missing -> Nullable<Text>,
+        profile -> Nullable<Text>,
     }
 }
 

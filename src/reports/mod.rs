@@ -14,6 +14,7 @@
 //!   acknowledgement (median, 90th percentile).
 
 pub mod funnel;
+pub mod profile;
 pub mod registry;
 pub mod table;
 
@@ -76,7 +77,7 @@ pub struct Params {
 }
 
 /// Who the registered population is.
-#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct Registered {
     /// Households registered by the end of `as_of` in scope.
     pub households: u64,
@@ -111,8 +112,9 @@ pub struct Report {
     pub generated_at: NaiveDateTime,
     /// What it covers.
     pub scope: ReportScope,
-    /// The registered population in scope (the denominator of every rate).
-    pub registered: Registered,
+    /// The registered population in scope (the denominator of every rate); `null` for the
+    /// funnel, which counts referrals.
+    pub registered: Option<Registered>,
     /// Counts from 1 to this minus one are suppressed.
     pub suppression_threshold: u64,
     /// How the numbers were made.
@@ -184,7 +186,7 @@ pub fn build(conn: &mut DbConnection, rules: &RuleSet, kind: Kind3, p: &Params) 
                 poor_pmt: poor_pmt(rules, p.as_of),
             };
             let t = registry::tally(conn, &req)?;
-            let registered = Registered { households: t.households.iter().sum(), people: t.people.iter().sum() };
+            let registered = Some(Registered { households: t.households.iter().sum(), people: t.people.iter().sum() });
             let tables = if kind == Kind3::Coverage {
                 notes.push(
                     "Coverage rates use the registered population as the denominator: households registered by the \
@@ -232,7 +234,7 @@ pub fn build(conn: &mut DbConnection, rules: &RuleSet, kind: Kind3, p: &Params) 
                  referrals were acknowledged."
                     .to_string(),
             );
-            (Registered::default(), funnel_tables(rules, &schemes, &rows, &cells, p))
+            (None, funnel_tables(rules, &schemes, &rows, &cells, p))
         }
     };
     Ok(Report {

@@ -12,6 +12,7 @@ use chrono::{Months, NaiveDate, NaiveDateTime};
 use diesel::dsl::max;
 use diesel::prelude::*;
 
+use super::profile;
 use crate::db::DbConnection;
 use crate::db::schema::{decision_changes, household_decisions, households, members, referral_events, referrals};
 use crate::registry::model::STATUS_CURRENT;
@@ -122,6 +123,21 @@ struct Household {
     referrals: Vec<(String, String)>,
     /// Gaps: (scheme id, last time it became eligible).
     eligible_since: Vec<(String, NaiveDateTime)>,
+    /// Whether its people were counted from the stored profile.
+    counted: bool,
+}
+
+impl Household {
+    /// Counts one member. `limits`: the birth dates (`YYYYMMDD`) after which a member is under
+    /// 5, under 18, under 60.
+    fn person(&mut self, sex: usize, born: u32, disabled: bool, expecting: bool, limits: &[u32; 3]) {
+        let b = limits.iter().position(|l| born > *l).unwrap_or(3);
+        self.sex_age[sex.min(2) * 4 + b] += 1;
+        self.sdg[0] += u32::from(b <= 1);
+        self.sdg[1] += u32::from(b == 3);
+        self.sdg[2] += u32::from(disabled);
+        self.sdg[3] += u32::from(expecting);
+    }
 }
 
 /// The end of `as_of` in Pakistan (UTC+5), as the UTC timestamps the database stores.
@@ -136,7 +152,8 @@ pub fn effective_status(status: &str, acknowledge_by: NaiveDate, as_of: NaiveDat
     if status == "referred" && as_of > acknowledge_by { "expired" } else { status }
 }
 
-type HouseholdRow = (String, String, Option<f64>, NaiveDateTime, Option<String>, Option<String>, Option<String>);
+type HouseholdRow =
+    (String, String, Option<f64>, NaiveDateTime, Option<String>, Option<String>, Option<String>, Option<String>);
 
 /// The scheme ids in a comma-separated decisions list.
 fn ids(list: &str) -> impl Iterator<Item = &str> {
@@ -188,11 +205,12 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
     };
     let cut = cutoff(req.as_of);
     // Born after [0]: 0–4; after [1]: 5–17; after [2]: 18–59; else 60+.
-    let limits = [
+    let dates = [
         req.as_of.checked_sub_months(Months::new(5 * 12)).unwrap_or(req.as_of),
         req.as_of.checked_sub_months(Months::new(18 * 12)).unwrap_or(req.as_of),
         req.as_of.checked_sub_months(Months::new(60 * 12)).unwrap_or(req.as_of),
     ];
+    let limits = dates.map(profile::day_number);
     let stale_before = cut - chrono::TimeDelta::days(req.days);
     let past = req.as_of < crate::registry::warnings::today_in_pakistan();
 
@@ -212,6 +230,7 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
                         household_decisions::eligible.nullable(),
                         household_decisions::undetermined.nullable(),
                         $missing,
+                        household_decisions::profile.nullable(),
                     ))
                     .order(households::id)
                     .limit(CHUNK)
@@ -234,9 +253,9 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
         let full = rows.len() as i64 == CHUNK;
         let mut chunk: Vec<Household> = rows
             .into_iter()
-            .filter_map(|(id, district, pmt, created_at, eligible, undetermined, missing)| {
+            .filter_map(|(id, district, pmt, created_at, eligible, undetermined, missing, profile)| {
                 let district = *district_index.get(district.as_str())?;
-                Some(Household {
+                let mut h = Household {
                     id,
                     district,
                     poor: pmt.is_some_and(|p| p <= req.poor_pmt),
@@ -246,7 +265,15 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
                     sdg: [0; 5],
                     referrals: Vec::new(),
                     eligible_since: Vec::new(),
-                })
+                    counted: false,
+                };
+                if let Some(text) = &profile {
+                    for m in profile::decode(text) {
+                        h.person(m.sex, m.born, m.disabled, m.expecting, &limits);
+                    }
+                    h.counted = true;
+                }
+                Some(h)
             })
             .collect();
         let at: HashMap<String, usize> = chunk.iter().enumerate().map(|(i, h)| (h.id.clone(), i)).collect();
@@ -256,52 +283,62 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
         let only: Option<Vec<String>> = req.districts.map(|_| chunk.iter().map(|h| h.id.clone()).collect());
         let in_range = |id: &str| at.get(id).copied();
 
-        // Members of the chunk's households: the database compares the birth dates and codes,
-        // so each row comes back as a few booleans.
-        let mut mq = members::table
-            .filter(members::household_id.le(last.clone()))
-            .filter(members::status.eq(STATUS_CURRENT))
-            .select((
-                members::household_id,
-                members::sex.eq("female"),
-                members::sex.eq("male"),
-                members::date_of_birth.gt(limits[0]),
-                members::date_of_birth.gt(limits[1]),
-                members::date_of_birth.gt(limits[2]),
-                members::disability.is_not_null().and(members::disability.ne("none").assume_not_null()),
-                members::is_pregnant.eq(true).or(members::is_lactating.eq(true)).nullable(),
-            ))
-            .into_boxed();
-        if let Some(ids) = &only {
-            mq = mq.filter(members::household_id.eq_any(ids.clone()));
-        } else if let Some(lo) = &lo {
-            mq = mq.filter(members::household_id.gt(lo.clone()));
-        }
-        type MemberRow = (String, bool, bool, bool, bool, bool, bool, Option<bool>);
-        for (hid, female, male, under5, under18, under60, disabled, expecting) in mq.load::<MemberRow>(conn)? {
-            let Some(i) = in_range(&hid) else { continue };
-            let h = &mut chunk[i];
-            let s = if female {
-                0
-            } else if male {
-                1
+        // Members of the chunk's households that have no stored profile yet (never screened,
+        // or decided before profiles were kept): the database compares the birth dates and
+        // codes, so each row comes back as a few booleans.
+        let uncounted: Vec<String> = chunk.iter().filter(|h| !h.counted).map(|h| h.id.clone()).collect();
+        if !uncounted.is_empty() {
+            let mut mq = members::table
+                .filter(members::status.eq(STATUS_CURRENT))
+                .select((
+                    members::household_id,
+                    members::sex.eq("female"),
+                    members::sex.eq("male"),
+                    members::date_of_birth.gt(dates[0]),
+                    members::date_of_birth.gt(dates[1]),
+                    members::date_of_birth.gt(dates[2]),
+                    members::disability.is_not_null().and(members::disability.ne("none").assume_not_null()),
+                    members::is_pregnant.eq(true).or(members::is_lactating.eq(true)).nullable(),
+                ))
+                .into_boxed();
+            // A few households by id; most of a province-wide chunk as its id range.
+            if req.districts.is_some() || uncounted.len() < chunk.len() / 2 {
+                mq = mq.filter(members::household_id.eq_any(uncounted));
             } else {
-                2
-            };
-            let b = if under5 {
-                0
-            } else if under18 {
-                1
-            } else if under60 {
-                2
-            } else {
-                3
-            };
-            h.sex_age[s * 4 + b] += 1;
-            h.sdg[0] += u32::from(b <= 1);
-            h.sdg[1] += u32::from(b == 3);
-            h.sdg[2] += u32::from(disabled);
-            h.sdg[3] += u32::from(expecting == Some(true));
+                mq = mq.filter(members::household_id.le(last.clone()));
+                if let Some(lo) = &lo {
+                    mq = mq.filter(members::household_id.gt(lo.clone()));
+                }
+            }
+            type MemberRow = (String, bool, bool, bool, bool, bool, bool, Option<bool>);
+            for (hid, female, male, under5, under18, under60, disabled, expecting) in mq.load::<MemberRow>(conn)? {
+                let Some(i) = in_range(&hid) else { continue };
+                let h = &mut chunk[i];
+                if h.counted {
+                    continue;
+                }
+                let s = if female {
+                    0
+                } else if male {
+                    1
+                } else {
+                    2
+                };
+                let b = if under5 {
+                    0
+                } else if under18 {
+                    1
+                } else if under60 {
+                    2
+                } else {
+                    3
+                };
+                h.sex_age[s * 4 + b] += 1;
+                h.sdg[0] += u32::from(b <= 1);
+                h.sdg[1] += u32::from(b == 3);
+                h.sdg[2] += u32::from(disabled);
+                h.sdg[3] += u32::from(expecting == Some(true));
+            }
         }
 
         // Referrals made by the cut-off, with their status then.

@@ -329,7 +329,8 @@ pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
                 // Row-wise explained mode over the same facts, only for a household with an
                 // undetermined scheme.
                 let missing = missing_of(&bound, &mut facts[h], statuses, &mut explanation);
-                let new = decision_row(rules, &bound, statuses, (&row.id, row.version), as_of, now, missing);
+                let people = by_household.get(&row.id).map_or(&[][..], Vec::as_slice);
+                let new = decision_row(rules, &bound, statuses, (&row.id, row.version), (as_of, now), missing, people);
                 let previous = old.get(&row.id);
                 // A stored row without missing fields (written before they were kept) or with
                 // others is written again, even when no status changed.
@@ -340,6 +341,8 @@ pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
                         && p.household_version == new.household_version
                         && p.missing.is_some()
                         && p.missing == new.missing
+                        && p.profile.is_some()
+                        && p.profile == new.profile
                 });
                 if same {
                     continue;

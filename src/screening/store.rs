@@ -40,6 +40,9 @@ pub(crate) struct DecisionRow {
     /// What the undetermined schemes wait for ([`encode_missing`]); `None` only in rows
     /// written before the column existed.
     pub(crate) missing: Option<String>,
+    /// The current members as the monitoring reports count them ([`profile_of`]); `None`
+    /// only in rows written before the column existed.
+    pub(crate) profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -159,9 +162,9 @@ pub(crate) fn decision_row(
     bound: &Bound,
     statuses: &[Status],
     row: (&str, i64),
-    as_of: NaiveDate,
-    now: NaiveDateTime,
+    (as_of, now): (NaiveDate, NaiveDateTime),
     missing: String,
+    members: &[MemberFields],
 ) -> DecisionRow {
     let pick = |want: Status| -> String {
         rules
@@ -183,7 +186,19 @@ pub(crate) fn decision_row(
         undetermined: pick(Status::Undetermined),
         decided_at: now,
         missing: Some(missing),
+        profile: Some(profile_of(members)),
     }
+}
+
+/// The reports' profile of a household's current members (`crate::reports::profile`).
+pub(crate) fn profile_of(members: &[MemberFields]) -> String {
+    crate::reports::profile::encode(members.iter().map(|m| crate::reports::profile::Person {
+        sex: m.sex.as_str(),
+        date_of_birth: m.date_of_birth,
+        disability: m.disability.map(|d| d.as_str()),
+        is_pregnant: m.is_pregnant,
+        is_lactating: m.is_lactating,
+    }))
 }
 
 /// Encodes what undetermined schemes wait for, as `household_decisions.missing` keeps it:
@@ -342,6 +357,7 @@ pub(crate) fn write_decisions_batch(
                         household_decisions::undetermined.eq(excluded(household_decisions::undetermined)),
                         household_decisions::decided_at.eq(excluded(household_decisions::decided_at)),
                         household_decisions::missing.eq(excluded(household_decisions::missing)),
+                        household_decisions::profile.eq(excluded(household_decisions::profile)),
                     ))
                     .execute(c)?;
             }
@@ -392,7 +408,9 @@ pub fn refresh(
     let mut statuses = Vec::new();
     bound.statuses(&mut facts, &mut statuses);
     let missing = missing_of(&bound, &mut facts, &statuses, &mut Explanation::default());
-    let new = decision_row(rules, &bound, &statuses, (&row.id, row.version), as_of, now_micros(), missing);
+    let current: Vec<MemberFields> =
+        members.iter().filter(|m| m.status == STATUS_CURRENT).map(MemberFields::from_row).collect();
+    let new = decision_row(rules, &bound, &statuses, (&row.id, row.version), (as_of, now_micros()), missing, &current);
     let old: Option<DecisionRow> =
         household_decisions::table.find(&row.id).select(DecisionRow::as_select()).first(conn).optional()?;
     let changes = changes_between(rules, old.as_ref(), &new, cause);

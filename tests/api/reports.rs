@@ -210,6 +210,11 @@ async fn coverage_gaps_and_funnel_match_a_registry_built_by_hand() {
     assert_eq!(row(sdg, "poor"), [19, 18, -1, 18, 15]);
     assert!(c["notes"].to_string().contains("registered population as the denominator"));
 
+    // Rows decided before profiles were kept (NULL) are counted from their members: the same.
+    execute_sql(&app.db, "UPDATE household_decisions SET profile = NULL");
+    let again = app.call("GET", "/api/v1/reports/coverage", Some(&auditor), None).await;
+    assert_eq!(again.body["tables"], c["tables"], "counted from members, not profiles");
+
     // One scheme broken down.
     let one = app.call("GET", "/api/v1/reports/coverage?scheme=t-mother", Some(&auditor), None).await;
     let d = table(&one.body, "coverage_by_district", "households", json!({"scheme": "t-mother"}));

@@ -1,0 +1,1 @@
+ALTER TABLE household_decisions DROP COLUMN profile;

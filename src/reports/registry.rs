@@ -18,6 +18,35 @@ use crate::db::schema::{decision_changes, household_decisions, households, membe
 use crate::registry::model::STATUS_CURRENT;
 use crate::rules::{Guarantee, RuleSet};
 
+/// FNV-1a: the reports look up short keys (scheme ids, field names) tens of millions of
+/// times per run; SipHash's protection against chosen keys is not needed for our own codes.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A map keyed by our own short codes.
+pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+/// Buffers reused from one household to the next.
+#[derive(Default)]
+struct Scratch {
+    status: Vec<[bool; 4]>,
+    fields: Vec<usize>,
+}
+
 /// Households read per query.
 pub const CHUNK: i64 = 20_000;
 
@@ -106,6 +135,21 @@ pub struct Tally {
     pub few_missing: Vec<[u64; 2]>,
     /// Households whose missing fields are not worked out yet.
     pub missing_unknown: u64,
+    /// Field names met so far, their index and counters (gathered into `missing_fields`).
+    field_index: FastMap<String, usize>,
+    field_counts: Vec<[u64; 3]>,
+}
+
+impl Tally {
+    /// The index of a missing field's counters.
+    fn field(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.field_index.get(name) {
+            return i;
+        }
+        self.field_counts.push([0; 3]);
+        self.field_index.insert(name.to_string(), self.field_counts.len() - 1);
+        self.field_counts.len() - 1
+    }
 }
 
 /// One household of a chunk.
@@ -152,8 +196,7 @@ pub fn effective_status(status: &str, acknowledge_by: NaiveDate, as_of: NaiveDat
     if status == "referred" && as_of > acknowledge_by { "expired" } else { status }
 }
 
-type HouseholdRow =
-    (String, String, Option<f64>, NaiveDateTime, Option<String>, Option<String>, Option<String>, Option<String>);
+type DecisionsRow = (String, String, String, Option<String>, Option<String>);
 
 /// The scheme ids in a comma-separated decisions list.
 fn ids(list: &str) -> impl Iterator<Item = &str> {
@@ -162,11 +205,24 @@ fn ids(list: &str) -> impl Iterator<Item = &str> {
 
 /// `scheme:field+field;scheme:field` (see the `household_decisions.missing` migration) →
 /// each scheme with its fields.
-pub fn parse_missing(text: &str) -> impl Iterator<Item = (&str, impl Iterator<Item = &str>)> {
+pub fn parse_missing(text: &str) -> impl Iterator<Item = (&str, impl Iterator<Item = &str> + Clone)> {
     text.split(';').filter_map(|part| {
         let (scheme, fields) = part.split_once(':')?;
         Some((scheme, fields.split('+').filter(|f| !f.is_empty())))
     })
+}
+
+/// The position of household `id` in the chunk (in id order), for rows read in household
+/// order: searched forward from `*from`, else (an order the database sorts differently) by
+/// bisection.
+fn seek(chunk: &[Household], from: &mut usize, id: &str) -> Option<usize> {
+    while *from < chunk.len() && chunk[*from].id.as_str() < id {
+        *from += 1;
+    }
+    if *from < chunk.len() && chunk[*from].id == id {
+        return Some(*from);
+    }
+    chunk.binary_search_by(|h| h.id.as_str().cmp(id)).ok()
 }
 
 /// Runs the pass.
@@ -175,7 +231,7 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
     let nd = req.district_rows.len();
     let district_index: HashMap<&str, usize> =
         req.district_rows.iter().enumerate().map(|(i, d)| (d.as_str(), i)).collect();
-    let scheme_pos: HashMap<&str, usize> =
+    let scheme_pos: FastMap<&str, usize> =
         req.schemes.iter().enumerate().map(|(k, &i)| (rules.schemes[i].id.as_str(), k)).collect();
     let guarantee_of: Vec<usize> = req
         .schemes
@@ -214,208 +270,249 @@ pub fn tally(conn: &mut DbConnection, req: &Request<'_>) -> QueryResult<Tally> {
     let stale_before = cut - chrono::TimeDelta::days(req.days);
     let past = req.as_of < crate::registry::warnings::today_in_pakistan();
 
-    let mut after: Option<String> = None;
-    loop {
-        // The missing fields are long text: read them only for the gaps report.
-        macro_rules! households_chunk {
-            ($missing:expr) => {{
-                let mut q = households::table
-                    .left_join(household_decisions::table)
-                    .filter(households::created_at.lt(cut))
-                    .select((
-                        households::id,
-                        households::district_code,
-                        households::pmt_score,
-                        households::created_at,
-                        household_decisions::eligible.nullable(),
-                        household_decisions::undetermined.nullable(),
-                        $missing,
-                        household_decisions::profile.nullable(),
-                    ))
-                    .order(households::id)
-                    .limit(CHUNK)
-                    .into_boxed();
-                if let Some(a) = &after {
-                    q = q.filter(households::id.gt(a.clone()));
-                }
-                if let Some(ds) = req.districts {
-                    q = q.filter(households::district_code.eq_any(ds.to_vec()));
-                }
-                q.load::<HouseholdRow>(conn)?
-            }};
-        }
-        let rows: Vec<HouseholdRow> = if req.gaps {
-            households_chunk!(household_decisions::missing.nullable())
-        } else {
-            households_chunk!(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>("NULL"))
-        };
-        let Some(last) = rows.last().map(|r| r.0.clone()) else { break };
-        let full = rows.len() as i64 == CHUNK;
-        let mut chunk: Vec<Household> = rows
-            .into_iter()
-            .filter_map(|(id, district, pmt, created_at, eligible, undetermined, missing, profile)| {
-                let district = *district_index.get(district.as_str())?;
-                let mut h = Household {
-                    id,
-                    district,
-                    poor: pmt.is_some_and(|p| p <= req.poor_pmt),
-                    created_at,
-                    decisions: eligible.zip(undetermined).map(|(e, u)| (e, u, missing)),
-                    sex_age: [0; 12],
-                    sdg: [0; 5],
-                    referrals: Vec::new(),
-                    eligible_since: Vec::new(),
-                    counted: false,
-                };
-                if let Some(text) = &profile {
+    // One thread reads chunk after chunk while this one adds them up: on two cores the
+    // database's work and ours overlap. At most one chunk waits in the channel.
+    let (districts, gaps, poor_pmt) = (req.districts, req.gaps, req.poor_pmt);
+    let district_index = &district_index;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Household>>(1);
+    let read = move |conn: &mut DbConnection| -> QueryResult<()> {
+        let mut after: Option<String> = None;
+        loop {
+            let mut q = households::table
+                .filter(households::created_at.lt(cut))
+                .select((households::id, households::district_code, households::pmt_score, households::created_at))
+                .order(households::id)
+                .limit(CHUNK)
+                .into_boxed();
+            if let Some(a) = &after {
+                q = q.filter(households::id.gt(a.clone()));
+            }
+            if let Some(ds) = districts {
+                q = q.filter(households::district_code.eq_any(ds.to_vec()));
+            }
+            let rows: Vec<(String, String, Option<f64>, NaiveDateTime)> = q.load(conn)?;
+            let Some(last) = rows.last().map(|r| r.0.clone()) else { break };
+            let full = rows.len() as i64 == CHUNK;
+            let mut chunk: Vec<Household> = rows
+                .into_iter()
+                .filter_map(|(id, district, pmt, created_at)| {
+                    let district = *district_index.get(district.as_str())?;
+                    Some(Household {
+                        id,
+                        district,
+                        poor: pmt.is_some_and(|p| p <= poor_pmt),
+                        created_at,
+                        decisions: None,
+                        sex_age: [0; 12],
+                        sdg: [0; 5],
+                        referrals: Vec::new(),
+                        eligible_since: Vec::new(),
+                        counted: false,
+                    })
+                })
+                .collect();
+            let lo = after.clone();
+            // For some districts only, their households by id: an id range would also span
+            // every other district's households registered in between.
+            let only: Option<Vec<String>> = districts.map(|_| chunk.iter().map(|h| h.id.clone()).collect());
+
+            // Their decisions, by the same id range (a separate query: joined, PostgreSQL would
+            // walk the decisions from the first household for every chunk). The missing fields
+            // are long text: read only for the gaps report.
+            macro_rules! decisions_of_chunk {
+                ($missing:expr) => {{
+                    let mut dq = household_decisions::table
+                        .select((
+                            household_decisions::household_id,
+                            household_decisions::eligible,
+                            household_decisions::undetermined,
+                            $missing,
+                            household_decisions::profile,
+                        ))
+                        .into_boxed();
+                    if let Some(ids) = &only {
+                        dq = dq.filter(household_decisions::household_id.eq_any(ids.clone()));
+                    } else {
+                        dq = dq.filter(household_decisions::household_id.le(last.clone()));
+                        if let Some(lo) = &lo {
+                            dq = dq.filter(household_decisions::household_id.gt(lo.clone()));
+                        }
+                    }
+                    dq.order(household_decisions::household_id).load::<DecisionsRow>(conn)?
+                }};
+            }
+            let decided: Vec<DecisionsRow> = if gaps {
+                decisions_of_chunk!(household_decisions::missing)
+            } else {
+                decisions_of_chunk!(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>("NULL"))
+            };
+            let mut at = 0;
+            for (hid, eligible, undetermined, missing, stored) in decided {
+                let Some(i) = seek(&chunk, &mut at, &hid) else { continue };
+                let h = &mut chunk[i];
+                h.decisions = Some((eligible, undetermined, missing));
+                if let Some(text) = &stored {
                     for m in profile::decode(text) {
                         h.person(m.sex, m.born, m.disabled, m.expecting, &limits);
                     }
                     h.counted = true;
                 }
-                Some(h)
-            })
-            .collect();
-        let at: HashMap<String, usize> = chunk.iter().enumerate().map(|(i, h)| (h.id.clone(), i)).collect();
-        let lo = after.clone();
-        // For some districts only, their households by id: an id range would also span
-        // every other district's households registered in between.
-        let only: Option<Vec<String>> = req.districts.map(|_| chunk.iter().map(|h| h.id.clone()).collect());
-        let in_range = |id: &str| at.get(id).copied();
+            }
 
-        // Members of the chunk's households that have no stored profile yet (never screened,
-        // or decided before profiles were kept): the database compares the birth dates and
-        // codes, so each row comes back as a few booleans.
-        let uncounted: Vec<String> = chunk.iter().filter(|h| !h.counted).map(|h| h.id.clone()).collect();
-        if !uncounted.is_empty() {
-            let mut mq = members::table
-                .filter(members::status.eq(STATUS_CURRENT))
-                .select((
-                    members::household_id,
-                    members::sex.eq("female"),
-                    members::sex.eq("male"),
-                    members::date_of_birth.gt(dates[0]),
-                    members::date_of_birth.gt(dates[1]),
-                    members::date_of_birth.gt(dates[2]),
-                    members::disability.is_not_null().and(members::disability.ne("none").assume_not_null()),
-                    members::is_pregnant.eq(true).or(members::is_lactating.eq(true)).nullable(),
-                ))
-                .into_boxed();
-            // A few households by id; most of a province-wide chunk as its id range.
-            if req.districts.is_some() || uncounted.len() < chunk.len() / 2 {
-                mq = mq.filter(members::household_id.eq_any(uncounted));
-            } else {
-                mq = mq.filter(members::household_id.le(last.clone()));
-                if let Some(lo) = &lo {
-                    mq = mq.filter(members::household_id.gt(lo.clone()));
+            // Members of the chunk's households that have no stored profile yet (never screened,
+            // or decided before profiles were kept): the database compares the birth dates and
+            // codes, so each row comes back as a few booleans.
+            let uncounted: Vec<String> = chunk.iter().filter(|h| !h.counted).map(|h| h.id.clone()).collect();
+            if !uncounted.is_empty() {
+                let mut mq = members::table
+                    .filter(members::status.eq(STATUS_CURRENT))
+                    .select((
+                        members::household_id,
+                        members::sex.eq("female"),
+                        members::sex.eq("male"),
+                        members::date_of_birth.gt(dates[0]),
+                        members::date_of_birth.gt(dates[1]),
+                        members::date_of_birth.gt(dates[2]),
+                        members::disability.is_not_null().and(members::disability.ne("none").assume_not_null()),
+                        members::is_pregnant.eq(true).or(members::is_lactating.eq(true)).nullable(),
+                    ))
+                    .into_boxed();
+                // A few households by id; most of a province-wide chunk as its id range.
+                if districts.is_some() || uncounted.len() < chunk.len() / 2 {
+                    mq = mq.filter(members::household_id.eq_any(uncounted));
+                } else {
+                    mq = mq.filter(members::household_id.le(last.clone()));
+                    if let Some(lo) = &lo {
+                        mq = mq.filter(members::household_id.gt(lo.clone()));
+                    }
+                }
+                type MemberRow = (String, bool, bool, bool, bool, bool, bool, Option<bool>);
+                let mut at = 0;
+                for (hid, female, male, under5, under18, under60, disabled, expecting) in
+                    mq.order(members::household_id).load::<MemberRow>(conn)?
+                {
+                    let Some(i) = seek(&chunk, &mut at, &hid) else { continue };
+                    let h = &mut chunk[i];
+                    if h.counted {
+                        continue;
+                    }
+                    let s = if female {
+                        0
+                    } else if male {
+                        1
+                    } else {
+                        2
+                    };
+                    let b = if under5 {
+                        0
+                    } else if under18 {
+                        1
+                    } else if under60 {
+                        2
+                    } else {
+                        3
+                    };
+                    h.sex_age[s * 4 + b] += 1;
+                    h.sdg[0] += u32::from(b <= 1);
+                    h.sdg[1] += u32::from(b == 3);
+                    h.sdg[2] += u32::from(disabled);
+                    h.sdg[3] += u32::from(expecting == Some(true));
                 }
             }
-            type MemberRow = (String, bool, bool, bool, bool, bool, bool, Option<bool>);
-            for (hid, female, male, under5, under18, under60, disabled, expecting) in mq.load::<MemberRow>(conn)? {
-                let Some(i) = in_range(&hid) else { continue };
-                let h = &mut chunk[i];
-                if h.counted {
-                    continue;
-                }
-                let s = if female {
-                    0
-                } else if male {
-                    1
-                } else {
-                    2
-                };
-                let b = if under5 {
-                    0
-                } else if under18 {
-                    1
-                } else if under60 {
-                    2
-                } else {
-                    3
-                };
-                h.sex_age[s * 4 + b] += 1;
-                h.sdg[0] += u32::from(b <= 1);
-                h.sdg[1] += u32::from(b == 3);
-                h.sdg[2] += u32::from(disabled);
-                h.sdg[3] += u32::from(expecting == Some(true));
-            }
-        }
 
-        // Referrals made by the cut-off, with their status then.
-        let mut rq = referrals::table
-            .filter(referrals::household_id.le(last.clone()))
-            .filter(referrals::referred_at.lt(cut))
-            .select((
-                referrals::id,
-                referrals::household_id,
-                referrals::scheme_id,
-                referrals::status,
-                referrals::acknowledge_by,
-            ))
-            .into_boxed();
-        if let Some(ids) = &only {
-            rq = rq.filter(referrals::household_id.eq_any(ids.clone()));
-        } else if let Some(lo) = &lo {
-            rq = rq.filter(referrals::household_id.gt(lo.clone()));
-        }
-        let found: Vec<(String, String, String, String, NaiveDate)> = rq.load(conn)?;
-        let mut then: HashMap<String, String> = HashMap::new();
-        if past && !found.is_empty() {
-            // The status on the cut-off date: the last step taken before it.
-            let mut eq = referral_events::table
-                .inner_join(referrals::table)
+            // Referrals made by the cut-off, with their status then.
+            let mut rq = referrals::table
                 .filter(referrals::household_id.le(last.clone()))
-                .filter(referral_events::occurred_at.lt(cut))
-                .select((referral_events::referral_id, referral_events::to_status, referral_events::occurred_at))
-                .order((referral_events::occurred_at, referral_events::id))
-                .into_boxed();
-            if let Some(ids) = &only {
-                eq = eq.filter(referrals::household_id.eq_any(ids.clone()));
-            } else if let Some(lo) = &lo {
-                eq = eq.filter(referrals::household_id.gt(lo.clone()));
-            }
-            for (rid, status, _) in eq.load::<(String, String, NaiveDateTime)>(conn)? {
-                then.insert(rid, status);
-            }
-        }
-        for (rid, hid, scheme, status, due) in found {
-            let Some(i) = in_range(&hid) else { continue };
-            let status = if past { then.remove(&rid).unwrap_or(status) } else { status };
-            let status = effective_status(&status, due, req.as_of).to_string();
-            chunk[i].referrals.push((scheme, status));
-        }
-
-        if req.gaps {
-            let mut cq = decision_changes::table
-                .filter(decision_changes::household_id.le(last.clone()))
-                .filter(decision_changes::to_status.eq("eligible"))
-                .filter(decision_changes::changed_at.lt(cut))
-                .group_by((decision_changes::household_id, decision_changes::scheme_id))
+                .filter(referrals::referred_at.lt(cut))
                 .select((
-                    decision_changes::household_id,
-                    decision_changes::scheme_id,
-                    max(decision_changes::changed_at),
+                    referrals::id,
+                    referrals::household_id,
+                    referrals::scheme_id,
+                    referrals::status,
+                    referrals::acknowledge_by,
                 ))
                 .into_boxed();
             if let Some(ids) = &only {
-                cq = cq.filter(decision_changes::household_id.eq_any(ids.clone()));
+                rq = rq.filter(referrals::household_id.eq_any(ids.clone()));
             } else if let Some(lo) = &lo {
-                cq = cq.filter(decision_changes::household_id.gt(lo.clone()));
+                rq = rq.filter(referrals::household_id.gt(lo.clone()));
             }
-            for (hid, scheme, when) in cq.load::<(String, String, Option<NaiveDateTime>)>(conn)? {
-                if let (Some(i), Some(when)) = (in_range(&hid), when) {
-                    chunk[i].eligible_since.push((scheme, when));
+            let found: Vec<(String, String, String, String, NaiveDate)> =
+                rq.order(referrals::household_id).load(conn)?;
+            let mut then: HashMap<String, String> = HashMap::new();
+            if past && !found.is_empty() {
+                // The status on the cut-off date: the last step taken before it.
+                let mut eq = referral_events::table
+                    .inner_join(referrals::table)
+                    .filter(referrals::household_id.le(last.clone()))
+                    .filter(referral_events::occurred_at.lt(cut))
+                    .select((referral_events::referral_id, referral_events::to_status, referral_events::occurred_at))
+                    .order((referral_events::occurred_at, referral_events::id))
+                    .into_boxed();
+                if let Some(ids) = &only {
+                    eq = eq.filter(referrals::household_id.eq_any(ids.clone()));
+                } else if let Some(lo) = &lo {
+                    eq = eq.filter(referrals::household_id.gt(lo.clone()));
+                }
+                for (rid, status, _) in eq.load::<(String, String, NaiveDateTime)>(conn)? {
+                    then.insert(rid, status);
                 }
             }
-        }
+            let mut at = 0;
+            for (rid, hid, scheme, status, due) in found {
+                let Some(i) = seek(&chunk, &mut at, &hid) else { continue };
+                let status = if past { then.remove(&rid).unwrap_or(status) } else { status };
+                let status = effective_status(&status, due, req.as_of).to_string();
+                chunk[i].referrals.push((scheme, status));
+            }
 
-        for h in &chunk {
-            add(&mut t, req, h, &scheme_pos, &guarantee_of, stale_before);
+            if gaps {
+                let mut cq = decision_changes::table
+                    .filter(decision_changes::household_id.le(last.clone()))
+                    .filter(decision_changes::to_status.eq("eligible"))
+                    .filter(decision_changes::changed_at.lt(cut))
+                    .group_by((decision_changes::household_id, decision_changes::scheme_id))
+                    .select((
+                        decision_changes::household_id,
+                        decision_changes::scheme_id,
+                        max(decision_changes::changed_at),
+                    ))
+                    .into_boxed();
+                if let Some(ids) = &only {
+                    cq = cq.filter(decision_changes::household_id.eq_any(ids.clone()));
+                } else if let Some(lo) = &lo {
+                    cq = cq.filter(decision_changes::household_id.gt(lo.clone()));
+                }
+                let mut at = 0;
+                for (hid, scheme, when) in
+                    cq.order(decision_changes::household_id).load::<(String, String, Option<NaiveDateTime>)>(conn)?
+                {
+                    if let (Some(i), Some(when)) = (seek(&chunk, &mut at, &hid), when) {
+                        chunk[i].eligible_since.push((scheme, when));
+                    }
+                }
+            }
+
+            if tx.send(chunk).is_err() || !full {
+                break;
+            }
+            after = Some(last);
         }
-        if !full {
-            break;
+        Ok(())
+    };
+    let mut scratch = Scratch::default();
+    std::thread::scope(|scope| -> QueryResult<()> {
+        // The reader's end of the channel goes with it: when it stops, the loop below ends.
+        let reader = scope.spawn(move || read(conn));
+        for chunk in rx {
+            for h in &chunk {
+                add(&mut t, req, h, &scheme_pos, &guarantee_of, stale_before, &mut scratch);
+            }
         }
-        after = Some(last);
+        reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    for (name, i) in std::mem::take(&mut t.field_index) {
+        t.missing_fields.insert(name, t.field_counts[i]);
     }
     Ok(t)
 }
@@ -425,9 +522,10 @@ fn add(
     t: &mut Tally,
     req: &Request<'_>,
     h: &Household,
-    scheme_pos: &HashMap<&str, usize>,
+    scheme_pos: &FastMap<&str, usize>,
     guarantee_of: &[usize],
     stale_before: NaiveDateTime,
+    scratch: &mut Scratch,
 ) {
     let d = h.district;
     let people: u64 = h.sex_age.iter().map(|&n| u64::from(n)).sum();
@@ -439,7 +537,9 @@ fn add(
 
     // Each scheme in scope: eligible, undetermined, referred (in progress or enrolled), enrolled.
     let ns = req.schemes.len();
-    let mut status = vec![[false; 4]; ns];
+    let status = &mut scratch.status;
+    status.clear();
+    status.resize(ns, [false; 4]);
     if let Some((eligible, undetermined, _)) = &h.decisions {
         for s in ids(eligible).filter_map(|s| scheme_pos.get(s)) {
             status[*s][ELIGIBLE] = true;
@@ -569,7 +669,8 @@ fn add(
         None if any[UNDETERMINED] => t.missing_unknown += 1,
         None => {}
         Some(text) => {
-            let mut fields: Vec<&str> = Vec::new();
+            let fields = &mut scratch.fields;
+            fields.clear();
             let mut waiting = false;
             for (scheme, list) in parse_missing(text) {
                 let Some(&s) = scheme_pos.get(scheme) else { continue };
@@ -577,20 +678,19 @@ fn add(
                     continue;
                 }
                 waiting = true;
-                let list: Vec<&str> = list.collect();
-                for f in &list {
-                    let e = t.missing_fields.entry((*f).to_string()).or_default();
+                let alone = list.clone().count() == 1;
+                for f in list {
+                    let i = t.field(f);
+                    let e = &mut t.field_counts[i];
                     e[0] += 1;
-                    e[1] += u64::from(list.len() == 1);
-                    if !fields.contains(f) {
-                        fields.push(f);
+                    e[1] += u64::from(alone);
+                    if !fields.contains(&i) {
+                        fields.push(i);
                     }
                 }
             }
-            for f in &fields {
-                if let Some(e) = t.missing_fields.get_mut(*f) {
-                    e[2] += 1;
-                }
+            for &i in fields.iter() {
+                t.field_counts[i][2] += 1;
             }
             if waiting {
                 t.few_missing[d][0] += 1;

@@ -184,6 +184,7 @@ pub fn build(conn: &mut DbConnection, rules: &RuleSet, kind: Kind3, p: &Params) 
                 gaps: kind == Kind3::Gaps,
                 days: p.days,
                 poor_pmt: poor_pmt(rules, p.as_of),
+                focus: p.scheme.as_ref().and_then(|id| schemes.iter().position(|&i| rules.schemes[i].id == *id)),
             };
             let t = registry::tally(conn, &req)?;
             let registered = Some(Registered { households: t.households.iter().sum(), people: t.people.iter().sum() });

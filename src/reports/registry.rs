@@ -88,6 +88,9 @@ pub struct Request<'a> {
     pub days: i64,
     /// PMT score at or under which a household counts as poor.
     pub poor_pmt: f64,
+    /// The scheme (position in `schemes`) broken down by district, sex and age; the others
+    /// are counted in total only.
+    pub focus: Option<usize>,
 }
 
 /// Counters per target: one per guarantee (first four) and one per scheme in scope.
@@ -110,7 +113,8 @@ pub struct Tally {
     pub people: Vec<u64>,
     /// Registered people by sex × age band.
     pub people_sex_age: Vec<u64>,
-    /// Guarantee targets (in `Guarantee::ALL` order), then one per scheme in scope.
+    /// Guarantee targets (in `Guarantee::ALL` order), then one per scheme in scope (all but
+    /// the focus scheme in district slot 0 only, with no sex and age).
     pub targets: Vec<Target>,
     /// SDG groups: registered people, then people by measure of the group's guarantee.
     pub sdg: Vec<(u64, [u64; 4])>,
@@ -566,22 +570,29 @@ fn add(
             by_guarantee[guarantee_of[s]][m] |= st[m];
         }
     }
-    let count = |target: &mut Target, st: &[bool; 4]| {
+    // A target in detail (by district, sex and age), or in total only (district slot 0).
+    let count = |target: &mut Target, st: &[bool; 4], detail: bool| {
         // Undetermined counts only where nothing made the household eligible.
         let on = [st[ELIGIBLE], st[UNDETERMINED] && !st[ELIGIBLE], st[REFERRED], st[ENROLLED]];
+        let slot = if detail { d } else { 0 };
         for m in (0..4).filter(|&m| on[m]) {
-            target.households[d][m] += 1;
-            target.people[d][m] += people;
-            for (k, n) in h.sex_age.iter().enumerate() {
-                target.people_sex_age[k][m] += u64::from(*n);
+            target.households[slot][m] += 1;
+            target.people[slot][m] += people;
+            if detail {
+                for (k, n) in h.sex_age.iter().enumerate() {
+                    target.people_sex_age[k][m] += u64::from(*n);
+                }
             }
         }
     };
-    for (g, st) in by_guarantee.iter().enumerate() {
-        count(&mut t.targets[g], st);
-    }
-    for (s, st) in status.iter().enumerate() {
-        count(&mut t.targets[4 + s], st);
+    // Coverage counts (the gaps report has its own below).
+    if !req.gaps {
+        for (g, st) in by_guarantee.iter().enumerate() {
+            count(&mut t.targets[g], st, true);
+        }
+        for (s, st) in status.iter().enumerate() {
+            count(&mut t.targets[4 + s], st, req.focus == Some(s));
+        }
     }
 
     // SDG groups.

@@ -13,7 +13,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{referral_events, referrals};
 
 /// Referrals read per query.
-const CHUNK: i64 = 50_000;
+const CHUNK: i64 = 20_000;
 
 /// The counted columns, in order (statistics follow in the report).
 pub const COUNTS: [&str; 7] = ["referred", "acknowledged", "enrolled", "rejected", "withdrawn", "expired", "open"];
@@ -97,7 +97,8 @@ pub fn tally(
     let end = super::registry::cutoff(to);
     let past = to < crate::registry::warnings::today_in_pakistan();
     let mut cells: Cells = HashMap::new();
-    let mut after: Option<String> = None;
+    // Keyset by (referred_at, id): the index `referrals_referred` walks exactly the range.
+    let mut after: Option<(NaiveDateTime, String)> = None;
     loop {
         let mut q = referrals::table
             .filter(referrals::referred_at.ge(start))
@@ -111,35 +112,30 @@ pub fn tally(
                 referrals::referred_at,
                 referrals::acknowledge_by,
             ))
-            .order(referrals::id)
+            .order((referrals::referred_at, referrals::id))
             .limit(CHUNK)
             .into_boxed();
-        if let Some(a) = &after {
-            q = q.filter(referrals::id.gt(a.clone()));
+        if let Some((at, id)) = &after {
+            q = q.filter(
+                referrals::referred_at.gt(*at).or(referrals::referred_at.eq(*at).and(referrals::id.gt(id.clone()))),
+            );
         }
         if let Some(ds) = scoped {
             q = q.filter(referrals::district_code.eq_any(ds.to_vec()));
         }
         let rows: Vec<(String, String, String, String, NaiveDateTime, NaiveDate)> = q.load(conn)?;
-        let Some(last) = rows.last().map(|r| r.0.clone()) else { break };
+        let Some(last) = rows.last().map(|r| (r.4, r.0.clone())) else { break };
         let full = rows.len() as i64 == CHUNK;
         // Acknowledgements (and, for a past end date, every step up to it) of these referrals.
-        let first = rows[0].0.clone();
+        let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         let mut eq = referral_events::table
-            .inner_join(referrals::table)
-            .filter(referrals::id.ge(first))
-            .filter(referrals::id.le(last.clone()))
-            .filter(referrals::referred_at.ge(start))
-            .filter(referrals::referred_at.lt(end))
+            .filter(referral_events::referral_id.eq_any(ids))
             .filter(referral_events::occurred_at.lt(end))
             .select((referral_events::referral_id, referral_events::to_status, referral_events::occurred_at))
             .order((referral_events::occurred_at, referral_events::id))
             .into_boxed();
         if !past {
             eq = eq.filter(referral_events::to_status.eq("acknowledged"));
-        }
-        if let Some(ds) = scoped {
-            eq = eq.filter(referrals::district_code.eq_any(ds.to_vec()));
         }
         let events: Vec<(String, String, NaiveDateTime)> = eq.load(conn)?;
         let mut acked: HashMap<&str, NaiveDateTime> = HashMap::new();

@@ -92,6 +92,7 @@ pub fn tally(
     schemes: &HashMap<&str, usize>,
     districts: &HashMap<&str, usize>,
     scoped: Option<&[String]>,
+    scoped_schemes: Option<&[String]>,
 ) -> QueryResult<Cells> {
     let start = super::registry::cutoff(from.pred_opt().unwrap_or(from));
     let end = super::registry::cutoff(to);
@@ -103,7 +104,6 @@ pub fn tally(
         let mut q = referrals::table
             .filter(referrals::referred_at.ge(start))
             .filter(referrals::referred_at.lt(end))
-            .filter(referrals::scheme_id.eq_any(schemes.keys().map(|s| s.to_string()).collect::<Vec<_>>()))
             .select((
                 referrals::id,
                 referrals::scheme_id,
@@ -115,8 +115,12 @@ pub fn tally(
             .order((referrals::referred_at, referrals::id))
             .limit(CHUNK)
             .into_boxed();
+        if let Some(list) = scoped_schemes {
+            q = q.filter(referrals::scheme_id.eq_any(list.to_vec()));
+        }
         if let Some((at, id)) = &after {
-            q = q.filter(
+            // The first condition alone is what an index range can start from.
+            q = q.filter(referrals::referred_at.ge(*at)).filter(
                 referrals::referred_at.gt(*at).or(referrals::referred_at.eq(*at).and(referrals::id.gt(id.clone()))),
             );
         }

@@ -227,7 +227,15 @@ pub fn build(conn: &mut DbConnection, rules: &RuleSet, kind: Kind3, p: &Params) 
             let scheme_pos: HashMap<&str, usize> =
                 schemes.iter().enumerate().map(|(k, &i)| (rules.schemes[i].id.as_str(), k)).collect();
             let district_pos: HashMap<&str, usize> = rows.iter().enumerate().map(|(i, d)| (d.as_str(), i)).collect();
-            let cells = funnel::tally(conn, p.from, p.as_of, &scheme_pos, &district_pos, p.districts.as_deref())?;
+            let cells = funnel::tally(
+                conn,
+                p.from,
+                p.as_of,
+                &scheme_pos,
+                &district_pos,
+                p.districts.as_deref(),
+                p.schemes.as_deref(),
+            )?;
             notes.push(
                 "Referrals made from `from` to `to` (inclusive, Pakistan time), with their status at the end of `to`; \
                  a referral still waiting past its acknowledgement deadline counts as expired. Acknowledged counts \

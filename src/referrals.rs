@@ -358,6 +358,10 @@ pub fn transition(
     diesel::update(referrals::table.find(&referral.id))
         .set((referrals::status.eq(to), referrals::updated_at.eq(now)))
         .execute(conn)?;
+    if to == "acknowledged" {
+        // Kept on the referral too (a referral is acknowledged once), for the funnel report.
+        diesel::update(referrals::table.find(&referral.id)).set(referrals::acknowledged_at.eq(now)).execute(conn)?;
+    }
     let event = ledger(&referral, Some(&from), reason, &actor.name(), now);
     per_backend!(conn, |c| diesel::insert_into(referral_events::table).values(&event).execute(c))?;
     let audit = Event::new("referral_transition")

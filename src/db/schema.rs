@@ -195,6 +195,7 @@ diesel::table! {
         referred_at -> Timestamp,
         acknowledge_by -> Date,
         updated_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
     }
 }
 

@@ -111,6 +111,7 @@ pub fn tally(
                 referrals::status,
                 referrals::referred_at,
                 referrals::acknowledge_by,
+                referrals::acknowledged_at,
             ))
             .order((referrals::referred_at, referrals::id))
             .limit(CHUNK)
@@ -127,30 +128,27 @@ pub fn tally(
         if let Some(ds) = scoped {
             q = q.filter(referrals::district_code.eq_any(ds.to_vec()));
         }
-        let rows: Vec<(String, String, String, String, NaiveDateTime, NaiveDate)> = q.load(conn)?;
+        type Row = (String, String, String, String, NaiveDateTime, NaiveDate, Option<NaiveDateTime>);
+        let rows: Vec<Row> = q.load(conn)?;
         let Some(last) = rows.last().map(|r| (r.4, r.0.clone())) else { break };
         let full = rows.len() as i64 == CHUNK;
-        // Acknowledgements (and, for a past end date, every step up to it) of these referrals.
-        let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let mut eq = referral_events::table
-            .filter(referral_events::referral_id.eq_any(ids))
-            .filter(referral_events::occurred_at.lt(end))
-            .select((referral_events::referral_id, referral_events::to_status, referral_events::occurred_at))
-            .order((referral_events::occurred_at, referral_events::id))
-            .into_boxed();
-        if !past {
-            eq = eq.filter(referral_events::to_status.eq("acknowledged"));
+        // For a range that ended before today, each referral's status then: the last step of
+        // its ledger up to the end (the ledger read only for such ranges).
+        let mut events: Vec<(String, String)> = Vec::new();
+        if past {
+            let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+            events = referral_events::table
+                .filter(referral_events::referral_id.eq_any(ids))
+                .filter(referral_events::occurred_at.lt(end))
+                .select((referral_events::referral_id, referral_events::to_status))
+                .order((referral_events::occurred_at, referral_events::id))
+                .load(conn)?;
         }
-        let events: Vec<(String, String, NaiveDateTime)> = eq.load(conn)?;
-        let mut acked: HashMap<&str, NaiveDateTime> = HashMap::new();
         let mut status_then: HashMap<&str, &str> = HashMap::new();
-        for (rid, status, at) in &events {
-            if status == "acknowledged" {
-                acked.entry(rid.as_str()).or_insert(*at);
-            }
+        for (rid, status) in &events {
             status_then.insert(rid.as_str(), status.as_str());
         }
-        for (id, scheme, district, status, referred_at, due) in &rows {
+        for (id, scheme, district, status, referred_at, due, acknowledged_at) in &rows {
             let (Some(&s), Some(&d)) = (schemes.get(scheme.as_str()), districts.get(district.as_str())) else {
                 continue;
             };
@@ -158,7 +156,7 @@ pub fn tally(
             let status = effective_status(status, *due, to);
             let cell = cells.entry((s, d)).or_default();
             cell.counts[0] += 1;
-            let ack = acked.get(id.as_str());
+            let ack = acknowledged_at.filter(|at| *at < end);
             if ack.is_some() || status == "enrolled" || status == "rejected" {
                 cell.counts[1] += 1;
             }
@@ -170,7 +168,7 @@ pub fn tally(
                 _ => cell.counts[6] += 1,
             }
             if let Some(at) = ack {
-                cell.hours[bucket((*at - *referred_at).num_hours())] += 1;
+                cell.hours[bucket((at - *referred_at).num_hours())] += 1;
             }
         }
         if !full {

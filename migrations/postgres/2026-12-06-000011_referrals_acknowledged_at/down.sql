@@ -1,0 +1,1 @@
+ALTER TABLE referrals DROP COLUMN acknowledged_at;

@@ -15,9 +15,12 @@
 //! 40 days); then enrolled or rejected; some withdrawn; some left unacknowledged past the
 //! deadline and expired by a `system` event. Referral dates are spread over the 180 days
 //! before `--today`; nothing happens on or after it. Shares of final statuses: 15 % referred,
-//! 10 % expired, 5 % withdrawn, 20 % acknowledged, 40 % enrolled, 10 % rejected. Each household's
+//! 10 % expired, 5 % withdrawn, 20 % acknowledged, 40 % enrolled, 10 % rejected (and
+//! `referrals.acknowledged_at` set with the acknowledgement step). Each household's
 //! draws come from the seed and its household number, so the same demo data gets the same
-//! referrals on either database. No audit events are written (the reports do not read them).
+//! referrals on either database. Rows are written in time order (referrals by date, each
+//! ledger step when its time comes), so the tables are laid out as a live registry's are, not
+//! by household. No audit events are written (the reports do not read them).
 //! It refuses a database that already has referrals.
 //!
 //! `run` times `sahulat::reports::build` for each report, over the whole province and then
@@ -32,7 +35,7 @@ use chrono::{Days, NaiveDate, NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use sahulat::db::schema::{decision_changes, household_decisions, households, members, referral_events, referrals};
 use sahulat::db::{self, DatabaseUrl, DbConnection};
-use sahulat::referrals::{Referral, ReferralEvent};
+use sahulat::referrals::ReferralEvent;
 use sahulat::registry::demo::Rng;
 use sahulat::registry::warnings::today_in_pakistan;
 use sahulat::reports::{self, Kind3, Params};
@@ -60,8 +63,11 @@ fn main() {
         .unwrap_or_else(|| panic!("give --database URL or BENCH_DATABASE_URL (sqlite://PATH or postgres://…)"));
     let url = DatabaseUrl::parse(&raw).unwrap_or_else(|e| panic!("{e}"));
     sahulat::startup::migrate(&url).unwrap_or_else(|e| panic!("migrate: {e}"));
+    // `run` reads with the settings the service and `sahulat report` use; `seed` is a bulk job.
     let mut conn = db::connect(&url).unwrap_or_else(|e| panic!("connect: {e}"));
-    db::tune_for_bulk(&mut conn).unwrap_or_else(|e| panic!("tune: {e}"));
+    if command == "seed" {
+        db::tune_for_bulk(&mut conn).unwrap_or_else(|e| panic!("tune: {e}"));
+    }
     let dir = std::env::var("SAHULAT_RULES_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"));
@@ -173,6 +179,27 @@ struct Step {
     who: Who,
 }
 
+/// A referral row as the service leaves it: `referrals.acknowledged_at` is set with the
+/// ledger's acknowledgement step.
+#[derive(Insertable)]
+#[diesel(table_name = referrals)]
+struct NewReferral {
+    id: String,
+    referral_number: String,
+    household_id: String,
+    district_code: String,
+    scheme_id: String,
+    status: String,
+    eligibility: String,
+    override_reason: Option<String>,
+    rules_version: String,
+    referred_by: String,
+    referred_at: NaiveDateTime,
+    acknowledge_by: NaiveDate,
+    updated_at: NaiveDateTime,
+    acknowledged_at: Option<NaiveDateTime>,
+}
+
 /// A referral's whole lifecycle, drawn from its pair's own generator.
 struct Lifecycle {
     outcome: u8,
@@ -271,7 +298,7 @@ fn pair_seed(seed: u64, household_number: &str, scheme: &str) -> u64 {
 struct Writer<'a> {
     rules: &'a RuleSet,
     districts: &'a [String],
-    referrals: Vec<Referral>,
+    referrals: Vec<NewReferral>,
     events: Vec<ReferralEvent>,
     written: (usize, usize),
 }
@@ -437,7 +464,7 @@ fn seed(conn: &mut DbConnection, rules: &RuleSet, args: &HashMap<String, String>
             }));
         }
         statuses[usize::from(life.outcome)] += 1;
-        w.referrals.push(Referral {
+        w.referrals.push(NewReferral {
             id: id.to_string(),
             referral_number: format!("R-{}", id.simple().to_string()[16..].to_uppercase()),
             household_id: uuid::Uuid::from_u128(p.household).to_string(),
@@ -451,6 +478,7 @@ fn seed(conn: &mut DbConnection, rules: &RuleSet, args: &HashMap<String, String>
             referred_at: life.referred_at,
             acknowledge_by: life.acknowledge_by,
             updated_at: life.steps.last().map_or(life.referred_at, |s| s.0),
+            acknowledged_at: life.steps.iter().find(|s| s.2 == ACKNOWLEDGED).map(|s| s.0),
         });
         if w.referrals.len() >= TX_ROWS {
             w.flush(conn);

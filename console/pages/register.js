@@ -88,10 +88,11 @@ export function RegisterPage() {
       setFound((f) => ({ ...f, [digits]: null }));
       api.get('/api/v1/households', { id_number: digits, limit: 1 }).then(
         (page) => setFound((f) => ({ ...f, [digits]: page.items[0] || false })),
-        () => setFound(({ [digits]: _, ...rest }) => rest),
+        // Unanswered (a busy server, a dropped line): forget it and ask again in 2 s.
+        () => setTimeout(() => setFound(({ [digits]: _, ...rest }) => rest), 2e3),
       );
     }
-  }, [complete.join('|')]);
+  }, [complete.join('|'), Object.keys(found).length]);
   const duplicateOf = (i) => {
     const digits = digitsOf(form.members[i]);
     if (digits.length !== 13) return null;

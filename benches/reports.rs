@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench --bench reports -- seed --share 0.5 [--seed 11] [--today YYYY-MM-DD]
 //! cargo bench --bench reports -- run [--district peshawar] [--repeat 3] [--as-of YYYY-MM-DD]
+//!     [--report coverage|gaps|funnel] [--scope province|district]
 //! ```
 //!
 //! The database is `--database URL` or `BENCH_DATABASE_URL` (`sqlite://PATH` or
@@ -542,6 +543,10 @@ fn run(conn: &mut DbConnection, rules: &RuleSet, args: &HashMap<String, String>)
     let district = args.get("district").cloned().unwrap_or_else(|| "peshawar".into());
     let as_of = date_arg(args, "as-of").unwrap_or_else(today_in_pakistan);
     let days: i64 = args.get("days").and_then(|v| v.parse().ok()).unwrap_or(30);
+    // `--report coverage` (or gaps, funnel) times one report only; `--scope province` (or
+    // district) one scope only.
+    let only = args.get("report").map(|r| Kind3::parse(r).unwrap_or_else(|| panic!("--report {r:?}")));
+    let scope_arg = args.get("scope").map_or("both", String::as_str);
     for what in
         ["households", "members (current)", "household_decisions", "decision_changes", "referrals", "referral_events"]
     {
@@ -554,9 +559,14 @@ fn run(conn: &mut DbConnection, rules: &RuleSet, args: &HashMap<String, String>)
         status_mb("VmRSS:"),
         if resets { "" } else { " (peak RSS cannot be reset here: figures are cumulative)" }
     );
-    for districts in [None, Some(vec![district])] {
+    let scopes = match scope_arg {
+        "province" => vec![None],
+        "district" => vec![Some(vec![district])],
+        _ => vec![None, Some(vec![district])],
+    };
+    for districts in scopes {
         let scope = districts.as_ref().map_or("province".to_string(), |d| d.join(","));
-        for kind in [Kind3::Coverage, Kind3::Gaps, Kind3::Funnel] {
+        for kind in [Kind3::Coverage, Kind3::Gaps, Kind3::Funnel].into_iter().filter(|k| only.is_none_or(|o| o == *k)) {
             let params = Params {
                 as_of,
                 from: as_of - TimeDelta::days(89),

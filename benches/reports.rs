@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo bench --bench reports -- seed --share 0.5 [--seed 11] [--today YYYY-MM-DD]
 //! cargo bench --bench reports -- run [--district peshawar] [--repeat 3] [--as-of YYYY-MM-DD]
-//!     [--report coverage|gaps|funnel] [--scope province|district]
+//!     [--report coverage|gaps|funnel] [--scope province|district] [--pragma 'mmap_size=…']
 //! ```
 //!
 //! The database is `--database URL` or `BENCH_DATABASE_URL` (`sqlite://PATH` or
@@ -68,6 +68,13 @@ fn main() {
     let mut conn = db::connect(&url).unwrap_or_else(|e| panic!("connect: {e}"));
     if command == "seed" {
         db::tune_for_bulk(&mut conn).unwrap_or_else(|e| panic!("tune: {e}"));
+    }
+    // `--pragma 'mmap_size=1073741824'`: an SQLite setting to try against the service's (for
+    // diagnosis only; ignored on PostgreSQL).
+    if let (Some(pragma), DbConnection::Sqlite(c)) = (args.get("pragma"), &mut conn) {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute(&format!("PRAGMA {pragma};")).unwrap_or_else(|e| panic!("PRAGMA {pragma}: {e}"));
+        println!("PRAGMA {pragma}");
     }
     let dir = std::env::var("SAHULAT_RULES_DIR")
         .map(std::path::PathBuf::from)

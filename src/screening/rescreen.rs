@@ -184,7 +184,8 @@ pub fn view(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RunView>> {
 struct ChunkData {
     rows: Vec<HouseholdRow>,
     members: HashMap<String, Vec<MemberFields>>,
-    enrolments: Vec<(String, String)>,
+    /// Household id → the schemes it is enrolled in.
+    enrolments: HashMap<String, Vec<String>>,
     old: HashMap<String, super::store::DecisionRow>,
 }
 
@@ -237,16 +238,27 @@ fn read_chunk(
         (true, _) => by_household(repo::current_member_facts_in_range(conn, after, &last)?),
         (false, _) => by_household(repo::current_member_facts(conn, &ids)?),
     };
-    let mut enrolled = referrals::table.filter(referrals::status.eq("enrolled")).into_boxed();
+    // The chunk's referrals by household (the index on household id carries the status and
+    // scheme, so this reads the index alone), enrolled ones kept here: filtering on status in
+    // SQL made SQLite walk every enrolled referral of the registry for each chunk.
+    let mut chunk_referrals = referrals::table.into_boxed();
     if whole {
-        enrolled = enrolled.filter(referrals::household_id.le(last.clone()));
+        chunk_referrals = chunk_referrals.filter(referrals::household_id.le(last.clone()));
         if let Some(after) = after {
-            enrolled = enrolled.filter(referrals::household_id.gt(after.to_string()));
+            chunk_referrals = chunk_referrals.filter(referrals::household_id.gt(after.to_string()));
         }
     } else {
-        enrolled = enrolled.filter(referrals::household_id.eq_any(&ids));
+        chunk_referrals = chunk_referrals.filter(referrals::household_id.eq_any(&ids));
     }
-    let enrolments = enrolled.select((referrals::household_id, referrals::scheme_id)).load(conn)?;
+    let mut enrolments: HashMap<String, Vec<String>> = HashMap::new();
+    for (household, scheme, status) in chunk_referrals
+        .select((referrals::household_id, referrals::scheme_id, referrals::status))
+        .load::<(String, String, String)>(conn)?
+    {
+        if status == "enrolled" {
+            enrolments.entry(household).or_default().push(scheme);
+        }
+    }
     let stored = if whole { decisions_in_range(conn, after, &last)? } else { decisions_of(conn, &ids)? };
     let old = stored.into_iter().map(|d| (d.household_id.clone(), d)).collect();
     Ok(Some(ChunkData { rows, members, enrolments, old }))
@@ -311,9 +323,10 @@ pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
                 .map(|row| {
                     let mut f = facts_from_fields(row, by_household.get(&row.id).map_or(&[][..], Vec::as_slice));
                     f.enrolled = enrolments
-                        .iter()
-                        .filter(|(h, _)| *h == row.id)
-                        .filter_map(|(_, s)| rules.schemes.iter().position(|x| x.id == *s))
+                        .get(&row.id)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| rules.schemes.iter().position(|x| x.id == *s))
                         .collect();
                     f
                 })

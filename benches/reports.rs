@@ -39,7 +39,7 @@ use sahulat::db::{self, DatabaseUrl, DbConnection};
 use sahulat::referrals::ReferralEvent;
 use sahulat::registry::demo::Rng;
 use sahulat::registry::warnings::today_in_pakistan;
-use sahulat::reports::{self, Kind3, Params};
+use sahulat::reports::{self, Params, ReportKind};
 use sahulat::rules::{RuleSet, load_dir};
 
 /// Households read per query while seeding.
@@ -552,7 +552,7 @@ fn run(conn: &mut DbConnection, rules: &RuleSet, args: &HashMap<String, String>)
     let days: i64 = args.get("days").and_then(|v| v.parse().ok()).unwrap_or(30);
     // `--report coverage` (or gaps, funnel) times one report only; `--scope province` (or
     // district) one scope only.
-    let only = args.get("report").map(|r| Kind3::parse(r).unwrap_or_else(|| panic!("--report {r:?}")));
+    let only = args.get("report").map(|r| ReportKind::parse(r).unwrap_or_else(|| panic!("--report {r:?}")));
     let scope_arg = args.get("scope").map_or("both", String::as_str);
     for what in
         ["households", "members (current)", "household_decisions", "decision_changes", "referrals", "referral_events"]
@@ -573,7 +573,10 @@ fn run(conn: &mut DbConnection, rules: &RuleSet, args: &HashMap<String, String>)
     };
     for districts in scopes {
         let scope = districts.as_ref().map_or("province".to_string(), |d| d.join(","));
-        for kind in [Kind3::Coverage, Kind3::Gaps, Kind3::Funnel].into_iter().filter(|k| only.is_none_or(|o| o == *k)) {
+        for kind in [ReportKind::Coverage, ReportKind::Gaps, ReportKind::Funnel]
+            .into_iter()
+            .filter(|k| only.is_none_or(|o| o == *k))
+        {
             let params = Params {
                 as_of,
                 from: as_of - TimeDelta::days(89),

@@ -418,8 +418,8 @@ type ReportOptions = (Option<String>, Option<chrono::NaiveDate>, Option<chrono::
 
 fn print_report(settings: &Settings, report: &str, options: ReportOptions, format: &str) -> anyhow::Result<ExitCode> {
     let (district, as_of, from, scheme, days) = options;
-    use crate::reports::{self, Kind3, Params};
-    let Some(kind) = Kind3::parse(report) else {
+    use crate::reports::{self, Params, ReportKind};
+    let Some(kind) = ReportKind::parse(report) else {
         anyhow::bail!("no report {report:?}: give coverage, gaps or funnel");
     };
     if !matches!(format, "json" | "csv") {
@@ -451,7 +451,7 @@ fn print_report(settings: &Settings, report: &str, options: ReportOptions, forma
     let params = Params { as_of, from, districts: district.map(|d| vec![d]), schemes: None, scheme, days };
     let (key, ctx) = (AuditKey::new(&settings.audit_key), AuditContext::cli());
     let event = audit::Event::new("report_export").details(serde_json::json!({
-        "report": kind.name(), "as_of": as_of, "from": (kind == Kind3::Funnel).then_some(from),
+        "report": kind.name(), "as_of": as_of, "from": (kind == ReportKind::Funnel).then_some(from),
         "districts": params.districts, "scheme": params.scheme, "format": format,
     }));
     db::write_tx(&mut conn, |c| audit::record(c, &key, &ctx, &event).map_err(anyhow::Error::from))?;

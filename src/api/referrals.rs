@@ -399,7 +399,7 @@ pub async fn export_referrals(
             header = false;
             for entry in &page {
                 let mut row = entry.clone();
-                row.override_reason = row.override_reason.map(|r| spreadsheet_safe(&r));
+                row.override_reason = row.override_reason.map(|r| crate::domain::spreadsheet_safe(&r));
                 if out.serialize(&row).is_err() {
                     return;
                 }
@@ -419,20 +419,4 @@ pub async fn export_referrals(
         .insert_header(("cache-control", "no-store"))
         .insert_header(("content-disposition", "attachment; filename=\"referrals.csv\""))
         .streaming(ChannelStream(rx)))
-}
-
-/// A cell a spreadsheet will not run as a formula: text a clerk typed that starts with `=`,
-/// `+`, `-`, `@`, a tab or a carriage return gets a leading apostrophe.
-fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn typed_text_never_becomes_a_formula() {
-        assert_eq!(super::spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(super::spreadsheet_safe("-2+3"), "'-2+3");
-        assert_eq!(super::spreadsheet_safe("family declined"), "family declined");
-    }
 }

@@ -16,7 +16,7 @@ use crate::auth::{AuthUser, Role};
 use crate::db;
 use crate::error::{ApiError, FieldError};
 use crate::registry::warnings::today_in_pakistan;
-use crate::reports::{self, Kind3, Params};
+use crate::reports::{self, Params, ReportKind};
 use crate::startup::AppState;
 
 /// Longest funnel range, in days.
@@ -92,7 +92,7 @@ fn parse_date(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<Na
 /// The parameters with the caller's scope applied: every mistake at once as a 422, a
 /// district or scheme outside the caller's assignments as a 403.
 fn params_for(
-    kind: Kind3,
+    kind: ReportKind,
     asked: &Asked,
     district_known: bool,
     user: &AuthUser,
@@ -103,7 +103,7 @@ fn params_for(
     let as_of = asked
         .as_of
         .as_deref()
-        .and_then(|raw| parse_date(if kind == Kind3::Funnel { "to" } else { "as_of" }, raw, &mut errors));
+        .and_then(|raw| parse_date(if kind == ReportKind::Funnel { "to" } else { "as_of" }, raw, &mut errors));
     let as_of = as_of.unwrap_or(today);
     let from = match asked.from.as_deref() {
         Some(raw) => parse_date("from", raw, &mut errors),
@@ -155,7 +155,7 @@ fn params_for(
 }
 
 async fn respond(
-    kind: Kind3,
+    kind: ReportKind,
     csv: bool,
     asked: Asked,
     req: HttpRequest,
@@ -172,9 +172,9 @@ async fn respond(
     let params = params_for(kind, &asked, district_known, &user, &state)?;
     let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
     let event = Event::new(if csv { "report_export" } else { "report_read" }).details(json!({
-        "report": kind.name(), "as_of": params.as_of, "from": (kind == Kind3::Funnel).then_some(params.from),
+        "report": kind.name(), "as_of": params.as_of, "from": (kind == ReportKind::Funnel).then_some(params.from),
         "districts": params.districts, "schemes": params.schemes, "scheme": params.scheme,
-        "days": (kind == Kind3::Gaps).then_some(params.days),
+        "days": (kind == ReportKind::Gaps).then_some(params.days),
     }));
     db::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
     let rules = state.rules.current();
@@ -216,7 +216,7 @@ pub async fn coverage(
     state: web::Data<AppState>,
     query: web::Query<CoverageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    respond(Kind3::Coverage, false, coverage_asked(query.into_inner()), req, user, state).await
+    respond(ReportKind::Coverage, false, coverage_asked(query.into_inner()), req, user, state).await
 }
 
 /// The coverage report as CSV (UTF-8 with BOM; one line per cell; audited as an export).
@@ -231,7 +231,7 @@ pub async fn coverage_csv(
     state: web::Data<AppState>,
     query: web::Query<CoverageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    respond(Kind3::Coverage, true, coverage_asked(query.into_inner()), req, user, state).await
+    respond(ReportKind::Coverage, true, coverage_asked(query.into_inner()), req, user, state).await
 }
 
 /// Gaps: households eligible for nothing; households with a member a guarantee is for and
@@ -248,7 +248,7 @@ pub async fn gaps(
     state: web::Data<AppState>,
     query: web::Query<GapsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    respond(Kind3::Gaps, false, gaps_asked(query.into_inner()), req, user, state).await
+    respond(ReportKind::Gaps, false, gaps_asked(query.into_inner()), req, user, state).await
 }
 
 /// The gaps report as CSV.
@@ -263,7 +263,7 @@ pub async fn gaps_csv(
     state: web::Data<AppState>,
     query: web::Query<GapsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    respond(Kind3::Gaps, true, gaps_asked(query.into_inner()), req, user, state).await
+    respond(ReportKind::Gaps, true, gaps_asked(query.into_inner()), req, user, state).await
 }
 
 /// The referral funnel per scheme and district: referred → acknowledged → enrolled, rejected,
@@ -280,7 +280,7 @@ pub async fn funnel(
     state: web::Data<AppState>,
     query: web::Query<FunnelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    respond(Kind3::Funnel, false, funnel_asked(query.into_inner()), req, user, state).await
+    respond(ReportKind::Funnel, false, funnel_asked(query.into_inner()), req, user, state).await
 }
 
 /// The funnel report as CSV.
@@ -295,5 +295,5 @@ pub async fn funnel_csv(
     state: web::Data<AppState>,
     query: web::Query<FunnelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    respond(Kind3::Funnel, true, funnel_asked(query.into_inner()), req, user, state).await
+    respond(ReportKind::Funnel, true, funnel_asked(query.into_inner()), req, user, state).await
 }

@@ -62,3 +62,19 @@ macro_rules! coded_value {
         }
     };
 }
+
+/// A CSV cell a spreadsheet will not run as a formula: text that starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading apostrophe (the referral log, the reports).
+pub fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() }
+}
+
+#[cfg(test)]
+mod spreadsheet_tests {
+    #[test]
+    fn typed_text_never_becomes_a_formula() {
+        assert_eq!(super::spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(super::spreadsheet_safe("-2+3"), "'-2+3");
+        assert_eq!(super::spreadsheet_safe("family declined"), "family declined");
+    }
+}

@@ -28,13 +28,14 @@ use utoipa::ToSchema;
 
 use crate::db::DbConnection;
 use crate::db::schema::districts;
+use crate::domain::spreadsheet_safe;
 use crate::rules::{Guarantee, RuleSet};
 use table::{Cell, Draft, Kind};
 pub use table::{THRESHOLD, Table};
 
 /// Which report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind3 {
+pub enum ReportKind {
     /// Coverage.
     Coverage,
     /// Gaps.
@@ -43,19 +44,19 @@ pub enum Kind3 {
     Funnel,
 }
 
-impl Kind3 {
+impl ReportKind {
     /// The report's name in paths and files.
     pub fn name(self) -> &'static str {
         match self {
-            Kind3::Coverage => "coverage",
-            Kind3::Gaps => "gaps",
-            Kind3::Funnel => "funnel",
+            ReportKind::Coverage => "coverage",
+            ReportKind::Gaps => "gaps",
+            ReportKind::Funnel => "funnel",
         }
     }
 
     /// By name.
-    pub fn parse(name: &str) -> Option<Kind3> {
-        [Kind3::Coverage, Kind3::Gaps, Kind3::Funnel].into_iter().find(|k| k.name() == name)
+    pub fn parse(name: &str) -> Option<ReportKind> {
+        [ReportKind::Coverage, ReportKind::Gaps, ReportKind::Funnel].into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -160,7 +161,7 @@ const COVERAGE_COLUMNS: [(&str, Kind); 5] = [
 ];
 
 /// Builds a report.
-pub fn build(conn: &mut DbConnection, rules: &RuleSet, kind: Kind3, p: &Params) -> QueryResult<Report> {
+pub fn build(conn: &mut DbConnection, rules: &RuleSet, kind: ReportKind, p: &Params) -> QueryResult<Report> {
     let schemes = scheme_indexes(rules, p.schemes.as_deref());
     let rows = district_rows(conn, p.districts.as_deref())?;
     let mut notes = vec![
@@ -174,21 +175,21 @@ pub fn build(conn: &mut DbConnection, rules: &RuleSet, kind: Kind3, p: &Params) 
             .to_string(),
     ];
     let (registered, tables) = match kind {
-        Kind3::Coverage | Kind3::Gaps => {
+        ReportKind::Coverage | ReportKind::Gaps => {
             let req = registry::Request {
                 rules,
                 as_of: p.as_of,
                 districts: p.districts.as_deref(),
                 schemes: &schemes,
                 district_rows: &rows,
-                gaps: kind == Kind3::Gaps,
+                gaps: kind == ReportKind::Gaps,
                 days: p.days,
                 poor_pmt: poor_pmt(rules, p.as_of),
                 focus: p.scheme.as_ref().and_then(|id| schemes.iter().position(|&i| rules.schemes[i].id == *id)),
             };
             let t = registry::tally(conn, &req)?;
             let registered = Some(Registered { households: t.households.iter().sum(), people: t.people.iter().sum() });
-            let tables = if kind == Kind3::Coverage {
+            let tables = if kind == ReportKind::Coverage {
                 notes.push(
                     "Coverage rates use the registered population as the denominator: households registered by the \
                      end of as_of in scope, and their current members (the registered column of each row)."
@@ -223,7 +224,7 @@ pub fn build(conn: &mut DbConnection, rules: &RuleSet, kind: Kind3, p: &Params) 
             };
             (registered, tables)
         }
-        Kind3::Funnel => {
+        ReportKind::Funnel => {
             let scheme_pos: HashMap<&str, usize> =
                 schemes.iter().enumerate().map(|(k, &i)| (rules.schemes[i].id.as_str(), k)).collect();
             let district_pos: HashMap<&str, usize> = rows.iter().enumerate().map(|(i, d)| (d.as_str(), i)).collect();
@@ -249,8 +250,8 @@ pub fn build(conn: &mut DbConnection, rules: &RuleSet, kind: Kind3, p: &Params) 
     Ok(Report {
         report: kind.name(),
         as_of: p.as_of,
-        from: (kind == Kind3::Funnel).then_some(p.from),
-        to: (kind == Kind3::Funnel).then_some(p.as_of),
+        from: (kind == ReportKind::Funnel).then_some(p.from),
+        to: (kind == ReportKind::Funnel).then_some(p.as_of),
         generated_at: crate::audit::now_micros(),
         scope: ReportScope { districts: p.districts.clone(), schemes: p.schemes.clone() },
         registered,
@@ -459,9 +460,8 @@ fn funnel_tables(rules: &RuleSet, schemes: &[usize], rows: &[String], cells: &fu
     let mut out = vec![by_scheme.publish()];
     let focus = p.scheme.as_ref().and_then(|id| schemes.iter().position(|&i| rules.schemes[i].id == *id));
     let mut by_district = Draft::new("funnel_by_district", "referrals", "district", &cols);
-    if let (Some(k), Some(id)) = (focus, &p.scheme) {
+    if let (Some(_), Some(id)) = (focus, &p.scheme) {
         by_district = by_district.about("scheme", id);
-        let _ = k;
     }
     let mut total = funnel::Cell::default();
     for (d, code) in rows.iter().enumerate() {
@@ -508,8 +508,8 @@ pub fn to_csv(report: &Report) -> Vec<u8> {
                 &date(report.to),
                 t.id,
                 t.unit,
-                &safe(&about),
-                &safe(row),
+                &spreadsheet_safe(&about),
+                &spreadsheet_safe(row),
                 column,
                 &value,
             ]);
@@ -528,9 +528,4 @@ pub fn to_csv(report: &Report) -> Vec<u8> {
         }
     }
     out.into_inner().unwrap_or_default()
-}
-
-/// Text a spreadsheet will not run as a formula.
-fn safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() }
 }

@@ -17,6 +17,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{decision_changes, household_decisions, households, members, referral_events, referrals};
 use crate::registry::model::STATUS_CURRENT;
 use crate::rules::{Guarantee, RuleSet};
+use crate::screening::store::{ids, parse_missing};
 
 /// FNV-1a: the reports look up short keys (scheme ids, field names) tens of millions of
 /// times per run; SipHash's protection against chosen keys is not needed for our own codes.
@@ -201,20 +202,6 @@ pub fn effective_status(status: &str, acknowledge_by: NaiveDate, as_of: NaiveDat
 }
 
 type DecisionsRow = (String, String, String, Option<String>, Option<String>);
-
-/// The scheme ids in a comma-separated decisions list.
-fn ids(list: &str) -> impl Iterator<Item = &str> {
-    list.split(',').filter(|s| !s.is_empty())
-}
-
-/// `scheme:field+field;scheme:field` (see the `household_decisions.missing` migration) →
-/// each scheme with its fields.
-pub fn parse_missing(text: &str) -> impl Iterator<Item = (&str, impl Iterator<Item = &str> + Clone)> {
-    text.split(';').filter_map(|part| {
-        let (scheme, fields) = part.split_once(':')?;
-        Some((scheme, fields.split('+').filter(|f| !f.is_empty())))
-    })
-}
 
 /// The position of household `id` in the chunk (in id order), for rows read in household
 /// order: searched forward from `*from`, else (an order the database sorts differently) by

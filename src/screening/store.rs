@@ -151,7 +151,8 @@ pub fn stored_facts(
     Ok((facts, ids))
 }
 
-fn ids(list: &str) -> impl Iterator<Item = &str> {
+/// The scheme ids of a comma-separated decisions list (`eligible`, `undetermined`).
+pub(crate) fn ids(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').filter(|s| !s.is_empty())
 }
 
@@ -235,7 +236,7 @@ pub(crate) fn encode_missing<'a>(schemes: impl IntoIterator<Item = (&'a str, &'a
 /// Reads `household_decisions.missing` back: each undetermined scheme (in rule-set order)
 /// with the registry fields it waits for (each once, possibly none). The text is
 /// `scheme-id:field+field;scheme-id:field`, and `''` when nothing is undetermined.
-pub fn parse_missing(text: &str) -> impl Iterator<Item = (&str, impl Iterator<Item = &str>)> {
+pub fn parse_missing(text: &str) -> impl Iterator<Item = (&str, impl Iterator<Item = &str> + Clone)> {
     text.split(';').filter(|entry| !entry.is_empty()).map(|entry| {
         let (scheme, fields) = entry.split_once(':').unwrap_or((entry, ""));
         (scheme, fields.split('+').filter(|f| !f.is_empty()))

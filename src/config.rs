@@ -78,6 +78,10 @@ pub struct Settings {
     pub migrate_on_start: bool,
     /// `SAHULAT_DB_POOL_SIZE`: connections per process (1–200, default 10).
     pub db_pool_size: u32,
+    /// `SAHULAT_RULES_FILE_RELOAD`: whether `POST /api/v1/rules/reload` and SIGHUP may put the
+    /// rules directory's files in force without a proposal — for a single-instance
+    /// development set-up (default true on SQLite, false on PostgreSQL).
+    pub rules_file_reload: bool,
     /// `SAHULAT_LOGIN_MAX_FAILURES` (1–100, default 5), `SAHULAT_LOGIN_BACKOFF_SECS` (first
     /// back-off, 1–3600, default 60) and `SAHULAT_LOGIN_PER_ADDRESS_PER_MINUTE` (1–100000,
     /// default 30): login throttling (see `auth::throttle`).
@@ -130,6 +134,13 @@ impl Settings {
             other => return Err(format!("SAHULAT_MIGRATE_ON_START must be true or false (got {other:?})")),
         };
         let db_pool_size = number(get("SAHULAT_DB_POOL_SIZE"), "SAHULAT_DB_POOL_SIZE", 10, 1, 200)? as u32;
+        let single = matches!(database_url, DatabaseUrl::Sqlite(_));
+        let rules_file_reload = match get("SAHULAT_RULES_FILE_RELOAD") {
+            None => single,
+            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(other) => return Err(format!("SAHULAT_RULES_FILE_RELOAD must be true or false (got {other:?})")),
+        };
         let login_throttle = crate::auth::throttle::ThrottlePolicy {
             max_failures: number(get("SAHULAT_LOGIN_MAX_FAILURES"), "SAHULAT_LOGIN_MAX_FAILURES", 5, 1, 100)? as u32,
             backoff: Duration::from_secs(number(
@@ -158,6 +169,7 @@ impl Settings {
             log_filter,
             migrate_on_start,
             db_pool_size,
+            rules_file_reload,
             login_throttle,
             warnings,
         })

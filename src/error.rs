@@ -74,6 +74,10 @@ pub enum ApiError {
     /// 403: authenticated, but the role may not do this.
     #[error("forbidden")]
     Forbidden,
+    /// 403 with a stable code and a reason the user can act on (e.g. the author of a rule
+    /// proposal approving it).
+    #[error("{detail}")]
+    Refused { code: &'static str, detail: String },
     /// 404: no such resource, or one the caller may not know exists.
     #[error("not found")]
     NotFound,
@@ -119,10 +123,15 @@ impl ApiError {
         Self::Conflict { code, detail: detail.into(), extra: None }
     }
 
+    /// A 403 with a stable code and the reason.
+    pub fn refused(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Refused { code, detail: detail.into() }
+    }
+
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::BadRequest { code, .. } | Self::Conflict { code, .. } | Self::Refused { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden => "forbidden",
@@ -142,7 +151,7 @@ impl ApiError {
             Self::BadRequest { .. } => "Bad request",
             Self::Validation(_) => "Invalid input",
             Self::Unauthorized(_) => "Authentication required",
-            Self::Forbidden => "Not permitted",
+            Self::Forbidden | Self::Refused { .. } => "Not permitted",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict { .. } => "Conflict",
@@ -203,7 +212,7 @@ impl ResponseError for ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,

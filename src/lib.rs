@@ -14,6 +14,7 @@ pub mod console;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod governance;
 pub mod idempotency;
 pub mod referrals;
 pub mod registry;

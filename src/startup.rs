@@ -17,6 +17,7 @@ use crate::auth::password::{self, HashLimiter};
 use crate::auth::service::PrincipalCache;
 use crate::config::Settings;
 use crate::db::{self, DatabaseUrl, DbPool};
+use crate::governance::activation::Activator;
 use crate::screening::RulesHandle;
 use crate::{api, telemetry};
 
@@ -41,6 +42,10 @@ pub struct AppState {
     pub rules: Arc<RulesHandle>,
     /// Set while this service runs a re-screening job (one at a time).
     pub rescreen_running: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether the rules directory may be put in force without a proposal (development).
+    pub rules_file_reload: bool,
+    /// Activates approved rule changes when due (nudged by approvals).
+    pub activator: Activator,
 }
 
 /// Creates the parent directory of an SQLite file, so the default `./data/` just works.
@@ -73,22 +78,6 @@ impl Application {
     /// and binds the listener.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         settings.check_rules_dir().map_err(anyhow::Error::msg)?;
-        let rules = RulesHandle::load(&settings.rules_dir).map_err(|diagnostics| {
-            let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!(
-                "the rules in {} have {} mistake(s); the service will not start with them:\n{}",
-                settings.rules_dir.display(),
-                diagnostics.len(),
-                listed.join("\n")
-            )
-        })?;
-        let loaded = rules.current();
-        tracing::info!(
-            schemes = loaded.set.schemes.len(),
-            criteria = loaded.set.criterion_count(),
-            version = %loaded.set.version,
-            "rules loaded"
-        );
         ensure_sqlite_dir(&settings.database_url)?;
         if settings.migrate_on_start {
             let applied = migrate(&settings.database_url)?;
@@ -96,16 +85,48 @@ impl Application {
                 tracing::info!(count = applied.len(), "applied migrations");
             }
         }
+        let audit_key = AuditKey::new(&settings.audit_key);
+        let pool = db::build_pool(&settings.database_url, settings.db_pool_size);
+        let (set, generation) = {
+            let mut conn = pool.get().context("cannot connect to the database")?;
+            if crate::governance::store::generation(&mut conn)? == 0 {
+                // A new database is seeded from the rules directory: it must load.
+                RulesHandle::load(&settings.rules_dir).map_err(|diagnostics| {
+                    let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+                    anyhow::anyhow!(
+                        "the rules in {} have {} mistake(s); the service will not start with them:\n{}",
+                        settings.rules_dir.display(),
+                        diagnostics.len(),
+                        listed.join("\n")
+                    )
+                })?;
+            }
+            crate::governance::prepare(&mut conn, &settings.rules_dir, &audit_key)?
+        };
+        tracing::info!(
+            schemes = set.schemes.len(),
+            criteria = set.criterion_count(),
+            version = %set.version,
+            generation,
+            "rules in force loaded from the database"
+        );
+        let rules = Arc::new(RulesHandle::with_set(&settings.rules_dir, set, generation));
+        let rescreen_running: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+        let activator = Activator::new(pool.clone(), audit_key.clone(), rescreen_running.clone());
+        crate::governance::Poller { pool: pool.clone(), rules: Arc::downgrade(&rules), activation: activator.clone() }
+            .spawn();
         let state = AppState {
-            pool: db::build_pool(&settings.database_url, settings.db_pool_size),
+            pool,
             tokens: TokenKeys::new(&settings.jwt_secret, settings.token_ttl),
-            audit_key: AuditKey::new(&settings.audit_key),
+            audit_key,
             hash_limiter: HashLimiter::new(),
             login_throttle: Arc::new(crate::auth::throttle::LoginThrottle::new(settings.login_throttle)),
             principals: std::sync::Arc::new(PrincipalCache::default()),
             rules_dir: settings.rules_dir.clone(),
-            rules: Arc::new(rules),
-            rescreen_running: Arc::default(),
+            rules,
+            rescreen_running,
+            rules_file_reload: settings.rules_file_reload,
+            activator,
         };
         std::thread::spawn(password::warm_up);
         let listener = TcpListener::bind(settings.bind)

@@ -300,33 +300,62 @@ pub fn diagnostics_problem(diagnostics: &[Diagnostic]) -> ApiError {
     )
 }
 
-/// Reloads the rules and audits the attempt. On any mistake the reload is refused and the
-/// rule set in force stays.
+/// Development only (`SAHULAT_RULES_FILE_RELOAD`): reads the rules directory and puts its
+/// files in force without a proposal (a new version of each changed scheme, audited as a
+/// development reload). On any mistake nothing changes. Other instances pick the rules up
+/// from the database like any activation.
 pub async fn reload(state: &AppState, ctx: AuditContext, trigger: &'static str) -> Result<RulesInfo, ApiError> {
+    if !state.rules_file_reload {
+        return Err(ApiError::conflict(
+            "file_reload_disabled",
+            "rules change through proposals and approvals here; reloading files is for a single-instance development set-up (SAHULAT_RULES_FILE_RELOAD)",
+        ));
+    }
     let previous = state.rules.current().set.version.clone();
-    let handle = state.rules.clone();
-    let outcome = web::block(move || handle.reload()).await.map_err(|e| anyhow::anyhow!("reload: {e}"))?;
-    let event = match &outcome {
-        Ok(loaded) => Event::new("rules_reload").details(json!({
-            "trigger": trigger,
-            "previous_version": previous,
-            "version": loaded.set.version,
-            "schemes": loaded.set.schemes.len(),
-        })),
-        Err(diagnostics) => Event::new("rules_reload").denied().details(json!({
-            "trigger": trigger,
-            "version_kept": previous,
-            "errors": diagnostics.len(),
-        })),
-    };
+    let dir = state.rules.dir().to_path_buf();
+    let outcome = web::block(move || crate::governance::read_dir(&dir)).await.map_err(|e| anyhow::anyhow!("reload: {e}"))?;
     let key = state.audit_key.clone();
-    db::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
+    let username = ctx.username.clone().unwrap_or_else(|| "system".into());
     match outcome {
-        Ok(loaded) => {
-            tracing::info!(version = %loaded.set.version, trigger, "rules reloaded");
+        Ok((files, set)) => {
+            let version = set.version.clone();
+            let schemes = set.schemes.len();
+            let (changed, generation) = db::run_write(&state.pool, move |conn| {
+                db::write_tx(conn, |c| -> Result<(Vec<String>, i64), ApiError> {
+                    let who = crate::governance::store::Provenance {
+                        proposal_id: None,
+                        summary: "development reload from the rules directory",
+                        proposed_by: None,
+                        approved_by: None,
+                        activated_by: &username,
+                        effective_from: today_in_pakistan(),
+                    };
+                    let changed = crate::governance::store_files(c, &files, &version, &who)?;
+                    let event = Event::new("rules_reload").details(json!({
+                        "trigger": trigger,
+                        "mode": "development",
+                        "previous_version": previous,
+                        "version": version,
+                        "schemes": schemes,
+                        "changed": changed,
+                    }));
+                    audit::record(c, &key, &ctx, &event)?;
+                    Ok((changed, crate::governance::store::generation(c)?))
+                })
+            })
+            .await?;
+            let loaded = state.rules.install(set, generation);
+            tracing::info!(version = %loaded.set.version, changed = changed.len(), trigger, "rules reloaded from files (development)");
             Ok(info(&loaded))
         }
         Err(diagnostics) => {
+            let event = Event::new("rules_reload").denied().details(json!({
+                "trigger": trigger,
+                "mode": "development",
+                "version_kept": previous,
+                "errors": diagnostics.len(),
+            }));
+            db::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
             tracing::warn!(errors = diagnostics.len(), trigger, "rules reload refused; keeping the rules in force");
             Err(diagnostics_problem(&diagnostics))
         }

@@ -71,6 +71,11 @@ impl AuditContext {
         Self { username: Some("cli".into()), role: Some("system".into()), ..Self::default() }
     }
 
+    /// The service itself (seeding the rules, scheduled activations).
+    pub fn system() -> Self {
+        Self { username: Some("system".into()), role: Some("system".into()), ..Self::default() }
+    }
+
     /// Sets the acting user.
     pub fn with_user(mut self, id: &str, username: &str, role: Role) -> Self {
         self.user_id = Some(id.into());

@@ -216,6 +216,115 @@ diesel::table! {
 }
 
 diesel::table! {
+    impact_changes (report_id, household_id, scheme_id) {
+        report_id -> Text,
+        household_id -> Text,
+        scheme_id -> Text,
+        change -> Text,
+        before_status -> Text,
+        after_status -> Text,
+    }
+}
+
+diesel::table! {
+    impact_reports (id) {
+        id -> Text,
+        proposal_id -> Text,
+        purpose -> Text,
+        as_of -> Date,
+        district_code -> Nullable<Text>,
+        rules_before -> Text,
+        rules_after -> Text,
+        before_versions -> Text,
+        computed_by -> Text,
+        computed_at -> Timestamp,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    rule_decisions (id) {
+        id -> Text,
+        proposal_id -> Text,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        username -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        impact_report_id -> Nullable<Text>,
+        activation_report_id -> Nullable<Text>,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rule_files (scheme_id) {
+        scheme_id -> Text,
+        version_id -> Text,
+    }
+}
+
+diesel::table! {
+    rule_freezes (id) {
+        id -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        lifted_by -> Nullable<Text>,
+        lifted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    rule_proposals (id) {
+        id -> Text,
+        status -> Text,
+        summary -> Text,
+        effective_from -> Date,
+        schemes -> Text,
+        files -> Text,
+        retire -> Text,
+        base_rules_version -> Text,
+        rollback_of -> Nullable<Text>,
+        author_id -> Text,
+        author -> Text,
+        approved_report_id -> Nullable<Text>,
+        activation_claimed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    rule_state (id) {
+        id -> Integer,
+        generation -> BigInt,
+        rules_version -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rule_versions (id) {
+        id -> Text,
+        scheme_id -> Text,
+        seq -> Integer,
+        file_name -> Text,
+        body -> Nullable<Text>,
+        sha256 -> Text,
+        proposal_id -> Nullable<Text>,
+        summary -> Text,
+        proposed_by -> Nullable<Text>,
+        approved_by -> Nullable<Text>,
+        activated_by -> Text,
+        effective_from -> Date,
+        activated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     screenings (id) {
         id -> Text,
         household_id -> Text,
@@ -260,6 +369,7 @@ diesel::joinable!(decision_changes -> households (household_id));
 diesel::joinable!(household_changes -> households (household_id));
 diesel::joinable!(household_counters -> districts (district_code));
 diesel::joinable!(household_decisions -> households (household_id));
+diesel::joinable!(rule_files -> rule_versions (version_id));
 diesel::joinable!(households -> districts (district_code));
 diesel::joinable!(members -> households (household_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
@@ -280,10 +390,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     household_decisions,
     households,
     idempotency_keys,
+    impact_changes,
+    impact_reports,
     members,
     referral_events,
     referrals,
     rescreen_runs,
+    rule_decisions,
+    rule_files,
+    rule_freezes,
+    rule_proposals,
+    rule_state,
+    rule_versions,
     screenings,
     user_districts,
     user_schemes,

@@ -32,13 +32,25 @@ pub struct LoadedRules {
 pub struct RulesHandle {
     dir: PathBuf,
     current: RwLock<Arc<LoadedRules>>,
+    /// The generation of the database's rules in force this set was read from (0: read from
+    /// files only).
+    generation: std::sync::atomic::AtomicI64,
 }
 
 impl RulesHandle {
     /// Loads `dir`; fails with every mistake found.
     pub fn load(dir: &Path) -> Result<Self, Vec<Diagnostic>> {
         let set = crate::rules::load_dir(dir)?;
-        Ok(Self { dir: dir.to_path_buf(), current: RwLock::new(Arc::new(LoadedRules { set, loaded_at: Utc::now() })) })
+        Ok(Self::with_set(dir, set, 0))
+    }
+
+    /// A handle holding `set`, read at `generation` of the rules in force.
+    pub fn with_set(dir: &Path, set: RuleSet, generation: i64) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            current: RwLock::new(Arc::new(LoadedRules { set, loaded_at: Utc::now() })),
+            generation: std::sync::atomic::AtomicI64::new(generation),
+        }
     }
 
     /// The rule set in force.
@@ -46,13 +58,26 @@ impl RulesHandle {
         self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Reads the directory again. On success the new set replaces the old one; on failure the
-    /// old one stays and the mistakes are returned. Blocking (file I/O): call off the event loop.
-    pub fn reload(&self) -> Result<Arc<LoadedRules>, Vec<Diagnostic>> {
-        let set = crate::rules::load_dir(&self.dir)?;
-        let loaded = Arc::new(LoadedRules { set, loaded_at: Utc::now() });
-        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = loaded.clone();
-        Ok(loaded)
+    /// The generation the rule set in force was read at.
+    pub fn generation(&self) -> i64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Puts `set` in force (read at `generation`); a set from an older generation than the one
+    /// held is ignored. Returns the set now in force.
+    pub fn install(&self, set: RuleSet, generation: i64) -> Arc<LoadedRules> {
+        let mut current = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if generation >= self.generation() {
+            *current = Arc::new(LoadedRules { set, loaded_at: Utc::now() });
+            self.generation.store(generation, std::sync::atomic::Ordering::SeqCst);
+        }
+        current.clone()
+    }
+
+    /// Reads and checks the rules directory (it changes nothing: the caller stores the files
+    /// and installs the set). Blocking (file I/O): call off the event loop.
+    pub fn read_dir(&self) -> Result<RuleSet, Vec<Diagnostic>> {
+        crate::rules::load_dir(&self.dir)
     }
 
     /// The rules directory.

@@ -181,11 +181,11 @@ pub fn view(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RunView>> {
 
 /// One chunk as read from the database: households (in id order), their current members'
 /// rule-relevant fields, their enrolments and their stored decisions.
-struct ChunkData {
-    rows: Vec<HouseholdRow>,
-    members: HashMap<String, Vec<MemberFields>>,
+pub(crate) struct ChunkData {
+    pub(crate) rows: Vec<HouseholdRow>,
+    pub(crate) members: HashMap<String, Vec<MemberFields>>,
     /// Household id → the schemes it is enrolled in.
-    enrolments: HashMap<String, Vec<String>>,
+    pub(crate) enrolments: HashMap<String, Vec<String>>,
     old: HashMap<String, super::store::DecisionRow>,
 }
 
@@ -200,14 +200,15 @@ fn by_household(rows: Vec<MemberFactsRow>) -> HashMap<String, Vec<MemberFields>>
 }
 
 /// Reads the chunk after `after` (`None` when the run is done). A whole-registry run reads
-/// members, enrolments and decisions as one id range each; a district run asks for
-/// exactly its households.
-fn read_chunk(
+/// members, enrolments and (with `decisions`) decisions as one id range each; a district run
+/// asks for exactly its households.
+pub(crate) fn read_chunk(
     conn: &mut DbConnection,
     helper: Option<&mut DbConnection>,
     district: Option<&str>,
     after: Option<&str>,
     chunk: i64,
+    decisions: bool,
 ) -> QueryResult<Option<ChunkData>> {
     let mut q = households::table.select(HouseholdRow::as_select()).into_boxed();
     if let Some(d) = district {
@@ -259,7 +260,11 @@ fn read_chunk(
             enrolments.entry(household).or_default().push(scheme);
         }
     }
-    let stored = if whole { decisions_in_range(conn, after, &last)? } else { decisions_of(conn, &ids)? };
+    let stored = match (decisions, whole) {
+        (false, _) => Vec::new(),
+        (true, true) => decisions_in_range(conn, after, &last)?,
+        (true, false) => decisions_of(conn, &ids)?,
+    };
     let old = stored.into_iter().map(|d| (d.household_id.clone(), d)).collect();
     Ok(Some(ChunkData { rows, members, enrolments, old }))
 }
@@ -297,7 +302,7 @@ pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
             scope.spawn(move || {
                 let mut after = start;
                 loop {
-                    let read = read_chunk(&mut reader, helper.as_deref_mut(), district, after.as_deref(), chunk);
+                    let read = read_chunk(&mut reader, helper.as_deref_mut(), district, after.as_deref(), chunk, true);
                     if let Ok(Some(data)) = &read {
                         after = data.rows.last().map(|r| r.id.clone());
                     }
@@ -314,7 +319,7 @@ pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
         loop {
             let next = match chunks.recv() {
                 Ok(read) => read?,
-                Err(_) => read_chunk(conn, None, district, run.last_household_id.as_deref(), chunk)?,
+                Err(_) => read_chunk(conn, None, district, run.last_household_id.as_deref(), chunk, true)?,
             };
             let Some(ChunkData { rows, members: by_household, enrolments, old }) = next else { break };
             let Some(last) = rows.last().map(|r| r.id.clone()) else { break };

@@ -83,6 +83,8 @@ pub fn test_source(database_url: &str, rules_dir: &std::path::Path) -> Source {
         ("SAHULAT_AUDIT_KEY", AUDIT_KEY.to_string()),
         ("SAHULAT_DB_POOL_SIZE", "4".to_string()),
         ("SAHULAT_LOG", "warn".to_string()),
+        // The tests that edit rule files reload them, on both databases.
+        ("SAHULAT_RULES_FILE_RELOAD", "true".to_string()),
         // Every test logs in from 127.0.0.1; the address limit has its own test.
         ("SAHULAT_LOGIN_PER_ADDRESS_PER_MINUTE", "10000".to_string()),
     ]

@@ -109,6 +109,12 @@ enum Command {
         #[arg(long)]
         output: Option<std::path::PathBuf>,
     },
+    /// Probe a running service (the container's HEALTHCHECK): exit 0 when it answers 200.
+    Healthcheck {
+        /// The URL to request (default: `/readyz` at `SAHULAT_BIND`, a wildcard bind on loopback).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,6 +196,9 @@ pub fn main() -> ExitCode {
     if let Command::Rules(cmd) = &cli.command {
         return rules(cmd);
     }
+    if let Command::Healthcheck { url } = &cli.command {
+        return crate::healthcheck::command(url.as_deref());
+    }
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(message) => {
@@ -223,6 +232,7 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
         }
         Command::User(cmd) => user(cmd, settings)?,
         Command::Rules(cmd) => return Ok(rules(&cmd)),
+        Command::Healthcheck { url } => return Ok(crate::healthcheck::command(url.as_deref())),
         Command::Screen { all, district, as_of, chunk } => {
             if !all {
                 anyhow::bail!("give --all to re-screen the registry (with --district D to limit it)");

@@ -15,6 +15,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod governance;
+pub mod healthcheck;
 pub mod idempotency;
 pub mod referrals;
 pub mod registry;

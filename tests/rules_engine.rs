@@ -570,13 +570,15 @@ fn the_parameter_in_force_is_the_latest_on_or_before_as_of() {
         ("2023-07-01", 32000),
         ("2024-06-30", 32000),
         ("2024-07-01", 36000),
-        ("2030-01-01", 36000),
+        ("2025-06-30", 36000),
+        ("2025-07-01", 40000),
+        ("2030-01-01", 40000),
     ] {
         assert_eq!(wage.value_on(date(as_of)), Some(num::int(in_force)), "{as_of}");
         assert_eq!(set.bind(date(as_of)).params()[wage.index], num::int(in_force), "{as_of}");
     }
     assert_eq!(wage.value_on(date("2022-06-30")), None);
-    // The ceiling is the wage × 1.6: 41,600, then 51,200, then 57,600 rupees.
+    // The ceiling is the wage × 1.6: 41,600, then 51,200, then 57,600, then 64,000 rupees.
     let worker = |income: i64| {
         let income = income.to_string();
         facts(
@@ -594,7 +596,9 @@ fn the_parameter_in_force_is_the_latest_on_or_before_as_of() {
         ("2023-07-01", 51200),
         ("2024-06-30", 51200),
         ("2024-07-01", 57600),
-        ("2030-01-01", 57600),
+        ("2025-06-30", 57600),
+        ("2025-07-01", 64000),
+        ("2030-01-01", 64000),
     ] {
         let status = |income| screen(&set, &worker(income), date(as_of)).results[0].status;
         assert_eq!(status(ceiling), Some(Status::Eligible), "{as_of}: {ceiling}");
@@ -1209,6 +1213,8 @@ fn reference_parameters_have_the_values_of_schemes_md() {
         ("bisp-kafaalat", "pmt_cutoff", "2020-01-01", "32"),
         ("bisp-kafaalat", "pmt_cutoff_disability", "2020-01-01", "37"),
         ("zakat-guzara", "poverty_line_per_capita", "2020-01-01", "4000"),
+        ("zakat-guzara", "poverty_line_per_capita", "2025-06-30", "4000"),
+        ("zakat-guzara", "poverty_line_per_capita", "2025-07-01", "8484"),
         ("pbm-financial-assistance", "income_ceiling", "2023-07-01", "74000"),
         ("eobi-old-age-pension", "pension_age_men", "2000-01-01", "60"),
         ("eobi-old-age-pension", "pension_age_women", "2000-01-01", "55"),
@@ -1216,6 +1222,8 @@ fn reference_parameters_have_the_values_of_schemes_md() {
         ("essi-medical-care", "kp_minimum_wage", "2022-07-01", "26000"),
         ("essi-medical-care", "kp_minimum_wage", "2023-07-01", "32000"),
         ("essi-medical-care", "kp_minimum_wage", "2024-07-01", "36000"),
+        ("essi-medical-care", "kp_minimum_wage", "2025-06-30", "36000"),
+        ("essi-medical-care", "kp_minimum_wage", "2025-07-01", "40000"),
         ("essi-medical-care", "wage_ceiling_ratio", "2022-07-01", "1.6"),
     ] {
         assert_eq!(value(scheme, name, on), num::parse(want), "{scheme} {name} on {on}");
@@ -1564,6 +1572,10 @@ fn k_any(members: &[[i64; dict::MEMBER_SLOTS]], p: impl Fn(&Member) -> Tri) -> T
     k_or(&members.iter().map(|m| p(&Member(m))).collect::<Vec<_>>())
 }
 
+fn k_all(members: &[[i64; dict::MEMBER_SLOTS]], p: impl Fn(&Member) -> Tri) -> Tri {
+    k_and(&members.iter().map(|m| p(&Member(m))).collect::<Vec<_>>())
+}
+
 fn k_cmp(a: i64, b: i64, holds: impl Fn(i64, i64) -> bool) -> Tri {
     if a == UNKNOWN || b == UNKNOWN { U } else { Tri::from(holds(a, b)) }
 }
@@ -1609,8 +1621,14 @@ fn lt(a: i64, b: i64) -> bool {
     a < b
 }
 
-/// SCHEMES.md §2, written out by hand: each reference scheme's criteria outcomes.
-fn by_the_book(id: &str, facts: &Facts, status: impl Fn(&str) -> Status) -> Vec<Tri> {
+/// SCHEMES.md §2 (revision 2), written out by hand: each reference scheme's criteria outcomes.
+fn by_the_book(
+    id: &str,
+    facts: &Facts,
+    as_of: NaiveDate,
+    status: impl Fn(&str) -> Status,
+    enrolled: impl Fn(&str) -> bool,
+) -> Vec<Tri> {
     let hh = |name: &str| facts.household[dict::lookup(Scope::Household, name).unwrap().slot];
     let ms = &facts.members;
     let money = |name: &str, op: fn(i64, i64) -> bool, k: &str| k_cmp(hh(name), num::parse(k).unwrap(), op);
@@ -1655,8 +1673,12 @@ fn by_the_book(id: &str, facts: &Facts, status: impl Fn(&str) -> Status) -> Vec<
                     m.is("employment", &["unemployed", "unable_to_work", "homemaker", "retired"]),
                 ])
             }),
-            k_cmp(num::div(hh("monthly_income_pkr"), num::int(ms.len() as i64)), num::int(4000), le),
-            !eligible("bisp-kafaalat"),
+            k_cmp(
+                num::div(hh("monthly_income_pkr"), num::int(ms.len() as i64)),
+                num::int(if as_of >= date("2025-07-01") { 8484 } else { 4000 }),
+                le,
+            ),
+            Tri::from(!enrolled("bisp-kafaalat")),
         ],
         "pbm-financial-assistance" => vec![
             money("monthly_income_pkr", le, "74000"),
@@ -1666,13 +1688,17 @@ fn by_the_book(id: &str, facts: &Facts, status: impl Fn(&str) -> Status) -> Vec<
                 k_and(&[
                     k_any(ms, |m| {
                         k_and(&[
+                            m.is("relation_to_head", &["head"]),
                             m.is("sex", &["female"]),
                             m.is("marital_status", &["widowed", "divorced", "separated"]),
                         ])
                     }),
                     k_any(ms, |m| m.num("age", lt, 18)),
                 ]),
-                k_any(ms, |m| m.num("age", ge, 60)),
+                k_and(&[
+                    k_any(ms, |m| m.num("age", ge, 60)),
+                    k_all(ms, |m| k_or(&[m.num("age", ge, 60), m.num("age", lt, 18), disabled(m)])),
+                ]),
             ]),
         ],
         "pbm-sweet-homes" => vec![k_any(ms, |m| k_and(&[m.yes("is_orphan"), m.age_between(4, 6)]))],
@@ -1689,13 +1715,16 @@ fn by_the_book(id: &str, facts: &Facts, status: impl Fn(&str) -> Status) -> Vec<
                 U
             }]
         }
-        "eobi-old-age-pension" => vec![k_any(ms, |m| {
-            k_and(&[
-                m.yes("eobi_registered"),
-                m.num("eobi_contribution_years", ge, 15),
-                k_or(&[m.num("age", ge, 60), k_and(&[m.is("sex", &["female"]), m.num("age", ge, 55)])]),
-            ])
-        })],
+        "eobi-old-age-pension" => vec![
+            k_any(ms, |m| {
+                k_and(&[
+                    m.yes("eobi_registered"),
+                    m.num("eobi_contribution_years", ge, 15),
+                    k_or(&[m.num("age", ge, 60), k_and(&[m.is("sex", &["female"]), m.num("age", ge, 55)])]),
+                ])
+            }),
+            Tri::from(!enrolled("eobi-old-age-pension")),
+        ],
         "sehat-card-plus" => vec![k_any(ms, |m| m.is("id_type", &["cnic"]))],
         "kp-disability-assistance" => vec![k_any(ms, |m| k_and(&[disabled(m), m.yes("disability_certificate")]))],
         "wwb-marriage-grant" => vec![
@@ -1703,10 +1732,16 @@ fn by_the_book(id: &str, facts: &Facts, status: impl Fn(&str) -> Status) -> Vec<
                 k_and(&[
                     k_or(&[m.yes("eobi_registered"), m.yes("essi_registered")]),
                     m.is("employment", &["employed_formal"]),
+                    m.num("eobi_contribution_years", ge, 3),
                 ])
             }),
             k_any(ms, |m| {
-                k_and(&[m.is("sex", &["female"]), m.is("marital_status", &["never_married"]), m.num("age", ge, 18)])
+                k_and(&[
+                    m.is("relation_to_head", &["daughter"]),
+                    m.is("sex", &["female"]),
+                    m.is("marital_status", &["never_married"]),
+                    m.num("age", ge, 18),
+                ])
             }),
         ],
         "senior-citizen-card" => vec![k_any(ms, |m| k_and(&[m.num("age", ge, 60), m.is("id_type", &["cnic"])]))],
@@ -1716,7 +1751,9 @@ fn by_the_book(id: &str, facts: &Facts, status: impl Fn(&str) -> Status) -> Vec<
 
 /// essi-medical-care by the book: its ceiling depends on the date.
 fn essi_by_the_book(facts: &Facts, as_of: NaiveDate) -> Vec<Tri> {
-    let wage = if as_of >= date("2024-07-01") {
+    let wage = if as_of >= date("2025-07-01") {
+        40000
+    } else if as_of >= date("2024-07-01") {
         36000
     } else if as_of >= date("2023-07-01") {
         32000
@@ -1743,13 +1780,23 @@ fn the_reference_schemes_mean_what_schemes_md_says() {
         let bound = rules.bind(as_of);
         let near = interesting_numbers(&rules, &bound);
         let unknown = *rng.pick(&[0, 10, 30]);
-        let facts = random_household(&mut rng, as_of, &near, unknown);
+        let mut facts = random_household(&mut rng, as_of, &near, unknown);
+        // Some households are already enrolled in the schemes revision 2 tests with `enrolled`.
+        for id in ["bisp-kafaalat", "eobi-old-age-pension"] {
+            if rng.chance(30) {
+                facts.enrolled.push(rules.schemes.iter().position(|s| s.id == id).unwrap());
+            }
+        }
         bound.explain(&mut facts.clone(), &mut explanation);
         let mut derived = facts.clone();
         derived.derive(as_of);
         let status = |id: &str| {
             let i = rules.schemes.iter().position(|s| s.id == id).unwrap();
             explanation.results[i].status.unwrap_or(Status::NotEligible)
+        };
+        let enrolled = |id: &str| {
+            let i = rules.schemes.iter().position(|s| s.id == id).unwrap();
+            facts.enrolled.contains(&i)
         };
         for id in REFERENCE_SCHEMES {
             let i = rules.schemes.iter().position(|s| s.id == id).unwrap();
@@ -1759,7 +1806,7 @@ fn the_reference_schemes_mean_what_schemes_md_says() {
             let want = if id == "essi-medical-care" {
                 essi_by_the_book(&derived, as_of)
             } else {
-                by_the_book(id, &derived, status)
+                by_the_book(id, &derived, as_of, status, enrolled)
             };
             assert_eq!(explanation.results[i].outcomes, want, "{id} on {facts:?} at {as_of}");
         }

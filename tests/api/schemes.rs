@@ -45,6 +45,10 @@ async fn the_catalogue_lists_every_scheme_with_parameters_in_force_at_a_date() {
     assert_eq!(wage(&before.body).expect("param")["value"], 32000);
     assert_eq!(wage(&after.body).expect("param")["value"], 36000);
     assert_eq!(wage(&after.body).expect("param")["effective_from"], "2024-07-01");
+    // SCHEMES.md revision 2: Rs 40,000 from 2025-07-01.
+    let wage_2025 = app.call("GET", "/api/v1/schemes/essi-medical-care?as_of=2025-07-01", Some(&token), None).await;
+    assert_eq!(wage(&wage_2025.body).expect("param")["value"], 40000);
+    assert_eq!(wage(&wage_2025.body).expect("param")["effective_from"], "2025-07-01");
     assert!(after.body["documents"].as_array().is_some_and(|d| !d.is_empty()));
     assert!(after.body["criteria"][0]["label"]["ur"].is_string());
 

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod contract;
 pub mod districts;
 pub mod docs;
+pub mod governance;
 pub mod health;
 pub mod households;
 pub mod imports;
@@ -38,6 +39,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 pub const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Body limit of small requests (login, password changes).
 pub const SMALL_BODY_LIMIT: usize = 4 * 1024;
+/// Largest rule proposal body (several rule files of up to 256 KiB each).
+pub const PROPOSAL_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Largest page a list endpoint returns.
 pub const MAX_PAGE: i64 = 100;
 
@@ -209,6 +212,60 @@ pub fn endpoints() -> Vec<Endpoint> {
         .limit(SMALL_BODY_LIMIT),
         endpoint(M::GET, "/api/v1/audit/verify", Requires(Action::AuditVerify), || {
             web::get().to(audit::verify_audit_chain)
+        }),
+        endpoint(M::POST, "/api/v1/rule-proposals", Requires(Action::RuleChangeWrite), || {
+            web::post().to(governance::create_proposal)
+        })
+        .limit(PROPOSAL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/rule-proposals", Requires(Action::RuleChangeRead), || {
+            web::get().to(governance::list_proposals)
+        }),
+        endpoint(M::GET, "/api/v1/rule-proposals/{id}", Requires(Action::RuleChangeRead), || {
+            web::get().to(governance::get_proposal)
+        }),
+        endpoint(M::POST, "/api/v1/rule-proposals/{id}/impact", Requires(Action::RuleChangeWrite), || {
+            web::post().to(governance::compute_impact)
+        }),
+        endpoint(M::POST, "/api/v1/rule-proposals/{id}/approval", Requires(Action::RuleChangeWrite), || {
+            web::post().to(governance::approve)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::POST, "/api/v1/rule-proposals/{id}/rejection", Requires(Action::RuleChangeWrite), || {
+            web::post().to(governance::reject)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::POST, "/api/v1/rule-proposals/{id}/withdrawal", Requires(Action::RuleChangeWrite), || {
+            web::post().to(governance::withdraw)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/impact-reports/{id}", Requires(Action::RuleChangeRead), || {
+            web::get().to(governance::get_impact_report)
+        }),
+        endpoint(M::GET, "/api/v1/impact-reports/{id}/households/{number}", Requires(Action::RuleChangeWrite), || {
+            web::get().to(governance::impact_trace)
+        }),
+        endpoint(M::GET, "/api/v1/rule-activations", Requires(Action::RuleChangeRead), || {
+            web::get().to(governance::pending_activations)
+        }),
+        endpoint(M::GET, "/api/v1/rule-versions", Requires(Action::RuleChangeRead), || {
+            web::get().to(governance::list_versions)
+        }),
+        endpoint(M::GET, "/api/v1/rule-versions/{id}", Requires(Action::RuleChangeRead), || {
+            web::get().to(governance::get_version)
+        }),
+        endpoint(M::POST, "/api/v1/rule-versions/{id}/rollback", Requires(Action::RuleChangeWrite), || {
+            web::post().to(governance::rollback)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::GET, "/api/v1/rule-freezes", Requires(Action::RuleChangeRead), || {
+            web::get().to(governance::list_freezes)
+        }),
+        endpoint(M::POST, "/api/v1/rule-freezes", Requires(Action::RuleFreezeManage), || {
+            web::post().to(governance::create_freeze)
+        })
+        .limit(SMALL_BODY_LIMIT),
+        endpoint(M::DELETE, "/api/v1/rule-freezes/{id}", Requires(Action::RuleFreezeManage), || {
+            web::delete().to(governance::lift_freeze)
         }),
     ]
 }

@@ -66,11 +66,18 @@ pub enum Action {
     Rescreen,
     /// Read the coverage, gaps and funnel reports (scoped to the caller's districts or schemes).
     ReportRead,
+    /// Read rule proposals, impact reports, versions, pending activations and freezes.
+    RuleChangeRead,
+    /// Propose rule changes, compute their impact, approve, reject, withdraw, roll back (for
+    /// one's own schemes; never approving one's own proposal: checked in the handler).
+    RuleChangeWrite,
+    /// Declare and lift freeze periods.
+    RuleFreezeManage,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 31] = [
         Action::AccountRead,
         Action::AccountChangePassword,
         Action::DistrictList,
@@ -99,6 +106,9 @@ impl Action {
         Action::SchemeHouseholds,
         Action::Rescreen,
         Action::ReportRead,
+        Action::RuleChangeRead,
+        Action::RuleChangeWrite,
+        Action::RuleFreezeManage,
     ];
 
     /// The name used in audit events and logs.
@@ -132,6 +142,9 @@ impl Action {
             Action::SchemeHouseholds => "scheme_households",
             Action::Rescreen => "rescreen",
             Action::ReportRead => "report_read",
+            Action::RuleChangeRead => "rule_change_read",
+            Action::RuleChangeWrite => "rule_change_write",
+            Action::RuleFreezeManage => "rule_freeze_manage",
         }
     }
 }
@@ -170,7 +183,10 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         Action::RulesRead => &[SchemeAdmin, Admin],
         // Only for the schemes assigned to them (checked in the handler).
         Action::SchemeHouseholds => &[SchemeAdmin],
-        Action::RulesReload | Action::Rescreen => &[Admin],
+        Action::RulesReload | Action::Rescreen | Action::RuleFreezeManage => &[Admin],
+        // Auditors read the governance trail; writers are checked per scheme in the handler.
+        Action::RuleChangeRead => &[SchemeAdmin, Admin, Auditor],
+        Action::RuleChangeWrite => &[SchemeAdmin, Admin],
     }
 }
 

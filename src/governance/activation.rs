@@ -229,14 +229,12 @@ impl Activator {
             // Claim it: one instance activates it; a claim older than 30 minutes is stale.
             let now = now_micros();
             let stale = now - TimeDelta::minutes(30);
-            let claimed = diesel::update(
-                rule_proposals::table
-                    .find(&id)
-                    .filter(rule_proposals::status.eq("approved"))
-                    .filter(rule_proposals::activation_claimed_at.is_null().or(rule_proposals::activation_claimed_at.lt(stale))),
-            )
-            .set(rule_proposals::activation_claimed_at.eq(now))
-            .execute(&mut conn)?;
+            let claimed =
+                diesel::update(rule_proposals::table.find(&id).filter(rule_proposals::status.eq("approved")).filter(
+                    rule_proposals::activation_claimed_at.is_null().or(rule_proposals::activation_claimed_at.lt(stale)),
+                ))
+                .set(rule_proposals::activation_claimed_at.eq(now))
+                .execute(&mut conn)?;
             if claimed == 0 {
                 continue;
             }
@@ -282,7 +280,8 @@ impl Activator {
             Err(e) => return Err(e),
         };
         let report = report.ok_or(ApiError::NotFound)?;
-        let parse = |r: Option<&ReportRow>| r.and_then(|r| serde_json::from_str::<Value>(&r.body).ok()).unwrap_or(Value::Null);
+        let parse =
+            |r: Option<&ReportRow>| r.and_then(|r| serde_json::from_str::<Value>(&r.body).ok()).unwrap_or(Value::Null);
         let moved = drift(&parse(approved.as_ref()), &parse(Some(&report)));
         if !moved.is_empty() {
             self.hold(conn, &p, approved.as_ref(), Some(&report), moved.clone())?;
@@ -296,11 +295,8 @@ impl Activator {
             .map(|(name, text)| store::NewFile { scheme: super::scheme_of(name), body: Some(text.as_str()) })
             .collect();
         new.extend(retired.iter().map(|s| store::NewFile { scheme: s, body: None }));
-        let approver = proposal::decisions(conn, &p.id)?
-            .into_iter()
-            .rev()
-            .find(|d| d.kind == "approval")
-            .and_then(|d| d.username);
+        let approver =
+            proposal::decisions(conn, &p.id)?.into_iter().rev().find(|d| d.kind == "approval").and_then(|d| d.username);
         let key = self.key.clone();
         write_tx(conn, |c| -> Result<(), ApiError> {
             let who = store::Provenance {
@@ -390,7 +386,9 @@ impl Activator {
             crate::screening::rescreen::continue_run(&mut conn, readers, &loaded.set, &id, 1000, |_| {})
         });
         match outcome {
-            Ok(report) => tracing::info!(run = %report.id, processed = report.processed, written = report.written, "re-screening after activation finished"),
+            Ok(report) => {
+                tracing::info!(run = %report.id, processed = report.processed, written = report.written, "re-screening after activation finished")
+            }
             Err(error) => tracing::warn!(%error, "re-screening after activation stopped; start it again to resume"),
         }
         self.rescreen_running.store(false, Ordering::SeqCst);

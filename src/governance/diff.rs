@@ -69,7 +69,12 @@ pub fn scheme(before: &Scheme, after: &Scheme) -> Vec<Item> {
     );
     for p in &before.parameters {
         match after.parameters.iter().find(|q| q.name == p.name) {
-            None => items.push(Item { what: "parameter_removed", name: p.name.clone(), before: Some(values(p)), after: None }),
+            None => items.push(Item {
+                what: "parameter_removed",
+                name: p.name.clone(),
+                before: Some(values(p)),
+                after: None,
+            }),
             Some(q) if q.values != p.values => items.push(Item {
                 what: "parameter_changed",
                 name: p.name.clone(),
@@ -86,7 +91,12 @@ pub fn scheme(before: &Scheme, after: &Scheme) -> Vec<Item> {
     }
     for c in &before.criteria {
         match after.criteria.iter().find(|d| d.id == c.id) {
-            None => items.push(Item { what: "criterion_removed", name: c.id.clone(), before: Some(c.rule.clone()), after: None }),
+            None => items.push(Item {
+                what: "criterion_removed",
+                name: c.id.clone(),
+                before: Some(c.rule.clone()),
+                after: None,
+            }),
             Some(d) if d.rule != c.rule || d.label != c.label => items.push(Item {
                 what: "criterion_changed",
                 name: c.id.clone(),
@@ -137,7 +147,8 @@ pub fn unified(name: &str, before: &str, after: &str) -> String {
     let ops = line_ops(&a, &b);
     let mut out = format!("--- a/{name}\n+++ b/{name}\n");
     // Group the operations into hunks with three lines of context.
-    let changed: Vec<usize> = ops.iter().enumerate().filter(|(_, o)| !matches!(o, Op::Same(..))).map(|(i, _)| i).collect();
+    let changed: Vec<usize> =
+        ops.iter().enumerate().filter(|(_, o)| !matches!(o, Op::Same(..))).map(|(i, _)| i).collect();
     let mut i = 0;
     while i < changed.len() {
         let start = changed[i].saturating_sub(3);
@@ -192,8 +203,11 @@ fn line_ops(a: &[&str], b: &[&str]) -> Vec<Op> {
         let mut lcs = vec![0u32; (am.len() + 1) * w];
         for i in (0..am.len()).rev() {
             for j in (0..bm.len()).rev() {
-                lcs[i * w + j] =
-                    if am[i] == bm[j] { lcs[(i + 1) * w + j + 1] + 1 } else { lcs[(i + 1) * w + j].max(lcs[i * w + j + 1]) };
+                lcs[i * w + j] = if am[i] == bm[j] {
+                    lcs[(i + 1) * w + j + 1] + 1
+                } else {
+                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+                };
             }
         }
         let (mut i, mut j) = (0, 0);

@@ -212,12 +212,7 @@ pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     ids.dedup();
     let sides: Vec<(Option<usize>, Option<usize>)> = ids
         .iter()
-        .map(|id| {
-            (
-                before.schemes.iter().position(|s| s.id == *id),
-                after.schemes.iter().position(|s| s.id == *id),
-            )
-        })
+        .map(|id| (before.schemes.iter().position(|s| s.id == *id), after.schemes.iter().position(|s| s.id == *id)))
         .collect();
     let same_schemes = before.schemes.len() == after.schemes.len()
         && before.schemes.iter().zip(&after.schemes).all(|(a, b)| a.id == b.id);

@@ -29,7 +29,8 @@ pub use store::InForce;
 pub fn read_dir(dir: &Path) -> Result<(Vec<(String, String)>, RuleSet), Vec<Diagnostic>> {
     let set = load::load_dir(dir)?;
     let mut files = Vec::new();
-    let fail = |message: String| vec![Diagnostic { file: dir.display().to_string(), line: 1, column: 1, message, hint: None }];
+    let fail =
+        |message: String| vec![Diagnostic { file: dir.display().to_string(), line: 1, column: 1, message, hint: None }];
     let entries = std::fs::read_dir(dir).map_err(|e| fail(format!("cannot read the rules directory: {e}")))?;
     for entry in entries {
         let path = entry.map_err(|e| fail(format!("cannot read the rules directory: {e}")))?.path();

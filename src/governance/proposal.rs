@@ -204,7 +204,11 @@ pub fn check(
         if !in_force.versions.contains_key(id) {
             errors.push(FieldError::new(&format!("retire[{i}]"), "unknown_scheme", "no scheme in force has this id"));
         } else if touched.contains(id) {
-            errors.push(FieldError::new(&format!("retire[{i}]"), "conflict", "the proposal also gives this scheme's file"));
+            errors.push(FieldError::new(
+                &format!("retire[{i}]"),
+                "conflict",
+                "the proposal also gives this scheme's file",
+            ));
         } else {
             touched.push(id.clone());
         }
@@ -520,7 +524,11 @@ pub fn check_report_for_approval(
 }
 
 /// The plain-language and text changes a proposal makes to the rules in force.
-pub fn changes(proposal: &ProposalRow, current: &RuleSet, in_force: &InForce) -> (Vec<SchemeChange>, BTreeMap<String, String>) {
+pub fn changes(
+    proposal: &ProposalRow,
+    current: &RuleSet,
+    in_force: &InForce,
+) -> (Vec<SchemeChange>, BTreeMap<String, String>) {
     let files = proposal.file_list();
     let mut out = Vec::new();
     let mut text = BTreeMap::new();
@@ -532,7 +540,9 @@ pub fn changes(proposal: &ProposalRow, current: &RuleSet, in_force: &InForce) ->
         text.insert(name.clone(), diff::unified(name, before_text, body));
         let after = proposed.as_ref().and_then(|s| s.scheme(id));
         match (current.scheme(id), after) {
-            (Some(b), Some(a)) => out.push(SchemeChange { scheme: id.into(), kind: "changed", items: diff::scheme(b, a) }),
+            (Some(b), Some(a)) => {
+                out.push(SchemeChange { scheme: id.into(), kind: "changed", items: diff::scheme(b, a) })
+            }
             (None, Some(a)) => out.push(SchemeChange {
                 scheme: id.into(),
                 kind: "added",
@@ -551,7 +561,10 @@ pub fn changes(proposal: &ProposalRow, current: &RuleSet, in_force: &InForce) ->
         }
     }
     for id in proposal.retired() {
-        text.insert(store::file_name(&id), diff::unified(&store::file_name(&id), in_force.text_of(&id).unwrap_or(""), ""));
+        text.insert(
+            store::file_name(&id),
+            diff::unified(&store::file_name(&id), in_force.text_of(&id).unwrap_or(""), ""),
+        );
         out.push(SchemeChange { scheme: id, kind: "retired", items: Vec::new() });
     }
     (out, text)

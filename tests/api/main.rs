@@ -8,6 +8,7 @@ mod auth;
 mod console;
 mod contract;
 mod field_errors;
+mod governance;
 mod hardening;
 mod helpers;
 mod households;

@@ -1166,7 +1166,7 @@ const REFERENCE_SCHEMES: [&str; 13] = [
 #[test]
 fn the_rules_directory_loads_and_every_example_passes() {
     let rules = reference_rules();
-    assert!(rules.schemes.len() >= 40, "only {} schemes", rules.schemes.len());
+    assert_eq!(rules.schemes.len(), 51, "the catalogue holds the 51 schemes the KP single window analyses");
     for id in REFERENCE_SCHEMES {
         assert!(rules.scheme(id).is_some(), "reference scheme {id} is missing");
     }

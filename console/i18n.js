@@ -1,8 +1,7 @@
 // Languages: English and Urdu catalogues with the same keys (a test checks), the page's
 // direction, and helpers for text that must keep its own direction (ID numbers, phones,
-// dates, household numbers inside Urdu text) and for digits typed in Urdu.
+// dates, household numbers inside Urdu text), for digits typed in Urdu and for dates.
 
-import { isoToDate } from './lib/fields.js';
 import { html } from './lib/ui.js';
 
 const STORE = 'sahulat.lang';
@@ -104,6 +103,27 @@ export function asciiDigits(s) {
     const code = c.charCodeAt(0);
     return String(code >= 0x06f0 ? code - 0x06f0 : code - 0x0660);
   });
+}
+
+/** At most `max` digits as typed (in any script), with a dash after each of the first `cuts` digits once more follow. */
+export function mask(raw, max, cuts) {
+  const d = asciiDigits(raw).replace(/\D/g, '').slice(0, max);
+  return cuts.reduceRight((s, at) => (s.length > at ? `${s.slice(0, at)}-${s.slice(at)}` : s), d);
+}
+
+/** DD-MM-YYYY as typed → shown text. */
+export const maskDate = (raw) => mask(raw, 8, [2, 4]);
+
+/** DD-MM-YYYY → YYYY-MM-DD (or the text as typed, for the server to refuse clearly). */
+export function dateToIso(text) {
+  const m = /^(\d{2})-(\d{2})-(\d{4})$/.exec(text || '');
+  return m ? `${m[3]}-${m[2]}-${m[1]}` : text;
+}
+
+/** YYYY-MM-DD → DD-MM-YYYY. */
+export function isoToDate(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || '');
+  return m ? `${m[3]}-${m[2]}-${m[1]}` : '';
 }
 
 /** A date `YYYY-MM-DD` shown as DD-MM-YYYY, isolated left to right. */

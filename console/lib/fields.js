@@ -3,7 +3,7 @@
 // catalogues (`field.<name>`, `enum.<name>.<value>`). A test checks this list against the
 // OpenAPI document, so a field the API accepts cannot be missing here.
 
-import { asciiDigits } from '../i18n.js';
+import { asciiDigits, dateToIso, isoToDate, mask } from '../i18n.js';
 
 const ENUMS = {
   area_type: ['urban', 'rural'],
@@ -78,29 +78,8 @@ export const MEMBER_FIELDS = [
   { name: 'essi_registered', kind: 'bool', group: 'work' },
 ];
 
-/** At most `max` digits as typed (in any script), with a dash after each of the first `cuts` digits once more follow. */
-function mask(raw, max, cuts) {
-  const d = asciiDigits(raw).replace(/\D/g, '').slice(0, max);
-  return cuts.reduceRight((s, at) => (s.length > at ? `${s.slice(0, at)}-${s.slice(at)}` : s), d);
-}
-
 /** `#####-#######-#` as the clerk types. */
 export const maskIdNumber = (raw) => mask(raw, 13, [5, 12]);
-
-/** DD-MM-YYYY as typed → shown text. */
-export const maskDate = (raw) => mask(raw, 8, [2, 4]);
-
-/** DD-MM-YYYY → YYYY-MM-DD (or the text as typed, for the server to refuse clearly). */
-export function dateToIso(text) {
-  const m = /^(\d{2})-(\d{2})-(\d{4})$/.exec(text || '');
-  return m ? `${m[3]}-${m[2]}-${m[1]}` : text;
-}
-
-/** YYYY-MM-DD → DD-MM-YYYY. */
-export function isoToDate(iso) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || '');
-  return m ? `${m[3]}-${m[2]}-${m[1]}` : '';
-}
 
 /**
  * The form's text for a stored value (what an input shows), by field kind.

@@ -3,8 +3,7 @@
 // that live in the hash (links are shareable, Back works). Paged lists: paged.js.
 
 import * as api from '../api.js';
-import { asciiDigits, local, t } from '../i18n.js';
-import { dateToIso, isoToDate, maskDate } from './fields.js';
+import { asciiDigits, dateToIso, isoToDate, local, maskDate, t } from '../i18n.js';
 import { schemeCatalogue } from './schemes.js';
 import { ErrorSummary, Field, fieldErrors, html, problemText, useEffect, useRef, useState } from './ui.js';
 

@@ -41,6 +41,7 @@ function Nav({ route }) {
     ['users', '#/admin/users', 'user_list'],
     ['districts', '#/admin/districts', 'district_manage'],
     ['rules', '#/admin/rules', 'rules_reload'],
+    ['changes', '#/rule-changes', 'rule_change_read'],
   ].filter(([, , action]) => can(action));
   return html`<nav aria-label=${t('nav.label')} class="nav">
     <ul>

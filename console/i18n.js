@@ -6,7 +6,7 @@ import { html } from './lib/ui.js';
 
 const STORE = 'sahulat.lang';
 export const LANGS = ['en', 'ur'];
-const catalogues = {};
+export const catalogues = {};
 let current = 'en';
 const listeners = new Set();
 

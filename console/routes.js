@@ -2,27 +2,28 @@
 // `#/schemes/{id}`, …). A route names its page and the navigation section it belongs to.
 
 const table = [
-  // [pattern, name, section]
-  [/^\/search$/, 'search', 'search'],
-  [/^\/households\/new$/, 'register', 'register'],
+  // [pattern, name, section (the name when left out)]
+  [/^\/search$/, 'search'],
+  [/^\/households\/new$/, 'register'],
   [/^\/households\/([^/]+)$/, 'household', 'search'],
   [/^\/households\/([^/]+)\/edit$/, 'editHousehold', 'search'],
   [/^\/households\/([^/]+)\/members\/new$/, 'member', 'search'],
   [/^\/households\/([^/]+)\/members\/([^/]+)$/, 'member', 'search'],
   [/^\/households\/([^/]+)\/screening$/, 'screening', 'search'],
-  [/^\/referrals\/([^/]+)$/, 'referral', 'referral'],
+  [/^\/referrals\/([^/]+)$/, 'referral'],
   [/^\/referrals\/([^/]+)\/slip$/, 'slip', 'referral'],
-  [/^\/inbox$/, 'inbox', 'inbox'],
-  [/^\/schemes$/, 'schemes', 'schemes'],
+  [/^\/inbox$/, 'inbox'],
+  [/^\/schemes$/, 'schemes'],
   [/^\/schemes\/([^/]+)$/, 'scheme', 'schemes'],
-  [/^\/log$/, 'log', 'log'],
-  [/^\/audit$/, 'audit', 'audit'],
-  [/^\/reports$/, 'reports', 'reports'],
-  [/^\/admin\/users$/, 'users', 'users'],
+  [/^\/log$/, 'log'],
+  [/^\/audit$/, 'audit'],
+  [/^\/reports$/, 'reports'],
+  [/^\/admin\/users$/, 'users'],
   [/^\/admin\/users\/([^/]+)$/, 'user', 'users'],
-  [/^\/admin\/districts$/, 'districts', 'districts'],
-  [/^\/admin\/rules$/, 'rules', 'rules'],
-  [/^\/account$/, 'account', 'account'],
+  [/^\/admin\/districts$/, 'districts'],
+  [/^\/admin\/rules$/, 'rules'],
+  [/^\/account$/, 'account'],
+  [/^\/rule-(changes|versions|activations)(?:\/([^/]+))?$/, 'changes'],
 ];
 
 // Pages load when first visited, so each role's browser fetches only its own pages.
@@ -48,6 +49,7 @@ export const routes = {
   districts: page('admin-districts', 'DistrictsPage'),
   rules: page('admin-rules', 'RulesPage'),
   account: page('account', 'AccountPage'),
+  changes: page('rule-changes', 'RuleChangesPage'),
   notFound: page('not-found', 'NotFoundPage'),
 };
 
@@ -56,9 +58,9 @@ export function parseRoute(hash) {
   const raw = (hash || '').replace(/^#/, '') || '/';
   const [path, qs = ''] = raw.split('?');
   const query = Object.fromEntries(new URLSearchParams(qs));
-  for (const [re, name, section] of table) {
+  for (const [re, name, section = name] of table) {
     const m = path.match(re);
-    if (m) return { name, params: m.slice(1).map(decodeURIComponent), query, section, key: path };
+    if (m) return { name, params: m.slice(1).map((x) => decodeURIComponent(x || '')), query, section, key: path };
   }
   return { name: path === '/' ? 'home' : 'notFound', params: [], query, section: null, key: path };
 }

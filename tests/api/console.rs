@@ -148,7 +148,7 @@ fn catalogue(lang: &str, part: &str) -> BTreeMap<String, String> {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-const PARTS: [&str; 4] = ["core", "clerk", "roles", "reports"];
+const PARTS: [&str; 5] = ["core", "clerk", "roles", "reports", "changes"];
 
 #[test]
 fn both_catalogues_have_the_same_keys_and_no_key_twice() {
@@ -370,9 +370,9 @@ fn what_each_role_loads_stays_within_the_budget() {
                 "reports",
             ],
         ),
-        ("scheme_admin", &["inbox", "schemes", "referral", "reports"]),
-        ("auditor", &["log", "audit", "schemes", "reports"]),
-        ("admin", &["admin-users", "admin-districts", "admin-rules", "schemes", "reports"]),
+        ("scheme_admin", &["inbox", "schemes", "referral", "reports", "rule-changes"]),
+        ("auditor", &["log", "audit", "schemes", "reports", "rule-changes"]),
+        ("admin", &["admin-users", "admin-districts", "admin-rules", "schemes", "reports", "rule-changes"]),
     ];
     let mut everything = shell.clone();
     for (role, pages) in roles {

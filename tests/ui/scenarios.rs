@@ -245,6 +245,7 @@ pub async fn run_all(app: &App, driver: &Driver, report: &Report) -> Vec<String>
         scenario!("auditor", auditor);
         scenario!("admin", admin);
         scenario!("reports", reports);
+        scenario!("rule_changes", rule_changes);
         scenario!("page_timings", page_timings);
     }
     failures
@@ -1307,6 +1308,183 @@ async fn reports(w: &World<'_>, lang: &'static str) -> R {
         b.wait("[data-testid=table-coverage_by_district] table").await?;
         w.check_page(b, "reports-clerk").await?;
         b.print_pdf("reports-clerk").await.map(|_| ())
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Rule changes: a scheme administrator proposes a change and computes its impact; a second
+// one approves it (the author cannot); the versions page shows the difference.
+
+const RC_SCHEME: &str = "bisp-kafaalat";
+
+/// The rule file in force for `RC_SCHEME` with its PMT cut-off set to `cutoff` from `day`.
+async fn rc_changed_text(w: &World<'_>, token: &str, day: &str, cutoff: u32) -> R<String> {
+    let list =
+        w.app.call("GET", &format!("/api/v1/rule-versions?scheme={RC_SCHEME}&limit=1"), Some(token), None).await?;
+    let id = list.body["items"][0]["id"].as_str().ok_or_else(|| format!("no version of {RC_SCHEME}: {}", list.body))?;
+    let v = w.app.call("GET", &format!("/api/v1/rule-versions/{id}"), Some(token), None).await?;
+    let text = v.body["text"].as_str().ok_or_else(|| format!("version {id} has no text: {}", v.body))?.to_string();
+    let (head, rest) = text.split_once("  pmt_cutoff:\n").ok_or("no pmt_cutoff parameter")?;
+    let (label, values) = rest.split_once("    values:\n").ok_or("pmt_cutoff has no values")?;
+    let line = format!("      {day}: ");
+    let values = match values.find(&line) {
+        Some(at) => {
+            let end = values[at..].find('\n').map_or(values.len(), |e| at + e);
+            format!("{}{line}{cutoff}{}", &values[..at], &values[end..])
+        }
+        None => format!("{line}{cutoff}\n{values}"),
+    };
+    Ok(format!("{head}  pmt_cutoff:\n{label}    values:\n{values}"))
+}
+
+async fn rule_changes(w: &World<'_>, lang: &'static str) -> R {
+    let (author, approver) = (format!("rc-author-{lang}"), format!("rc-approver-{lang}"));
+    w.app.create_user(&author, Role::SchemeAdmin, &[], &[RC_SCHEME]).await?;
+    w.app.create_user(&approver, Role::SchemeAdmin, &[], &[RC_SCHEME]).await?;
+    // Households just above the cut-off in force, below the proposed one: they gain.
+    let cutoff = if lang == "en" { 35 } else { 36 };
+    let pmt = f64::from(cutoff) - 0.5;
+    for (district, n) in [("swat", 5), ("peshawar", 2)] {
+        for _ in 0..n {
+            let head = Person {
+                name: "Rukhsana",
+                name_ur: "رخسانہ",
+                relation: "head",
+                sex: "female",
+                dob: "05051984",
+                id_type: "cnic",
+                id: Some(w.id_number(true)),
+            };
+            w.api_household(&[head], json!({ "district": district, "pmt_score": pmt })).await?;
+        }
+    }
+    let token = w.app.token(&author, PASSWORD).await?;
+    let today = sahulat::registry::warnings::today_in_pakistan();
+    let text = rc_changed_text(w, &token, &today.to_string(), cutoff).await?;
+    let typed = today.format("%d%m%Y").to_string();
+    let mut proposal = String::new();
+    // The broken file is refused on purpose.
+    let refused = ["/api/v1/rule-proposals - Failed to load resource: the server responded with a status of 422"];
+    w.in_browser(lang, "rule_changes", &refused, async |b| {
+        b.open("").await?;
+        b.sign_in(&author, PASSWORD).await?;
+        b.click("nav a[href='#/rule-changes']").await?;
+        b.wait_hash("^#/rule-changes$").await?;
+        b.wait("[data-testid=proposals-count]").await?;
+        w.check_page(b, "rule-changes").await?;
+        b.click("[data-testid=new-proposal]").await?;
+        b.type_in("#f-new-summary", &format!("PMT cut-off {cutoff} from today ({lang})")).await?;
+        b.type_in("#f-new-effective_from", &typed).await?;
+        b.choose("#f-new-from", RC_SCHEME).await?;
+        b.click("[data-testid=new-start]").await?;
+        b.wait("#f-new-files-0").await?;
+        // The scheme's text in force, then the edit (as if typed).
+        let shown = b.value("#f-new-files-0").await?;
+        ensure(shown.contains("  pmt_cutoff:\n"), || format!("the file started from {RC_SCHEME} is {shown:?}"))?;
+        let edit = async |text: &str| {
+            b.js(
+                "const t = document.getElementById('f-new-files-0'); t.value = arguments[0]; t.dispatchEvent(new Event('input', {bubbles: true}));",
+                vec![json!(text)],
+            )
+            .await
+        };
+        // A mistake first: refused with its file, line and column, the text kept.
+        edit(&text.replace("rule: not owns_vehicle", "rule: not owns_vehicles")).await?;
+        b.click("[data-testid=new-submit]").await?;
+        b.wait(".error-summary").await?;
+        let summary = b.text(".error-summary").await?;
+        ensure(summary.contains(&format!("{RC_SCHEME}.yaml:")), || format!("the refusal of a broken file: {summary}"))?;
+        ensure(b.value("#f-new-files-0").await?.contains("owns_vehicles"), || "the text typed was lost".into())?;
+        w.check_page(b, "rule-new-error").await?;
+        edit(&text).await?;
+        w.check_page(b, "rule-new").await?;
+        b.click("[data-testid=new-submit]").await?;
+        let hash = b.wait_hash("^#/rule-changes/(?!new$)[^/?]+$").await?;
+        proposal = hash.trim_start_matches("#/rule-changes/").to_string();
+        b.wait("[data-testid=proposal-status]").await?;
+        b.wait("[data-testid=own-proposal]").await?;
+        ensure(b.find("[data-testid=approve]").await?.is_none(), || "the author is offered to approve".into())?;
+        b.wait("[data-testid=text-diff] ins").await?;
+        b.click("[data-testid=compute-impact]").await?;
+        b.wait_hash("report=").await?;
+        b.wait("[data-testid=impact-report] [data-testid=impact-chart]").await?;
+        b.wait("[data-testid=suppressed]").await?;
+        ensure(b.find("[data-testid=approve]").await?.is_none(), || "the author is offered to approve a report".into())?;
+        w.check_page(b, "rule-impact").await?;
+        scroll_to(b, "[data-testid=impact-chart]").await?;
+        b.shot("rule-impact-chart").await?;
+        b.click("[data-testid=sample]").await?;
+        b.wait_hash("hh=").await?;
+        b.wait("[data-testid=trace] table").await?;
+        scroll_to(b, "[data-testid=trace]").await?;
+        w.check_page(b, "rule-trace").await
+    })
+    .await?;
+    // The API agrees: the author may not approve, whatever the report.
+    let p = w.app.call("GET", &format!("/api/v1/rule-proposals/{proposal}"), Some(&token), None).await?;
+    ensure(p.body["may"]["approve"] == json!(false), || {
+        format!("the author may approve ({proposal}): {} {}", p.status, p.body)
+    })?;
+    let gained = w
+        .app
+        .call(
+            "GET",
+            &format!("/api/v1/impact-reports/{}", p.body["impact_reports"][0]["id"].as_str().unwrap_or_default()),
+            Some(&token),
+            None,
+        )
+        .await?;
+    let counts = gained.body["schemes"]
+        .as_array()
+        .and_then(|s| s.iter().find(|x| x["scheme"] == json!(RC_SCHEME)).cloned())
+        .unwrap_or_default();
+    ensure(counts["gained"].as_u64().unwrap_or(0) >= 7, || {
+        format!("the impact report's {RC_SCHEME} counts: {counts}")
+    })?;
+
+    w.in_browser(lang, "rule_changes", &[], async |b| {
+        b.open("").await?;
+        b.sign_in(&approver, PASSWORD).await?;
+        b.nav(&format!("#/rule-changes/{proposal}")).await?;
+        b.wait("[data-testid=proposal-status]").await?;
+        b.click("[data-testid=report-link]").await?;
+        b.wait("[data-testid=impact-report] table").await?;
+        b.click("[data-testid=approve]").await?;
+        b.type_in("#f-decide-text", "Checked the gained households.").await?;
+        w.check_page(b, "rule-approve").await?;
+        b.click("[data-testid=decide-confirm]").await?;
+        b.wait_gone("[data-testid=decide-confirm]").await?;
+        let token = w.app.token(&approver, PASSWORD).await?;
+        // Due today: activated at once (its impact computed again first).
+        let started = Instant::now();
+        loop {
+            let r = w.app.call("GET", &format!("/api/v1/rule-proposals/{proposal}"), Some(&token), None).await?;
+            if r.body["status"] == json!("active") {
+                break;
+            }
+            ensure(started.elapsed() < Duration::from_secs(60), || {
+                format!("the approved proposal is {}", r.body["status"])
+            })?;
+            actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+        }
+        b.nav("#/rule-changes").await?;
+        b.wait("[data-testid=proposals-count]").await?;
+        b.nav(&format!("#/rule-changes/{proposal}")).await?;
+        b.wait("[data-testid=decisions] li").await?;
+        w.check_page(b, "rule-approved").await?;
+        // The new version beside the one before.
+        b.nav(&format!("#/rule-versions?scheme={RC_SCHEME}")).await?;
+        b.click("[data-testid=version-link]").await?;
+        b.wait("[data-testid=version]").await?;
+        b.click("[data-testid=compare]").await?;
+        b.wait_hash("against=").await?;
+        let diff = b.text("[data-testid=text-diff]").await?;
+        ensure(diff.contains(&format!("+      {today}: {cutoff}")), || format!("the versions' diff: {diff}"))?;
+        w.check_page(b, "rule-versions").await?;
+        b.nav("#/rule-activations").await?;
+        b.wait("#freezes table, #freezes .empty").await?;
+        w.check_page(b, "rule-activations").await
     })
     .await
 }

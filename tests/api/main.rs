@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod console;
 mod contract;
+mod deploy;
 mod field_errors;
 mod governance;
 mod hardening;

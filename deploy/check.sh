@@ -40,11 +40,21 @@ trap 'rm -rf "$work"' EXIT
 # that must exist on a real host are redirected: the access log (/var/log/nginx) and the
 # certificate (/etc/ssl/sahulat, replaced by a throw-away self-signed one). compose.conf
 # names its upstreams app1..app3, which resolve only inside the compose network, so its
-# copy points them at 127.0.0.1 (nginx -t resolves upstream names).
+# copy points them at 127.0.0.1 (nginx -t resolves upstream names). nginx -t also binds the
+# listening sockets, which fails without root (80, 443) or when the port is taken (8080 by a
+# running demo), so the listen ports 80, 443 and 8080 become free unprivileged ones.
 mkdir -p "$work/sahulat" "$work/logs" "$work/tls"
+read -r p80 p443 p8080 < <(python3 -c 'import socket
+s = [socket.socket() for _ in range(3)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))')
 for f in deploy/nginx/*.conf; do
   sed -e "s|/var/log/nginx/|$work/logs/|g" -e "s|/etc/ssl/sahulat/|$work/tls/|g" \
-    -e 's/server app\([0-9]\):8080/server 127.0.0.1:808\1/' "$f" >"$work/sahulat/$(basename "$f")"
+    -e 's/server app\([0-9]\):8080/server 127.0.0.1:808\1/' \
+    -e "s/listen \(\[::\]:\)\{0,1\}80\([ ;]\)/listen \1$p80\2/" \
+    -e "s/listen \(\[::\]:\)\{0,1\}443\([ ;]\)/listen \1$p443\2/" \
+    -e "s/listen \(\[::\]:\)\{0,1\}8080\([ ;]\)/listen \1$p8080\2/" \
+    "$f" >"$work/sahulat/$(basename "$f")"
 done
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sahulat.test \
   -keyout "$work/tls/privkey.pem" -out "$work/tls/fullchain.pem" 2>/dev/null
@@ -56,6 +66,8 @@ for site in sahulat compose; do
     # sahulat.conf expects common.conf from the http block; compose.conf includes it itself
     # (it is the nginx image's conf.d/default.conf).
     echo "http {"
+    # nginx's compiled-in default access log (/var/log/nginx/access.log), kept out too.
+    echo "  access_log $work/logs/access.log;"
     [ "$site" = sahulat ] && echo "  include sahulat/common.conf;"
     echo "  include sahulat/$site.conf;"
     echo "}"

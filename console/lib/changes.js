@@ -63,23 +63,27 @@ export const refusal = (err, path, place = (x) => `${path.split('.')[0]}.${x}`) 
 // Rule text: left to right, fixed width, the page's width (CSSOM, allowed by the style policy).
 export const CODE = { dir: 'ltr', lang: 'en', spellcheck: 'false', autocomplete: 'off', style: { maxInlineSize: 'none', fontFamily: 'monospace' } };
 
-export const Changes = ({ changes, ref }) =>
-  (changes = changes?.filter((c) => c.items.length))?.length
-    ? changes.map(
-        (c) => html`<h3>${schemeName(ref, c.scheme)}: ${tOr(`rc.kind.${c.kind}`, c.kind)}</h3>
-          <ul data-testid=${`changes-${c.scheme}`}>
-            ${c.items.map(
-              (i) => html`<li>${tOr(`rc.what.${i.what}`, i.what)} ${code(i.name)}${i.before == null ? '' : html`, ${t('rc.was')} ${code(i.before)}`}${i.after == null ? '' : html`, ${t('rc.now')} ${code(i.after)}`}</li>`,
-            )}
-          </ul>`,
-      )
-    : html`<p class="empty">${t('rc.no_changes')}</p>`;
+export function Changes({ changes, ref }) {
+  const shown = changes?.filter((c) => c.items.length) || [];
+  if (!shown.length) return html`<p class="empty">${t('rc.no_changes')}</p>`;
+  return shown.map(
+    (c) => html`<h3>${schemeName(ref, c.scheme)}: ${tOr(`rc.kind.${c.kind}`, c.kind)}</h3>
+      <ul data-testid=${`changes-${c.scheme}`}>
+        ${c.items.map(
+          (i) => html`<li>${tOr(`rc.what.${i.what}`, i.what)} ${code(i.name)}${i.before == null ? '' : html`, ${t('rc.was')} ${code(i.before)}`}${i.after == null ? '' : html`, ${t('rc.now')} ${code(i.after)}`}</li>`,
+        )}
+      </ul>`,
+  );
+}
 
 /** Unified diffs by file: added and removed lines marked by sign, colour and ins/del. */
-export const TextDiff = ({ diffs }) =>
-  Object.entries(diffs || {}).filter(([, text]) => text).map(
+export function TextDiff({ diffs }) {
+  const files = Object.entries(diffs || {}).filter(([, text]) => text);
+  if (!files.length) return html`<p class="empty">${t('rc.no_diff')}</p>`;
+  return files.map(
     ([file, text]) => html`<h3>${code(file)}</h3>
       <pre class="rule" dir="ltr" lang="en" data-testid="text-diff">${text.split('\n').map((l) =>
         /^\+(?!\+\+)/.test(l) ? html`<ins class="mark-good">${`${l}\n`}</ins>` : /^-(?!--)/.test(l) ? html`<del class="mark-bad">${`${l}\n`}</del>` : `${l}\n`,
       )}</pre>`,
   );
+}

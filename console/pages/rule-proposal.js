@@ -178,7 +178,7 @@ function Report({ id, ref, path, hh }) {
 
 const OUTCOME = { true: ['good', 'rc.met'], false: ['bad', 'rc.not_met'], null: ['warn', 'rc.unknown'] };
 const outcome = (c) => (c ? html`<${Mark} kind=${OUTCOME[c.outcome][0]} label=${t(OUTCOME[c.outcome][1])} />` : '—');
-const status = (s) => html`<${Mark} kind=${{ eligible: 'good', not_eligible: 'bad' }[s.status] || 'warn'} label=${t(`status.${s.status}`)} />`;
+const status = (s) => (s.status ? html`<${Mark} kind=${{ eligible: 'good', not_eligible: 'bad' }[s.status] || 'warn'} label=${t(`status.${s.status}`)} />` : '—');
 
 /** A household's decision under the rules in force and the proposal, criterion by criterion. */
 function Trace({ report, hh, back, name }) {

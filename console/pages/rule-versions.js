@@ -8,7 +8,7 @@ import { Filters, Form, Section, go, isoOf, schemeName, useForm } from '../lib/l
 import { PagedTable, useListing } from '../lib/paged.js';
 import { Mark, Table, announce, html, useLoad, waiting } from '../lib/ui.js';
 
-const who = (v) => bdi([v.proposed_by, v.approved_by, v.activated_by].map((x) => x || '—').join(' · '));
+const who = (v) => bdi([v.proposed_by, v.approved_by, v.activated_by].map((x) => (x === 'system' ? t('rc.by_service') : x || '—')).join(' · '));
 const named = (ref, v) => html`${schemeName(ref, v.scheme)} ${ltr(`#${v.seq}`)}`;
 
 export function VersionsTab({ query, ref }) {

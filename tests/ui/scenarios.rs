@@ -1486,6 +1486,39 @@ async fn rule_changes(w: &World<'_>, lang: &'static str) -> R {
         b.wait("#freezes table, #freezes .empty").await?;
         w.check_page(b, "rule-activations").await
     })
+    .await?;
+    // An admin declares a freeze period and lifts it.
+    let (first, last) = (today + chrono::Days::new(30), today + chrono::Days::new(31));
+    w.in_browser(lang, "rule_changes", &[], async |b| {
+        b.open("").await?;
+        b.sign_in(ADMIN, PASSWORD).await?;
+        b.click("nav a[href='#/rule-changes']").await?;
+        b.nav("#/rule-activations").await?;
+        b.type_in("#f-freeze-starts_on", &first.format("%d%m%Y").to_string()).await?;
+        b.type_in("#f-freeze-ends_on", &last.format("%d%m%Y").to_string()).await?;
+        b.type_in("#f-freeze-reason", &format!("By-election ({lang})")).await?;
+        b.click("[data-testid=add-freeze]").await?;
+        b.wait("[data-testid=lift-freeze]").await?;
+        w.check_page(b, "rule-freezes").await?;
+        b.click("[data-testid=lift-freeze]").await?;
+        b.wait_gone("[data-testid=lift-freeze]").await
+    })
+    .await?;
+    // An auditor reads the proposal and its report: no action, no household's trace.
+    w.in_browser(lang, "rule_changes", &[], async |b| {
+        b.open("").await?;
+        b.sign_in(AUDITOR, PASSWORD).await?;
+        b.nav(&format!("#/rule-changes/{proposal}")).await?;
+        b.wait("[data-testid=proposal-status]").await?;
+        b.click("[data-testid=report-link]").await?;
+        b.wait("[data-testid=impact-report] table").await?;
+        for action in ["approve", "reject", "withdraw", "compute-impact", "sample"] {
+            ensure(b.find(&format!("[data-testid={action}]")).await?.is_none(), || {
+                format!("an auditor is offered {action}")
+            })?;
+        }
+        w.check_page(b, "rule-auditor").await
+    })
     .await
 }
 

@@ -1482,6 +1482,25 @@ async fn rule_changes(w: &World<'_>, lang: &'static str) -> R {
         let diff = b.text("[data-testid=text-diff]").await?;
         ensure(diff.contains(&format!("+      {today}: {cutoff}")), || format!("the versions' diff: {diff}"))?;
         w.check_page(b, "rule-versions").await?;
+        // Going back to the version before is a proposal of its own, which its author withdraws.
+        b.click("tbody tr:nth-child(2) [data-testid=version-link]").await?;
+        b.wait_hash("&v=[^&]+$").await?;
+        b.click("[data-testid=rollback]").await?;
+        b.type_in("#f-rollback-summary", &format!("Back to the cut-off before ({lang})")).await?;
+        b.type_in("#f-rollback-effective_from", &typed).await?;
+        w.check_page(b, "rule-rollback").await?;
+        b.click("[data-testid=rollback-confirm]").await?;
+        let hash = b.wait_hash("^#/rule-changes/[^/?]+$").await?;
+        let rollback = hash.trim_start_matches("#/rule-changes/").to_string();
+        b.click("[data-testid=withdraw]").await?;
+        b.type_in("#f-decide-text", "Proposed to try the rollback form.").await?;
+        w.check_page(b, "rule-withdraw").await?;
+        b.click("[data-testid=decide-confirm]").await?;
+        b.wait_gone("[data-testid=decide-confirm]").await?;
+        let r = w.app.call("GET", &format!("/api/v1/rule-proposals/{rollback}"), Some(&token), None).await?;
+        ensure(r.body["status"] == json!("withdrawn") && r.body["rollback_of"].is_string(), || {
+            format!("the rollback proposal after its withdrawal: {}", r.body)
+        })?;
         b.nav("#/rule-activations").await?;
         b.wait("#freezes table, #freezes .empty").await?;
         w.check_page(b, "rule-activations").await

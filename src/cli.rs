@@ -182,6 +182,44 @@ enum RulesCommand {
         /// The rules directory (default: `SAHULAT_RULES_DIR`, else `./rules`).
         dir: Option<std::path::PathBuf>,
     },
+    /// Write the rules in force in the database into DIR, byte for byte as approved.
+    Export {
+        /// Where to write the files (created if missing).
+        dir: std::path::PathBuf,
+    },
+    /// The impact of the files in DIR that differ from the rules in force, on every
+    /// registered household (or one district's), printed as JSON; nothing is stored.
+    Simulate {
+        /// A rules directory (e.g. an export, edited).
+        dir: std::path::PathBuf,
+        /// The date both rule sets are evaluated on (default today, Pakistan time).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// One district.
+        #[arg(long)]
+        district: Option<String>,
+        /// Per-scheme counts only (no breakdowns, samples or missing fields).
+        #[arg(long)]
+        counts_only: bool,
+    },
+    /// Propose the files in DIR that differ from the rules in force, as a scheme
+    /// administrator or admin; another person approves it (in the console or the API).
+    Propose {
+        /// A rules directory (e.g. an export, edited).
+        dir: std::path::PathBuf,
+        /// What changes and why.
+        #[arg(long)]
+        summary: String,
+        /// The day it takes effect, YYYY-MM-DD.
+        #[arg(long)]
+        effective: String,
+        /// The proposing user's login name.
+        #[arg(long)]
+        author: String,
+        /// A scheme to retire (repeatable).
+        #[arg(long)]
+        retire: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,7 +231,7 @@ enum AuditCommand {
 /// Parses the command line, runs the command and maps failures to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Rules(cmd) = &cli.command {
+    if let Command::Rules(cmd @ (RulesCommand::Check { .. } | RulesCommand::Test { .. })) = &cli.command {
         return rules(cmd);
     }
     if let Command::Healthcheck { url } = &cli.command {
@@ -231,6 +269,22 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
             println!("applied {} migration(s) on {}", applied.len(), settings.database_url.backend());
         }
         Command::User(cmd) => user(cmd, settings)?,
+        Command::Rules(RulesCommand::Export { dir }) => {
+            let mut conn = open(settings)?;
+            crate::governance::offline::in_force(&mut conn, settings)?;
+            let n = crate::governance::offline::export(&mut conn, &dir)?;
+            println!("{n} rule files in force written to {}", dir.display());
+        }
+        Command::Rules(RulesCommand::Simulate { dir, as_of, district, counts_only }) => {
+            startup::migrate(&settings.database_url)?;
+            let report = crate::governance::offline::simulate(settings, &dir, as_of, district.as_deref(), counts_only)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::Rules(RulesCommand::Propose { dir, summary, effective, author, retire }) => {
+            startup::migrate(&settings.database_url)?;
+            let id = crate::governance::offline::propose(settings, &dir, (&summary, &effective), &author, &retire)?;
+            println!("proposal {id} made; it takes effect once another administrator approves it");
+        }
         Command::Rules(cmd) => return Ok(rules(&cmd)),
         Command::Healthcheck { url } => return Ok(crate::healthcheck::command(url.as_deref())),
         Command::Screen { all, district, as_of, chunk } => {
@@ -268,7 +322,12 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
 }
 
 fn rules(cmd: &RulesCommand) -> ExitCode {
-    let (RulesCommand::Check { dir } | RulesCommand::Test { dir }) = cmd;
+    let (RulesCommand::Check { dir } | RulesCommand::Test { dir }) = cmd else {
+        eprintln!(
+            "sahulat: this rules command needs the database (run it through `sahulat rules …` with the settings)"
+        );
+        return ExitCode::FAILURE;
+    };
     let dir = dir.clone().unwrap_or_else(|| {
         std::env::var_os("SAHULAT_RULES_DIR").map_or_else(|| "./rules".into(), std::path::PathBuf::from)
     });
@@ -438,16 +497,13 @@ fn print_report(settings: &Settings, report: &str, options: ReportOptions, forma
     if !(1..=3650).contains(&days) {
         anyhow::bail!("--days must be from 1 to 3650");
     }
-    let set = crate::rules::load_dir(&settings.rules_dir).map_err(|diagnostics| {
-        let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("the rules have mistakes:\n{}", listed.join("\n"))
-    })?;
+    let mut conn = open(settings)?;
+    let set = crate::governance::offline::in_force(&mut conn, settings)?;
     if let Some(s) = &scheme
         && set.scheme(s).is_none()
     {
         anyhow::bail!("--scheme {s:?} is not a scheme in the rules");
     }
-    let mut conn = open(settings)?;
     if let Some(d) = &district
         && districts::find(&mut conn, d)?.is_none()
     {
@@ -487,12 +543,10 @@ fn rescreen(
     if !(1..=100_000).contains(&chunk) {
         anyhow::bail!("--chunk must be between 1 and 100000");
     }
-    let set = crate::rules::load_dir(&settings.rules_dir).map_err(|diagnostics| {
-        let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("the rules have mistakes; nothing was screened:\n{}", listed.join("\n"))
-    })?;
     let as_of = as_of.unwrap_or_else(today_in_pakistan);
     let mut conn = open(settings)?;
+    // The rules in force, as the service holds them (one source of truth for every instance).
+    let set = crate::governance::offline::in_force(&mut conn, settings)?;
     db::tune_for_bulk(&mut conn)?;
     if let Some(d) = district
         && districts::find(&mut conn, d)?.is_none()

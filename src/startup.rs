@@ -87,21 +87,36 @@ impl Application {
         }
         let audit_key = AuditKey::new(&settings.audit_key);
         let pool = db::build_pool(&settings.database_url, settings.db_pool_size);
-        let (set, generation) = {
-            let mut conn = pool.get().context("cannot connect to the database")?;
-            if crate::governance::store::generation(&mut conn)? == 0 {
-                // A new database is seeded from the rules directory: it must load.
-                RulesHandle::load(&settings.rules_dir).map_err(|diagnostics| {
+        let (set, generation) = match pool.get() {
+            Ok(mut conn) => {
+                if crate::governance::store::generation(&mut conn)? == 0 {
+                    // A new database is seeded from the rules directory: it must load.
+                    crate::rules::load_dir(&settings.rules_dir).map_err(|diagnostics| {
+                        let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+                        anyhow::anyhow!(
+                            "the rules in {} have {} mistake(s); the service will not start with them:\n{}",
+                            settings.rules_dir.display(),
+                            diagnostics.len(),
+                            listed.join("\n")
+                        )
+                    })?;
+                }
+                crate::governance::prepare(&mut conn, &settings.rules_dir, &audit_key)?
+            }
+            // The service starts and answers 503 until the database answers; meanwhile it
+            // holds the directory's rules, and takes the database's as soon as it can.
+            Err(error) => {
+                tracing::warn!(%error, "the database does not answer: holding the rules directory's rules until it does");
+                let set = crate::rules::load_dir(&settings.rules_dir).map_err(|diagnostics| {
                     let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
                     anyhow::anyhow!(
-                        "the rules in {} have {} mistake(s); the service will not start with them:\n{}",
+                        "the rules in {} have mistakes:\n{}",
                         settings.rules_dir.display(),
-                        diagnostics.len(),
                         listed.join("\n")
                     )
                 })?;
+                (set, 0)
             }
-            crate::governance::prepare(&mut conn, &settings.rules_dir, &audit_key)?
         };
         tracing::info!(
             schemes = set.schemes.len(),

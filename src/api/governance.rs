@@ -12,7 +12,7 @@ use super::schemes::parse_as_of;
 use super::{Page, no_store, ok_json, page_limit};
 use crate::audit::{self, AuditContext, Event, now_micros};
 use crate::auth::{AuthUser, Role};
-use crate::db::schema::{impact_changes, rule_freezes, rule_proposals, rule_versions};
+use crate::db::schema::{rule_freezes, rule_proposals, rule_versions};
 use crate::db::{self, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::governance::activation::{self, Ask};
@@ -359,66 +359,11 @@ pub async fn impact_trace(
         if who.role == Role::Auditor {
             return Err(ApiError::Forbidden);
         }
-        let household = crate::db::schema::households::table
-            .filter(crate::db::schema::households::household_number.eq(&number))
-            .select((crate::db::schema::households::id, crate::db::schema::households::district_code))
-            .first::<(String, String)>(conn)
-            .optional()?
-            .filter(|(_, d)| r.district_code.as_ref().is_none_or(|x| x == d))
-            .ok_or(ApiError::NotFound)?;
-        // The rules before: the versions recorded with the report.
-        let before_ids: std::collections::BTreeMap<String, String> = serde_json::from_str(&r.before_versions).unwrap_or_default();
-        let versions = store::versions(conn, &before_ids.values().cloned().collect::<Vec<_>>())?;
-        let before_files: Vec<(String, String)> =
-            versions.into_iter().filter_map(|v| v.body.map(|b| (v.file_name, b))).collect();
-        let before_in_force = store::InForce { files: before_files.clone(), versions: before_ids, generation: 0 };
-        let before = crate::governance::compile(&before_files).map_err(|d| super::schemes::diagnostics_problem(&d))?;
-        let after_files = crate::governance::merged(&before_in_force, &p.file_list(), &p.retired());
-        let after = crate::governance::compile(&after_files).map_err(|d| super::schemes::diagnostics_problem(&d))?;
-        let row: crate::registry::model::HouseholdRow = crate::db::schema::households::table
-            .find(&household.0)
-            .select(crate::registry::model::HouseholdRow::as_select())
-            .first(conn)?;
-        let members: Vec<crate::registry::model::MemberFields> =
-            crate::registry::repo::current_member_facts(conn, std::slice::from_ref(&household.0))?
-                .iter()
-                .map(crate::registry::model::MemberFields::from_facts_row)
-                .collect();
-        let facts = crate::screening::store::facts_from_fields(&row, &members);
-        let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
-        let schemes: Vec<String> = body["schemes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s["scheme"].as_str().map(str::to_string))
-            .collect();
-        let trace = |set: &crate::rules::RuleSet, id: &str| -> Value {
-            let Some(i) = set.schemes.iter().position(|s| s.id == id) else { return json!({"status": Value::Null, "criteria": [], "missing": []}) };
-            let mut f = facts.clone();
-            f.enrolled = Vec::new();
-            let mut e = crate::rules::Explanation::default();
-            set.bind(r.as_of).explain(&mut f, &mut e);
-            let result = &e.results[i];
-            let s = &set.schemes[i];
-            json!({
-                "status": result.status.map(|s| s.as_str()),
-                "criteria": s.criteria.iter().zip(&result.outcomes).map(|(c, o)| json!({"id": c.id, "label": c.label, "outcome": o.known()})).collect::<Vec<_>>(),
-                "missing": result.missing.iter().map(|m| m.field).collect::<Vec<_>>(),
-            })
-        };
-        let stored: Vec<(String, String)> = impact_changes::table
-            .filter(impact_changes::report_id.eq(&r.id))
-            .filter(impact_changes::household_id.eq(&household.0))
-            .select((impact_changes::scheme_id, impact_changes::change))
-            .load(conn)?;
-        let out = json!({
-            "report_id": r.id,
-            "household_number": number,
-            "as_of": r.as_of,
-            "changes": stored.iter().map(|(s, c)| json!({"scheme": s, "change": c})).collect::<Vec<_>>(),
-            "schemes": schemes.iter().map(|id| json!({"scheme": id, "before": trace(&before, id), "after": trace(&after, id)})).collect::<Vec<_>>(),
-        });
-        let event = Event::new("rule_impact_trace").object("impact_report", &r.id).district(household.1.clone()).details(json!({"household": household.0}));
+        let (out, household) = crate::governance::activation::trace(conn, &r, &p, &number)?;
+        let event = Event::new("rule_impact_trace")
+            .object("impact_report", &r.id)
+            .district(household.1.clone())
+            .details(json!({"household": household.0}));
         audit(conn, &state2, &who, event)?;
         Ok(out)
     })

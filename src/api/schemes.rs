@@ -313,7 +313,8 @@ pub async fn reload(state: &AppState, ctx: AuditContext, trigger: &'static str) 
     }
     let previous = state.rules.current().set.version.clone();
     let dir = state.rules.dir().to_path_buf();
-    let outcome = web::block(move || crate::governance::read_dir(&dir)).await.map_err(|e| anyhow::anyhow!("reload: {e}"))?;
+    let outcome =
+        web::block(move || crate::governance::read_dir(&dir)).await.map_err(|e| anyhow::anyhow!("reload: {e}"))?;
     let key = state.audit_key.clone();
     let username = ctx.username.clone().unwrap_or_else(|| "system".into());
     match outcome {
@@ -321,27 +322,27 @@ pub async fn reload(state: &AppState, ctx: AuditContext, trigger: &'static str) 
             let version = set.version.clone();
             let schemes = set.schemes.len();
             let (changed, generation) = db::run_write(&state.pool, move |conn| {
-                db::write_tx(conn, |c| -> Result<(Vec<String>, i64), ApiError> {
-                    let who = crate::governance::store::Provenance {
-                        proposal_id: None,
-                        summary: "development reload from the rules directory",
-                        proposed_by: None,
-                        approved_by: None,
-                        activated_by: &username,
-                        effective_from: today_in_pakistan(),
-                    };
-                    let changed = crate::governance::store_files(c, &files, &version, &who)?;
-                    let event = Event::new("rules_reload").details(json!({
-                        "trigger": trigger,
-                        "mode": "development",
-                        "previous_version": previous,
-                        "version": version,
-                        "schemes": schemes,
-                        "changed": changed,
-                    }));
-                    audit::record(c, &key, &ctx, &event)?;
-                    Ok((changed, crate::governance::store::generation(c)?))
-                })
+                // `run_write` is the transaction already (its writer lock is not re-entrant).
+                let c = conn;
+                let who = crate::governance::store::Provenance {
+                    proposal_id: None,
+                    summary: "development reload from the rules directory",
+                    proposed_by: None,
+                    approved_by: None,
+                    activated_by: &username,
+                    effective_from: today_in_pakistan(),
+                };
+                let changed = crate::governance::store_files(c, &files, &version, &who)?;
+                let event = Event::new("rules_reload").details(json!({
+                    "trigger": trigger,
+                    "mode": "development",
+                    "previous_version": previous,
+                    "version": version,
+                    "schemes": schemes,
+                    "changed": changed,
+                }));
+                audit::record(c, &key, &ctx, &event)?;
+                Ok((changed, crate::governance::store::generation(c)?))
             })
             .await?;
             let loaded = state.rules.install(set, generation);

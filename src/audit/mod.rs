@@ -165,6 +165,8 @@ pub fn chain_of(ctx: &AuditContext, event: &Event) -> String {
         (Some(district), _, _) => format!("district:{district}"),
         (None, Some(user), _) => format!("user:{user}"),
         (None, None, Some(name)) if name == "cli" => "cli".into(),
+        // The service itself: seeding the rules, scheduled activations.
+        (None, None, Some(name)) if name == "system" => "system".into(),
         _ => "anonymous".into(),
     }
 }

@@ -124,6 +124,85 @@ pub fn compute_report<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     Ok(row)
 }
 
+/// One household of a report: each reported scheme's criteria under the rules in force when
+/// the report was computed (the versions it recorded) and under the proposal, on today's
+/// record of the household; with the stored change. Returns the trace and the household's
+/// `(id, district)`.
+pub fn trace(
+    conn: &mut DbConnection,
+    r: &ReportRow,
+    p: &ProposalRow,
+    number: &str,
+) -> Result<(Value, (String, String)), ApiError> {
+    use crate::db::schema::{households, impact_changes};
+    let household = households::table
+        .filter(households::household_number.eq(number))
+        .select((households::id, households::district_code))
+        .first::<(String, String)>(conn)
+        .optional()?
+        .filter(|(_, d)| r.district_code.as_ref().is_none_or(|x| x == d))
+        .ok_or(ApiError::NotFound)?;
+    // The rules before: the versions recorded with the report.
+    let before_ids: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&r.before_versions).unwrap_or_default();
+    let versions = store::versions(conn, &before_ids.values().cloned().collect::<Vec<_>>())?;
+    let before_files: Vec<(String, String)> =
+        versions.into_iter().filter_map(|v| v.body.map(|b| (v.file_name, b))).collect();
+    let before_in_force = store::InForce { files: before_files.clone(), versions: before_ids, generation: 0 };
+    let before = crate::governance::compile(&before_files).map_err(|d| crate::api::schemes::diagnostics_problem(&d))?;
+    let after_files = crate::governance::merged(&before_in_force, &p.file_list(), &p.retired());
+    let after = crate::governance::compile(&after_files).map_err(|d| crate::api::schemes::diagnostics_problem(&d))?;
+    let row: crate::registry::model::HouseholdRow =
+        households::table.find(&household.0).select(crate::registry::model::HouseholdRow::as_select()).first(conn)?;
+    let members: Vec<crate::registry::model::MemberFields> =
+        crate::registry::repo::current_member_facts(conn, std::slice::from_ref(&household.0))?
+            .iter()
+            .map(crate::registry::model::MemberFields::from_facts_row)
+            .collect();
+    let facts = crate::screening::store::facts_from_fields(&row, &members);
+    let enrolled: Vec<String> = crate::db::schema::referrals::table
+        .filter(crate::db::schema::referrals::household_id.eq(&household.0))
+        .filter(crate::db::schema::referrals::status.eq("enrolled"))
+        .select(crate::db::schema::referrals::scheme_id)
+        .load(conn)?;
+    let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+    let schemes: Vec<String> = body["schemes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["scheme"].as_str().map(str::to_string))
+        .collect();
+    let trace = |set: &crate::rules::RuleSet, id: &str| -> Value {
+        let Some(i) = set.schemes.iter().position(|s| s.id == id) else {
+            return json!({"status": Value::Null, "criteria": [], "missing": []});
+        };
+        let mut f = facts.clone();
+        f.enrolled = enrolled.iter().filter_map(|s| set.schemes.iter().position(|x| x.id == *s)).collect();
+        let mut e = crate::rules::Explanation::default();
+        set.bind(r.as_of).explain(&mut f, &mut e);
+        let result = &e.results[i];
+        let s = &set.schemes[i];
+        json!({
+            "status": result.status.map(|s| s.as_str()),
+            "criteria": s.criteria.iter().zip(&result.outcomes).map(|(c, o)| json!({"id": c.id, "label": c.label, "outcome": o.known()})).collect::<Vec<_>>(),
+            "missing": result.missing.iter().map(|m| m.field).collect::<Vec<_>>(),
+        })
+    };
+    let stored: Vec<(String, String)> = impact_changes::table
+        .filter(impact_changes::report_id.eq(&r.id))
+        .filter(impact_changes::household_id.eq(&household.0))
+        .select((impact_changes::scheme_id, impact_changes::change))
+        .load(conn)?;
+    let out = json!({
+        "report_id": r.id,
+        "household_number": number,
+        "as_of": r.as_of,
+        "changes": stored.iter().map(|(s, c)| json!({"scheme": s, "change": c})).collect::<Vec<_>>(),
+        "schemes": schemes.iter().map(|id| json!({"scheme": id, "before": trace(&before, id), "after": trace(&after, id)})).collect::<Vec<_>>(),
+    });
+    Ok((out, household))
+}
+
 /// Whether `now` moved from `approved` by more than 2 % or more than 500 households on any
 /// headline count of any scheme; returns what moved.
 pub fn drift(approved: &Value, now: &Value) -> Vec<String> {

@@ -9,6 +9,7 @@
 pub mod activation;
 pub mod diff;
 pub mod impact;
+pub mod offline;
 pub mod proposal;
 pub mod store;
 
@@ -24,9 +25,12 @@ use crate::rules::{Diagnostic, RuleSet, load};
 use crate::screening::RulesHandle;
 pub use store::InForce;
 
+/// Rule files as `(file name, text)`.
+pub type Files = Vec<(String, String)>;
+
 /// Reads the `*.yaml` files of a rules directory as `(file name, text)`, sorted by name,
 /// and checks them together.
-pub fn read_dir(dir: &Path) -> Result<(Vec<(String, String)>, RuleSet), Vec<Diagnostic>> {
+pub fn read_dir(dir: &Path) -> Result<(Files, RuleSet), Vec<Diagnostic>> {
     let set = load::load_dir(dir)?;
     let mut files = Vec::new();
     let fail =
@@ -176,7 +180,7 @@ impl Poller {
             }
             // Due activations: every few seconds (and at once when an approval asks).
             tick += 1;
-            if tick % 5 == 0 || self.activation.nudged() {
+            if tick.is_multiple_of(5) || self.activation.nudged() {
                 self.activation.run_in_background(Arc::clone(&rules));
             }
         }
@@ -184,6 +188,12 @@ impl Poller {
 
     fn refresh(&self, rules: &RulesHandle) -> anyhow::Result<()> {
         let mut conn = self.pool.get()?;
+        if rules.generation() == 0 {
+            // Started while the database did not answer: seed it if new, then read it.
+            let (set, generation) = prepare(&mut conn, rules.dir(), &self.activation.key)?;
+            rules.install(set, generation);
+            return Ok(());
+        }
         let generation = store::generation(&mut conn)?;
         if generation != rules.generation() {
             let (set, generation) = load_in_force(&mut conn)?;

@@ -169,7 +169,7 @@ pub fn check(
             None
         }
         Some(Ok(d)) if d < today => {
-            errors.push(FieldError::new("effective_from", "in_the_past", &format!("today ({today}) or later")));
+            errors.push(FieldError::new("effective_from", "in_the_past", format!("today ({today}) or later")));
             None
         }
         Some(Ok(d)) if d > today + TimeDelta::days(5 * 366) => {
@@ -182,30 +182,30 @@ pub fn check(
         errors.push(FieldError::new("files", "required", "give at least one file, or a scheme to retire"));
     }
     if asked.files.len() > MAX_FILES {
-        errors.push(FieldError::new("files", "too_many", &format!("at most {MAX_FILES} files in one proposal")));
+        errors.push(FieldError::new("files", "too_many", format!("at most {MAX_FILES} files in one proposal")));
     }
     let mut touched: Vec<String> = Vec::new();
     for (name, text) in &asked.files {
         let id = name.strip_suffix(".yaml").unwrap_or("");
         if !check_scheme_id(id) {
             errors.push(FieldError::new(
-                &format!("files.{name}"),
+                format!("files.{name}"),
                 "invalid_name",
                 "name the file <scheme id>.yaml: lower-case letters, digits and '-'",
             ));
             continue;
         }
         if in_force.text_of(id) == Some(text.as_str()) {
-            errors.push(FieldError::new(&format!("files.{name}"), "unchanged", "the file is the one in force"));
+            errors.push(FieldError::new(format!("files.{name}"), "unchanged", "the file is the one in force"));
         }
         touched.push(id.to_string());
     }
     for (i, id) in asked.retire.iter().enumerate() {
         if !in_force.versions.contains_key(id) {
-            errors.push(FieldError::new(&format!("retire[{i}]"), "unknown_scheme", "no scheme in force has this id"));
+            errors.push(FieldError::new(format!("retire[{i}]"), "unknown_scheme", "no scheme in force has this id"));
         } else if touched.contains(id) {
             errors.push(FieldError::new(
-                &format!("retire[{i}]"),
+                format!("retire[{i}]"),
                 "conflict",
                 "the proposal also gives this scheme's file",
             ));
@@ -230,9 +230,9 @@ pub fn check(
     // through `eligible(…)`).
     for report in examples::run(&set).iter().filter(|r| !r.passed()) {
         errors.push(FieldError::new(
-            &format!("files.{}", store::file_name(&report.scheme)),
+            format!("files.{}", store::file_name(&report.scheme)),
             "example_failed",
-            &format!("example “{}” ({}): {}", report.name, report.location, report.problems.join("; ")),
+            format!("example “{}” ({}): {}", report.name, report.location, report.problems.join("; ")),
         ));
     }
     if !restoring {
@@ -257,9 +257,9 @@ pub fn check(
                     ["true", "false", "unknown"].iter().zip(seen).filter(|(_, s)| !s).map(|(w, _)| *w).collect();
                 if !lacking.is_empty() {
                     errors.push(FieldError::new(
-                        &format!("files.{id}.yaml"),
+                        format!("files.{id}.yaml"),
                         "criterion_coverage",
-                        &format!(
+                        format!(
                             "criterion `{criterion}` has no example where it is {}; add example households for it",
                             lacking.join(" or ")
                         ),

@@ -75,9 +75,19 @@ fn summary_json(p: &ProposalRow) -> Value {
 
 /// A proposal with its files, changes, reports, decisions and what the caller may do.
 fn detail_json(conn: &mut DbConnection, state: &AppState, p: &ProposalRow, who: &Who) -> Result<Value, ApiError> {
-    let in_force = store::read_in_force(conn)?;
+    let mut in_force = store::read_in_force(conn)?;
     let current = state.rules.current();
-    let (changes, text_diff) = proposal::changes(p, &current.set, &in_force);
+    // A decided proposal is shown against the versions it was made on, not the rules now in
+    // force (an active one would otherwise show no difference).
+    let base =
+        (p.status != "proposed" && p.status != "approved").then(|| base_of(conn, p, &in_force)).transpose()?.flatten();
+    let (changes, text_diff) = match &base {
+        Some((set, files)) => {
+            in_force = files.clone();
+            proposal::changes(p, set, &in_force)
+        }
+        None => proposal::changes(p, &current.set, &in_force),
+    };
     let reports: Vec<Value> = proposal::reports_of(conn, &p.id)?
         .iter()
         .map(|r| {
@@ -102,6 +112,36 @@ fn detail_json(conn: &mut DbConnection, state: &AppState, p: &ProposalRow, who: 
         "compute_impact": (open || p.status == "approved") && (author_or_admin || decider),
     });
     Ok(out)
+}
+
+/// The rules a proposal was made on: the rules in force with its schemes at the versions
+/// recorded when it was made (`None` when they no longer load together).
+fn base_of(
+    conn: &mut DbConnection,
+    p: &ProposalRow,
+    in_force: &store::InForce,
+) -> Result<Option<(crate::rules::RuleSet, store::InForce)>, ApiError> {
+    let base = p.base_versions();
+    let ids: Vec<String> = base.values().flatten().cloned().collect();
+    let versions = store::versions(conn, &ids)?;
+    let touched: Vec<String> = base.keys().cloned().collect();
+    let mut files: Vec<(String, String)> = in_force
+        .files
+        .iter()
+        .filter(|(name, _)| !touched.iter().any(|t| t == crate::governance::scheme_of(name)))
+        .cloned()
+        .collect();
+    files.extend(versions.into_iter().filter_map(|v| v.body.map(|b| (v.file_name, b))));
+    files.sort();
+    let mut versions = in_force.versions.clone();
+    for (scheme, version) in &base {
+        match version {
+            Some(v) => versions.insert(scheme.clone(), v.clone()),
+            None => versions.remove(scheme),
+        };
+    }
+    let Ok(set) = crate::governance::compile(&files) else { return Ok(None) };
+    Ok(Some((set, store::InForce { files, versions, generation: in_force.generation })))
 }
 
 fn load_visible(conn: &mut DbConnection, id: &str, who: &Who) -> Result<ProposalRow, ApiError> {

@@ -36,7 +36,11 @@ fn text(t: &Text) -> String {
 }
 
 fn values(p: &crate::rules::Parameter) -> String {
-    p.values.iter().map(|(from, v)| format!("{v} from {from}")).collect::<Vec<_>>().join("; ")
+    p.values
+        .iter()
+        .map(|(from, v)| format!("{} from {from}", crate::rules::num::display(*v)))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn field(items: &mut Vec<Item>, name: &str, before: String, after: String) {

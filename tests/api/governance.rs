@@ -250,6 +250,9 @@ async fn a_change_is_proposed_measured_approved_by_another_person_activated_and_
     let kinds: Vec<&str> =
         active["decisions"].as_array().expect("decisions").iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(kinds, ["approval", "activation"]);
+    // Once active, it is still shown against the version it replaced.
+    let items = active["changes"][0]["items"].as_array().expect("items");
+    assert!(items.iter().any(|i| i["what"] == "criterion_added" && i["name"] == "c2"), "{active}");
     let rules = app.call("GET", "/api/v1/rules", Some(&admin), None).await;
     assert_eq!(rules.body["version"], r["rules_after"], "{}", rules.body);
     let auditor_view = app.call("GET", &format!("/api/v1/rule-proposals/{id}"), Some(&auditor), None).await;

@@ -583,3 +583,62 @@ async fn s3_unknown_user_and_wrong_password_take_the_same_time_and_a_login_storm
     println!("S3: during a storm of 100 logins, health probe p99 {:.1} ms", percentile(&probes, 0.99));
     assert!(percentile(&probes, 0.99) < 1_000.0);
 }
+
+/// Issue 12: the rules in force live in the database, so a rule change activated through one
+/// `sahulat serve` process is served by another process on the same database within 5 s.
+#[actix_web::test]
+async fn r11_two_processes_on_one_database_serve_an_activated_rule_change_within_5_s() {
+    let _serial = SERIAL.lock().await;
+    let (_store, url) = Store::new("r11");
+    let first = Service::start(&url, &[("admin-a", "admin", &[]), ("admin-b", "admin", &[])]).await;
+    let second = Service::start(&url, &[]).await;
+    let (a, b) = (first.token("admin-a").await, first.token("admin-b").await);
+    let http = client(2);
+    let get = |service: &Service, path: &str, token: &str| {
+        let (url, token, http) = (format!("{}{path}", service.url), token.to_string(), http.clone());
+        async move { call(&http, "GET", &url, Some(&token), None, &[]).await.expect("answered") }
+    };
+    let (_, before) = get(&second, "/api/v1/rules", &b).await;
+    // The change: a comment at the end of one scheme's file (no decision moves).
+    let (_, versions) = get(&first, "/api/v1/rule-versions?scheme=zakat-guzara", &a).await;
+    let version = versions["items"][0]["id"].as_str().expect("a version of zakat-guzara").to_string();
+    let (_, v) = get(&first, &format!("/api/v1/rule-versions/{version}"), &a).await;
+    let text = format!("{}# reviewed\n", v["text"].as_str().expect("text"));
+    let today = sahulat::registry::warnings::today_in_pakistan().to_string();
+    let body = json!({"summary": "reviewed", "effective_from": today, "files": {"zakat-guzara.yaml": text}});
+    let post = |path: String, token: String, body: Option<Value>| {
+        let (url, http) = (format!("{}{path}", first.url), http.clone());
+        async move { call(&http, "POST", &url, Some(&token), body.as_ref(), &[]).await.expect("answered") }
+    };
+    let (status, proposal) = post("/api/v1/rule-proposals".into(), a.clone(), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{proposal}");
+    let id = proposal["id"].as_str().expect("id").to_string();
+    let (status, report) = post(format!("/api/v1/rule-proposals/{id}/impact"), a.clone(), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    let approval = json!({"impact_report_id": report["id"]});
+    let (status, approved) = post(format!("/api/v1/rule-proposals/{id}/approval"), b.clone(), Some(approval)).await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    let waited = Instant::now();
+    loop {
+        let (_, p) = get(&first, &format!("/api/v1/rule-proposals/{id}"), &a).await;
+        if p["status"] == "active" {
+            break;
+        }
+        assert!(waited.elapsed() < Duration::from_secs(60), "never activated: {p}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let activated = Instant::now();
+    loop {
+        let (_, now) = get(&second, "/api/v1/rules", &b).await;
+        if now["version"] == report["rules_after"] {
+            break;
+        }
+        assert_ne!(now["version"], Value::Null);
+        assert!(activated.elapsed() < Duration::from_secs(5), "the second process still serves {now} (was {before})");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "R11: the second process served the activated rules {:?} after the first activated them",
+        activated.elapsed()
+    );
+}

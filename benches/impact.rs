@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench --bench impact -- [--database URL] [--scheme bisp-kafaalat]
 //!     [--from '      2020-01-01: 32' --to '      2020-01-01: 32\n      2026-12-01: 35'] [--as-of YYYY-MM-DD]
+//!     [--chunk N] [--repeat N]
 //! ```
 //!
 //! The database is `--database URL` or `BENCH_DATABASE_URL`, used in place: the rules in
@@ -78,6 +79,8 @@ fn main() {
         .get("as-of")
         .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap_or_else(|e| panic!("--as-of: {e}")))
         .unwrap_or_else(today_in_pakistan);
+    let chunk: i64 =
+        args.get("chunk").map_or(activation::CHUNK, |c| c.parse().unwrap_or_else(|e| panic!("--chunk: {e}")));
     let actor = Actor { id: "bench", username: "bench", role: Role::Admin, schemes: &[] };
     let asked = NewProposal {
         summary: Some(format!("bench: {scheme}")),
@@ -94,9 +97,25 @@ fn main() {
         (0..2).map(|_| Box::new(db::connect(&url).unwrap_or_else(|e| panic!("connect: {e}")))).collect()
     };
 
+    let focus = vec![scheme.clone()];
+    let repeat: usize = args.get("repeat").map_or(1, |r| r.parse().unwrap_or(1));
+    for _ in 1..repeat {
+        let input = Input {
+            before: &current,
+            after: &checked.set,
+            as_of,
+            district: None,
+            focus: &focus,
+            store_as: None,
+            counts_only: true,
+            chunk,
+        };
+        let started = Instant::now();
+        impact::compute(&mut conn, readers(), &input).unwrap_or_else(|e| panic!("{e}"));
+        println!("counts alone (warm-up): {:.2} s", started.elapsed().as_secs_f64());
+    }
     reset_peak();
     let started = Instant::now();
-    let focus = vec![scheme.clone()];
     let input = Input {
         before: &current,
         after: &checked.set,
@@ -105,7 +124,7 @@ fn main() {
         focus: &focus,
         store_as: None,
         counts_only: true,
-        chunk: activation::CHUNK,
+        chunk,
     };
     let counts = impact::compute(&mut conn, readers(), &input).unwrap_or_else(|e| panic!("{e}"));
     println!(
@@ -117,7 +136,7 @@ fn main() {
 
     reset_peak();
     let started = Instant::now();
-    let ask = Ask { as_of, district: None, purpose: "review", computed_by: "bench" };
+    let ask = Ask { as_of, district: None, purpose: "review", computed_by: "bench", chunk };
     let report = activation::compute_report(&mut conn, readers(), &p, (&in_force, &current), &ask)
         .unwrap_or_else(|e| panic!("{e:?}"));
     let body: serde_json::Value = serde_json::from_str(&report.body).unwrap_or_default();

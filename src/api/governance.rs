@@ -340,6 +340,7 @@ pub async fn compute_impact(
             district: q.district.as_deref(),
             purpose: "review",
             computed_by: &who.username,
+            chunk: activation::CHUNK,
         };
         let report = activation::compute_report(conn, readers, &p, (&in_force, &current.set), &ask)?;
         let event = Event::new("rule_impact").object("impact_report", &report.id).details(json!({

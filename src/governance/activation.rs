@@ -25,8 +25,9 @@ use crate::screening::RulesHandle;
 
 /// The engine version recorded with every report.
 pub const ENGINE_VERSION: &str = concat!("sahulat ", env!("CARGO_PKG_VERSION"));
-/// Households per chunk when computing an impact.
-pub const CHUNK: i64 = 20_000;
+/// Households per chunk when computing an impact: memory grows with it (three chunks are in
+/// flight), time hardly falls beyond it.
+pub const CHUNK: i64 = 2_000;
 
 /// What report to compute.
 pub struct Ask<'a> {
@@ -38,6 +39,8 @@ pub struct Ask<'a> {
     pub purpose: &'a str,
     /// Who asked (`system` at activation).
     pub computed_by: &'a str,
+    /// Households per chunk ([`CHUNK`]).
+    pub chunk: i64,
 }
 
 fn rfc3339(ts: chrono::NaiveDateTime) -> String {
@@ -53,7 +56,7 @@ pub fn compute_report<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     (in_force, current): (&InForce, &RuleSet),
     ask: &Ask<'_>,
 ) -> Result<ReportRow, ApiError> {
-    let Ask { as_of, district, purpose, computed_by } = *ask;
+    let Ask { as_of, district, purpose, computed_by, chunk } = *ask;
     let (_, after) = proposal.apply(in_force)?;
     let id = uuid::Uuid::now_v7().to_string();
     let focus: Vec<String> = proposal.base_versions().into_keys().collect();
@@ -66,7 +69,7 @@ pub fn compute_report<R: std::ops::DerefMut<Target = DbConnection> + Send>(
         focus: &focus,
         store_as: Some(&id),
         counts_only: false,
-        chunk: CHUNK,
+        chunk,
     };
     let outcome = match impact::compute(conn, readers, &input) {
         Ok(o) => o,
@@ -349,7 +352,7 @@ impl Activator {
             readers,
             &p,
             (&in_force, &current),
-            &Ask { as_of: today, district: None, purpose: "activation", computed_by: "system" },
+            &Ask { as_of: today, district: None, purpose: "activation", computed_by: "system", chunk: CHUNK },
         ) {
             Ok(r) => Some(r),
             Err(ApiError::Conflict { detail, .. }) => {

@@ -253,6 +253,15 @@ pub fn check(
                         None => {}
                     }
                 }
+                // A criterion decided even for a household of which nothing is known (one
+                // that tests `enrolled(…)` only, say) can never be unknown: no example can
+                // show it so.
+                let mut blank = crate::rules::dict::Facts::default();
+                blank.members.push([crate::rules::num::UNKNOWN; crate::rules::dict::MEMBER_SLOTS]);
+                set.bind(scheme.valid_from).explain(&mut blank, &mut explanation);
+                if explanation.results[i].outcomes.get(c) != Some(&Tri::Unknown) {
+                    seen[2] = true;
+                }
                 let lacking: Vec<&str> =
                     ["true", "false", "unknown"].iter().zip(seen).filter(|(_, s)| !s).map(|(w, _)| *w).collect();
                 if !lacking.is_empty() {

@@ -429,3 +429,23 @@ async fn a_second_instance_on_the_same_database_serves_an_activation_within_seco
     }
     assert!(second.rules.current().set.scheme("t-child").is_none());
 }
+
+#[actix_web::test]
+async fn a_criterion_that_can_never_be_unknown_needs_no_unknown_example() {
+    let app = spawn();
+    let author = token(&app, "old-age-author", Role::SchemeAdmin, &[], &["t-old"]).await;
+    let today = sahulat::registry::warnings::today_in_pakistan().to_string();
+    // `not enrolled(…)` is decided for every household: true and false examples suffice.
+    let criterion = "  - id: c3\n    label:\n      en: Not already supported\n      ur: پہلے سے امداد نہیں\n    rule: not enrolled(\"t-child\")\nexamples:\n";
+    let example = "  - name: already supported\n    as_of: 2025-01-15\n    household:\n      enrolled: [t-child]\n      members:\n        - { relation_to_head: head, sex: male, date_of_birth: 1950-05-01, id_type: cnic }\n    expect: not_eligible\n    failed: [c3]\n";
+    let text = T_OLD.replacen("examples:\n", &format!("{criterion}{example}"), 1);
+    let body = json!({"summary": "no double support", "effective_from": today, "files": {"t-old.yaml": text}});
+    let created = app.call("POST", "/api/v1/rule-proposals", Some(&author), Some(&body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    // An age test can be unknown (no date of birth): it needs an unknown example.
+    let age = T_OLD.replace("any member (age >= 60)", "any member (age >= 65)");
+    let body = json!({"summary": "65", "effective_from": today, "files": {"t-old.yaml": age}});
+    let refused = app.call("POST", "/api/v1/rule-proposals", Some(&author), Some(&body)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body["errors"][0]["message"].as_str().expect("message").contains("unknown"), "{}", refused.body);
+}

@@ -449,3 +449,75 @@ async fn a_criterion_that_can_never_be_unknown_needs_no_unknown_example() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body["errors"][0]["message"].as_str().expect("message").contains("unknown"), "{}", refused.body);
 }
+
+#[actix_web::test]
+async fn an_activation_whose_impact_moved_is_held_and_returns_for_approval() {
+    let app = spawn();
+    let clerk = token(&app, "clerk-swat", Role::Clerk, &["swat"], &[]).await;
+    let author = token(&app, "old-age-author", Role::SchemeAdmin, &[], &["t-old"]).await;
+    let checker = token(&app, "old-age-checker", Role::SchemeAdmin, &[], &["t-old"]).await;
+    for pmt in [Some(50); 6] {
+        let reply = app.call("POST", "/api/v1/households", Some(&clerk), Some(&old_household(pmt))).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+    let tomorrow = sahulat::registry::warnings::today_in_pakistan() + chrono::Duration::days(1);
+    let body = json!({"summary": "Only the poor", "effective_from": tomorrow.to_string(), "files": {"t-old.yaml": t_old_with_pmt()}});
+    let created = app.call("POST", "/api/v1/rule-proposals", Some(&author), Some(&body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().expect("id").to_string();
+    let report = app.call("POST", &format!("/api/v1/rule-proposals/{id}/impact"), Some(&author), None).await;
+    assert_eq!(report.body["schemes"][0]["lost"], 6, "{}", report.body);
+    let approved = app
+        .call(
+            "POST",
+            &format!("/api/v1/rule-proposals/{id}/approval"),
+            Some(&checker),
+            Some(&json!({"impact_report_id": report.body["id"]})),
+        )
+        .await;
+    assert_eq!(approved.body["status"], "approved", "{}", approved.body);
+    // Not due today: nothing happens.
+    let today = sahulat::registry::warnings::today_in_pakistan();
+    let state = app.state.clone();
+    let none = actix_web::web::block(move || state.activator.activate_due(&state.rules, today))
+        .await
+        .expect("ran")
+        .expect("pass");
+    assert!(none.is_empty());
+    // The registry moves before the date: 6 more households would lose (6 → 12: over 2 %).
+    for pmt in [Some(60); 6] {
+        app.call("POST", "/api/v1/households", Some(&clerk), Some(&old_household(pmt))).await;
+    }
+    let state = app.state.clone();
+    let done = actix_web::web::block(move || state.activator.activate_due(&state.rules, tomorrow))
+        .await
+        .expect("ran")
+        .expect("pass");
+    assert!(
+        matches!(&done[..], [(p, sahulat::governance::activation::Activated::Held(moved))] if *p == id && moved[0].contains("lost 6 → 12")),
+        "{done:?}"
+    );
+    let held = app.call("GET", &format!("/api/v1/rule-proposals/{id}"), Some(&checker), None).await;
+    assert_eq!(held.body["status"], "proposed");
+    let hold = held.body["decisions"].as_array().expect("decisions").last().expect("hold").clone();
+    assert_eq!(hold["kind"], "hold");
+    assert_eq!(hold["impact_report_id"], report.body["id"]);
+    assert_eq!(held.body["impact_reports"].as_array().expect("reports").len(), 2, "both reports are kept");
+    // Approved again on the new report, it activates on its date.
+    let again = app.call("POST", &format!("/api/v1/rule-proposals/{id}/impact"), Some(&checker), None).await;
+    let approved = app
+        .call(
+            "POST",
+            &format!("/api/v1/rule-proposals/{id}/approval"),
+            Some(&checker),
+            Some(&json!({"impact_report_id": again.body["id"]})),
+        )
+        .await;
+    assert_eq!(approved.body["status"], "approved", "{}", approved.body);
+    let state = app.state.clone();
+    let done = actix_web::web::block(move || state.activator.activate_due(&state.rules, tomorrow))
+        .await
+        .expect("ran")
+        .expect("pass");
+    assert!(matches!(&done[..], [(_, sahulat::governance::activation::Activated::Active(_))]), "{done:?}");
+}

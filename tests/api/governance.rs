@@ -521,3 +521,44 @@ async fn an_activation_whose_impact_moved_is_held_and_returns_for_approval() {
         .expect("pass");
     assert!(matches!(&done[..], [(_, sahulat::governance::activation::Activated::Active(_))]), "{done:?}");
 }
+
+#[actix_web::test]
+async fn the_command_line_exports_simulates_and_proposes() {
+    let app = spawn();
+    let clerk = token(&app, "clerk-swat", Role::Clerk, &["swat"], &[]).await;
+    token(&app, "old-age-author", Role::SchemeAdmin, &[], &["t-old"]).await;
+    for pmt in [Some(20), Some(50), None] {
+        app.call("POST", "/api/v1/households", Some(&clerk), Some(&old_household(pmt))).await;
+    }
+    // Export: the rules in force, byte for byte.
+    let out = tempfile::TempDir::new().expect("dir");
+    let dir = out.path().to_str().expect("path");
+    let export = app.cli(&["rules", "export", dir], "");
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    assert_eq!(std::fs::read_to_string(out.path().join("t-old.yaml")).expect("exported"), T_OLD);
+    // Simulate an edit: nothing stored.
+    std::fs::write(out.path().join("t-old.yaml"), t_old_with_pmt()).expect("edit");
+    let simulated = app.cli(&["rules", "simulate", dir], "");
+    assert!(simulated.status.success(), "{}", String::from_utf8_lossy(&simulated.stderr));
+    let report: Value = serde_json::from_slice(&simulated.stdout).expect("JSON");
+    let old = &report["schemes"][0];
+    assert_eq!(
+        (old["scheme"].as_str(), old["lost"].as_u64(), old["newly_undetermined"].as_u64()),
+        (Some("t-old"), Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["registry_households"], 3);
+    // Propose it as the scheme's administrator; a stranger's name is refused.
+    let today = sahulat::registry::warnings::today_in_pakistan().to_string();
+    let refused =
+        app.cli(&["rules", "propose", dir, "--summary", "pmt", "--effective", &today, "--author", "nobody"], "");
+    assert!(!refused.status.success());
+    let proposed = app.cli(
+        &["rules", "propose", dir, "--summary", "Only the poor", "--effective", &today, "--author", "old-age-author"],
+        "",
+    );
+    assert!(proposed.status.success(), "{}", String::from_utf8_lossy(&proposed.stderr));
+    let admin = token(&app, "admin2", Role::Admin, &[], &[]).await;
+    let list = app.call("GET", "/api/v1/rule-proposals?status=proposed", Some(&admin), None).await;
+    assert_eq!(list.body["items"][0]["author"], "old-age-author", "{}", list.body);
+}

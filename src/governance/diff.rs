@@ -220,12 +220,13 @@ fn line_ops(a: &[&str], b: &[&str]) -> Vec<Op> {
                 ops.push(Op::Same(prefix + i));
                 i += 1;
                 j += 1;
-            } else if j < bm.len() && (i == am.len() || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j]) {
-                ops.push(Op::Add(prefix + j));
-                j += 1;
-            } else {
+            } else if i < am.len() && (j == bm.len() || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
+                // Removed lines before added ones, as diff(1) shows them.
                 ops.push(Op::Del(prefix + i));
                 i += 1;
+            } else {
+                ops.push(Op::Add(prefix + j));
+                j += 1;
             }
         }
     } else {

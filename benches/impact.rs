@@ -99,23 +99,6 @@ fn main() {
 
     let focus = vec![scheme.clone()];
     let repeat: usize = args.get("repeat").map_or(1, |r| r.parse().unwrap_or(1));
-    for _ in 1..repeat {
-        let input = Input {
-            before: &current,
-            after: &checked.set,
-            as_of,
-            district: None,
-            focus: &focus,
-            store_as: None,
-            counts_only: true,
-            chunk,
-        };
-        let started = Instant::now();
-        impact::compute(&mut conn, readers(), &input).unwrap_or_else(|e| panic!("{e}"));
-        println!("counts alone (warm-up): {:.2} s", started.elapsed().as_secs_f64());
-    }
-    reset_peak();
-    let started = Instant::now();
     let input = Input {
         before: &current,
         after: &checked.set,
@@ -126,6 +109,13 @@ fn main() {
         counts_only: true,
         chunk,
     };
+    for _ in 1..repeat {
+        let started = Instant::now();
+        impact::compute(&mut conn, readers(), &input).unwrap_or_else(|e| panic!("{e}"));
+        println!("counts alone (warm-up): {:.2} s", started.elapsed().as_secs_f64());
+    }
+    reset_peak();
+    let started = Instant::now();
     let counts = impact::compute(&mut conn, readers(), &input).unwrap_or_else(|e| panic!("{e}"));
     println!(
         "counts alone: {:.2} s, peak RSS {:.0} MB; {}",

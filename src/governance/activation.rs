@@ -88,7 +88,7 @@ pub fn compute_report<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     if district.is_some() {
         notes.push("One district only: an approval needs a report of the whole registry.".into());
     }
-    let body = json!({
+    let mut body = json!({
         "id": id,
         "proposal_id": proposal.id,
         "purpose": purpose,
@@ -98,18 +98,12 @@ pub fn compute_report<R: std::ops::DerefMut<Target = DbConnection> + Send>(
         "computed_by": computed_by,
         "data_time": rfc3339(started),
         "seconds": (finished - started).num_milliseconds() as f64 / 1000.0,
-        "registry_households": outcome.households,
         "stored_changes": outcome.stored_changes,
-        "engine_version": ENGINE_VERSION,
-        "rules_before": current.version,
-        "rules_after": after.version,
-        "suppressed_below": impact::SUPPRESS_BELOW,
-        "schemes": outcome.schemes,
-        "breakdowns": outcome.breakdowns,
-        "missing_fields": outcome.missing_fields,
-        "samples": outcome.samples,
         "notes": notes,
     });
+    if let Value::Object(map) = &mut body {
+        map.extend(outcome.json(current, &after));
+    }
     let row = ReportRow {
         id,
         proposal_id: proposal.id.clone(),
@@ -340,7 +334,7 @@ impl Activator {
     ) -> Result<Activated, ApiError> {
         let p = proposal::find(conn, id)?.ok_or(ApiError::NotFound)?;
         let in_force = store::read_in_force(conn)?;
-        let (current, _) = super::load_in_force(conn)?;
+        let current = super::compile(&in_force.files).map_err(|d| crate::api::schemes::diagnostics_problem(&d))?;
         let ctx = AuditContext::system();
         let approved = match p.approved_report_id.as_deref() {
             Some(r) => proposal::report(conn, r)?,

@@ -145,6 +145,28 @@ pub struct Outcome {
     pub stored_changes: u64,
 }
 
+impl Outcome {
+    /// The report's result fields with the rule hashes they were computed from (the stored
+    /// reports and `rules simulate` print the same).
+    pub fn json(&self, before: &RuleSet, after: &RuleSet) -> serde_json::Map<String, serde_json::Value> {
+        let value = serde_json::json!({
+            "registry_households": self.households,
+            "engine_version": super::activation::ENGINE_VERSION,
+            "rules_before": before.version,
+            "rules_after": after.version,
+            "suppressed_below": SUPPRESS_BELOW,
+            "schemes": self.schemes,
+            "breakdowns": self.breakdowns,
+            "missing_fields": self.missing_fields,
+            "samples": self.samples,
+        });
+        match value {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
 /// A stored change.
 #[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = impact_changes)]

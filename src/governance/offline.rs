@@ -78,22 +78,17 @@ pub fn simulate(
         chunk: super::activation::CHUNK,
     };
     let outcome = impact::compute(&mut conn, readers, &input)?;
-    Ok(json!({
+    let mut report = json!({
         "simulated": true,
         "files": focus,
         "as_of": as_of,
         "district": district,
         "seconds": started.elapsed().as_secs_f64(),
-        "registry_households": outcome.households,
-        "engine_version": super::activation::ENGINE_VERSION,
-        "rules_before": current.version,
-        "rules_after": after.version,
-        "suppressed_below": impact::SUPPRESS_BELOW,
-        "schemes": outcome.schemes,
-        "breakdowns": outcome.breakdowns,
-        "missing_fields": outcome.missing_fields,
-        "samples": outcome.samples,
-    }))
+    });
+    if let Value::Object(map) = &mut report {
+        map.extend(outcome.json(&current, &after));
+    }
+    Ok(report)
 }
 
 /// Proposes the files of `dir` that differ from the rules in force (and retires `retire`)

@@ -109,6 +109,12 @@ enum Command {
         #[arg(long)]
         output: Option<std::path::PathBuf>,
     },
+    /// Copy an SQLite database online into FILE (consistent while the service writes; never
+    /// overwrites; checked before it gets its name). PostgreSQL: use pg_dump or pgBackRest.
+    Backup {
+        /// The new file (must not exist).
+        file: std::path::PathBuf,
+    },
     /// Probe a running service (the container's HEALTHCHECK): exit 0 when it answers 200.
     Healthcheck {
         /// The URL to request (default: `/readyz` at `SAHULAT_BIND`, a wildcard bind on loopback).
@@ -301,6 +307,16 @@ fn run(command: Command, settings: &Settings) -> anyhow::Result<ExitCode> {
             return print_report(settings, &report, params, &format);
         }
         Command::DemoData { households, seed, output } => demo_data(settings, households, seed, output.as_deref())?,
+        Command::Backup { file } => {
+            let report = crate::backup::run(&settings.database_url, &AuditKey::new(&settings.audit_key), &file)?;
+            println!(
+                "backup written to {}: {:.1} MB in {:.2} s (integrity ok, {} migrations)",
+                report.file.display(),
+                report.bytes as f64 / 1_000_000.0,
+                report.elapsed.as_secs_f64(),
+                report.migrations
+            );
+        }
         Command::Audit(AuditCommand::Verify) => {
             let mut conn = open(settings)?;
             let report = audit::verify_chain(&mut conn, &AuditKey::new(&settings.audit_key))?;

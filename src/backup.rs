@@ -2,15 +2,16 @@
 //!
 //! The copy is made with `VACUUM INTO`, which reads one snapshot of the database (a read
 //! transaction: in WAL mode writers of this and other processes carry on while it runs) and
-//! writes a compacted copy. It goes to a temporary name beside FILE, is flushed to disk
-//! (SQLite does not fsync a `VACUUM INTO` output), checked (`PRAGMA integrity_check`, the
-//! migrations table holding as many migrations as the live database), and only then linked
-//! to FILE, which must not exist. A PostgreSQL database is backed up with its own tools
+//! writes a compacted copy. It goes to a temporary name beside FILE (mode 0600: it holds
+//! personal data), is flushed to disk (SQLite does not fsync a `VACUUM INTO` output),
+//! checked (`PRAGMA integrity_check`, the migrations table holding as many migrations as the
+//! live database), and only then linked to FILE, which must not exist. A PostgreSQL database is backed up with its own tools
 //! (`pg_dump`, pgBackRest); see deploy/README.md, "Backups and restore".
 //!
 //! The backup is audited as `database_backup` by `cli` before the snapshot is taken, so the
 //! copy itself carries the record of its making.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -99,6 +100,14 @@ fn migration_count(conn: &mut DbConnection) -> QueryResult<i64> {
 
 /// Writes the snapshot to `temp`, flushes it and checks it; returns its size.
 fn copy_and_check(conn: &mut DbConnection, temp: &Path, temp_text: &str, migrations: i64) -> anyhow::Result<u64> {
+    // The copy holds personal data: created here, empty and readable by the owner only
+    // (VACUUM INTO accepts an empty file and keeps its mode); `create_new` refuses a leftover.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(temp)
+        .with_context(|| format!("cannot create {}", temp.display()))?;
     diesel::sql_query("VACUUM INTO ?")
         .bind::<Text, _>(temp_text)
         .execute(conn)

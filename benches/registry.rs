@@ -71,6 +71,7 @@ fn settings(db: &Db, rules: &std::path::Path) -> Settings {
     let source = [
         ("DATABASE_URL", db.url.clone()),
         ("SAHULAT_BIND", "127.0.0.1:0".to_string()),
+        ("SAHULAT_METRICS_BIND", "off".to_string()),
         ("SAHULAT_RULES_DIR", rules.display().to_string()),
         ("SAHULAT_JWT_SECRET", "bench-jwt-secret-0123456789abcdef0123456789".to_string()),
         ("SAHULAT_AUDIT_KEY", "bench-audit-key-0123456789abcdef0123456789".to_string()),

@@ -16,6 +16,8 @@ use crate::db::DatabaseUrl;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/sahulat.db";
 /// The default listening address (loopback only).
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// The default address of the Prometheus metrics (loopback only; `off` disables them).
+pub const DEFAULT_METRICS_BIND: &str = "127.0.0.1:9464";
 /// Minimum length of the JWT secret and the audit key, in bytes (256 bits for HS256).
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Development-only secrets, accepted only when the service listens on loopback.
@@ -60,6 +62,9 @@ pub struct Settings {
     pub database_url: DatabaseUrl,
     /// `SAHULAT_BIND`: address and port to listen on.
     pub bind: SocketAddr,
+    /// `SAHULAT_METRICS_BIND`: where `GET /metrics` is served, apart from the API (default
+    /// 127.0.0.1:9464; `None` when set to `off`).
+    pub metrics_bind: Option<SocketAddr>,
     /// `SAHULAT_RULES_DIR`: the directory of scheme rule files.
     pub rules_dir: PathBuf,
     /// `SAHULAT_JWT_SECRET`: HS256 signing key, ≥ 32 bytes.
@@ -115,6 +120,7 @@ impl Settings {
         let bind: SocketAddr = bind_raw.parse().map_err(|_| {
             format!("SAHULAT_BIND must be an address and port such as 127.0.0.1:8080 (got {bind_raw:?})")
         })?;
+        let metrics_bind = metrics_bind(get("SAHULAT_METRICS_BIND"), bind, &mut warnings)?;
         let rules_dir = PathBuf::from(get("SAHULAT_RULES_DIR").unwrap_or("./rules"));
         let loopback = bind.ip().is_loopback();
         let jwt_secret =
@@ -161,6 +167,7 @@ impl Settings {
         Ok(Self {
             database_url,
             bind,
+            metrics_bind,
             rules_dir,
             jwt_secret,
             audit_key,
@@ -207,6 +214,35 @@ fn secret(
         }
         None => Err(format!("{name} is required when SAHULAT_BIND is not a loopback address")),
     }
+}
+
+/// `SAHULAT_METRICS_BIND`: an address and port, or `off`. The metrics carry no personal data
+/// but are served without authentication, so an address beyond loopback is a warning.
+fn metrics_bind(
+    value: Option<&str>,
+    api: SocketAddr,
+    warnings: &mut Vec<String>,
+) -> Result<Option<SocketAddr>, String> {
+    let raw = value.unwrap_or(DEFAULT_METRICS_BIND);
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let addr: SocketAddr = raw.parse().map_err(|_| {
+        format!("SAHULAT_METRICS_BIND must be an address and port such as 127.0.0.1:9464, or off (got {raw:?})")
+    })?;
+    if addr.port() != 0
+        && addr.port() == api.port()
+        && (addr.ip() == api.ip() || addr.ip().is_unspecified() || api.ip().is_unspecified())
+    {
+        return Err(format!("SAHULAT_METRICS_BIND ({addr}) must not be the API's address (SAHULAT_BIND {api})"));
+    }
+    if !addr.ip().is_loopback() {
+        warnings.push(format!(
+            "SAHULAT_METRICS_BIND ({addr}) is not a loopback address: anyone who can reach it reads the metrics \
+             (no authentication); keep it on a private network and never proxy /metrics"
+        ));
+    }
+    Ok(Some(addr))
 }
 
 fn number(value: Option<&str>, name: &str, default: u64, min: u64, max: u64) -> Result<u64, String> {
@@ -287,6 +323,21 @@ mod tests {
         assert!(read_env_file(&bad).expect_err("malformed").starts_with("SAHULAT_CONFIG"));
         assert!(read_env_file(&dir.join("missing.env")).expect_err("missing").contains("cannot be read"));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn the_metrics_address_is_loopback_by_default_and_can_be_off() {
+        let s = Settings::from_source(&Source::new()).expect("defaults");
+        assert_eq!(s.metrics_bind.map(|a| a.to_string()).as_deref(), Some(DEFAULT_METRICS_BIND));
+        let off = Settings::from_source(&source(&[("SAHULAT_METRICS_BIND", "off")])).expect("off");
+        assert_eq!(off.metrics_bind, None);
+        for bad in ["9464", "localhost:9464", "127.0.0.1", "127.0.0.1:8080"] {
+            let err = Settings::from_source(&source(&[("SAHULAT_METRICS_BIND", bad)])).expect_err(bad);
+            assert!(err.starts_with("SAHULAT_METRICS_BIND"), "{bad}: {err}");
+        }
+        let wide = Settings::from_source(&source(&[("SAHULAT_METRICS_BIND", "0.0.0.0:9464")])).expect("wide");
+        assert!(wide.warnings.iter().any(|w| w.contains("not a loopback address")), "{:?}", wide.warnings);
+        assert!(!s.warnings.iter().any(|w| w.contains("SAHULAT_METRICS_BIND")), "{:?}", s.warnings);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::metrics::DbErrorKind;
 use crate::telemetry::current_request_id;
 
 /// One invalid input field: a front end marks the input named by `field`.
@@ -251,12 +252,16 @@ impl ResponseError for ApiError {
 
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
+        crate::metrics::db_error(DbErrorKind::PoolTimeout);
         Self::Unavailable(format!("no database connection: {e}"))
     }
 }
 
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
+        if let Some(kind) = db_error_kind(&e) {
+            crate::metrics::db_error(kind);
+        }
         match e {
             DieselError::NotFound => Self::NotFound,
             DieselError::DatabaseError(kind, info) => match kind {
@@ -284,6 +289,39 @@ impl From<DieselError> for ApiError {
             other => Self::Internal(anyhow::anyhow!("database error: {other}")),
         }
     }
+}
+
+/// The kind a database error is counted as (`sahulat_db_errors_total{kind}`); `None` for
+/// "no such row", which is an answer, not an error.
+fn db_error_kind(e: &DieselError) -> Option<DbErrorKind> {
+    let by_message = |message: &str| {
+        let m = message.to_ascii_lowercase();
+        if ["database is locked", "database is busy", "statement timeout", "lock timeout"].iter().any(|t| m.contains(t))
+        {
+            DbErrorKind::Timeout
+        } else if is_transient_message(&m) {
+            DbErrorKind::Unavailable
+        } else if m.contains("0x00") {
+            DbErrorKind::InvalidInput
+        } else {
+            DbErrorKind::Other
+        }
+    };
+    Some(match e {
+        DieselError::NotFound => return None,
+        DieselError::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::UniqueViolation => DbErrorKind::UniqueViolation,
+            DatabaseErrorKind::ForeignKeyViolation
+            | DatabaseErrorKind::NotNullViolation
+            | DatabaseErrorKind::CheckViolation => DbErrorKind::Constraint,
+            DatabaseErrorKind::SerializationFailure => DbErrorKind::Serialization,
+            DatabaseErrorKind::ReadOnlyTransaction => DbErrorKind::ReadOnly,
+            DatabaseErrorKind::ClosedConnection => DbErrorKind::Unavailable,
+            _ => by_message(info.message()),
+        },
+        DieselError::BrokenTransactionManager | DieselError::RollbackErrorOnCommit { .. } => DbErrorKind::Unavailable,
+        other => by_message(&other.to_string()),
+    })
 }
 
 /// Messages that mean "try again", not "bug": lock contention and lost connections.
@@ -415,6 +453,61 @@ mod tests {
         assert!(is_transient_message("database is locked"));
         assert!(is_transient_message("no connection to the server\n"));
         assert!(!is_transient_message("syntax error"));
+    }
+
+    #[test]
+    fn database_errors_are_counted_by_kind() {
+        use diesel::result::DatabaseErrorInformation;
+        struct Info(&'static str);
+        impl DatabaseErrorInformation for Info {
+            fn message(&self) -> &str {
+                self.0
+            }
+            fn details(&self) -> Option<&str> {
+                None
+            }
+            fn hint(&self) -> Option<&str> {
+                None
+            }
+            fn table_name(&self) -> Option<&str> {
+                None
+            }
+            fn column_name(&self) -> Option<&str> {
+                None
+            }
+            fn constraint_name(&self) -> Option<&str> {
+                None
+            }
+            fn statement_position(&self) -> Option<i32> {
+                None
+            }
+        }
+        let db = |kind, message| DieselError::DatabaseError(kind, Box::new(Info(message)));
+        let cases = [
+            (db(DatabaseErrorKind::UniqueViolation, "duplicate key"), Some(DbErrorKind::UniqueViolation)),
+            (db(DatabaseErrorKind::SerializationFailure, "could not serialize"), Some(DbErrorKind::Serialization)),
+            (db(DatabaseErrorKind::ReadOnlyTransaction, "read-only"), Some(DbErrorKind::ReadOnly)),
+            (db(DatabaseErrorKind::ForeignKeyViolation, "fk"), Some(DbErrorKind::Constraint)),
+            (db(DatabaseErrorKind::Unknown, "database is locked"), Some(DbErrorKind::Timeout)),
+            (
+                db(DatabaseErrorKind::Unknown, "canceling statement due to statement timeout"),
+                Some(DbErrorKind::Timeout),
+            ),
+            (
+                db(DatabaseErrorKind::Unknown, "terminating connection due to administrator command"),
+                Some(DbErrorKind::Unavailable),
+            ),
+            (
+                db(DatabaseErrorKind::Unknown, "invalid byte sequence for encoding \"UTF8\": 0x00"),
+                Some(DbErrorKind::InvalidInput),
+            ),
+            (db(DatabaseErrorKind::Unknown, "syntax error"), Some(DbErrorKind::Other)),
+            (DieselError::BrokenTransactionManager, Some(DbErrorKind::Unavailable)),
+            (DieselError::NotFound, None),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(db_error_kind(&error), kind, "{error}");
+        }
     }
 
     #[test]

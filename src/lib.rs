@@ -18,6 +18,7 @@ pub mod error;
 pub mod governance;
 pub mod healthcheck;
 pub mod idempotency;
+pub mod metrics;
 pub mod referrals;
 pub mod registry;
 pub mod reports;

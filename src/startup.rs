@@ -71,6 +71,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    /// The metrics listener's port and server (`SAHULAT_METRICS_BIND`; none when `off`).
+    metrics: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -147,8 +149,22 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("SAHULAT_BIND ({}): cannot listen", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let metrics = match settings.metrics_bind {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .with_context(|| format!("SAHULAT_METRICS_BIND ({addr}): cannot listen (or set it to off)"))?;
+                let port = listener.local_addr()?.port();
+                Some((port, crate::metrics::serve(listener)?))
+            }
+            None => None,
+        };
         let server = serve(listener, state.clone())?;
-        Ok(Self { port, server, state })
+        Ok(Self { port, server, state, metrics })
+    }
+
+    /// The metrics listener's port, when it is on.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The bound port (useful when binding port 0).
@@ -161,9 +177,19 @@ impl Application {
         &self.state
     }
 
-    /// Runs until the server is stopped (SIGINT/SIGTERM drain in-flight requests).
+    /// Runs until the server is stopped (SIGINT/SIGTERM drain in-flight requests); the
+    /// metrics listener stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
+        let result = self.server.await;
+        if let Some(handle) = metrics {
+            handle.stop(false).await;
+        }
+        result
     }
 
     /// Reloads the rules on SIGHUP from now on (call inside the runtime, before announcing
@@ -172,8 +198,12 @@ impl Application {
         reload_on_hangup(self.state.clone());
     }
 
-    /// Splits off the server future (tests spawn it).
+    /// Splits off the server future (tests spawn it); the metrics listener, if on, is
+    /// spawned here on the current (actix) runtime.
     pub fn into_server(self) -> Server {
+        if let Some((_, metrics)) = self.metrics {
+            actix_web::rt::spawn(metrics);
+        }
         self.server
     }
 }
@@ -210,6 +240,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .configure(crate::console::configure)
             .configure(api::configure)
             .wrap(from_fn(telemetry::request_context))
+            .wrap(from_fn(crate::metrics::track_requests))
             // gzip when the client asks (a screening answer shrinks about eightfold). No answer
             // puts a secret beside text the requester chose, so compression leaks nothing.
             .wrap(actix_web::middleware::Compress::default())

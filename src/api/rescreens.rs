@@ -76,7 +76,7 @@ pub async fn start(
             // Up to two more connections read ahead; the job runs without them if the pool is
             // busy serving clerks.
             let readers: Vec<_> = (0..2).filter_map(|_| pool.try_get()).collect();
-            rescreen::continue_run(&mut conn, readers, &rules.set, &id, 1000, |_| {})
+            rescreen::continue_observed(&mut conn, readers, &rules.set, &id, 1000)
         });
         match outcome {
             Ok(report) => {

@@ -130,6 +130,8 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> DbPool {
         // and discarded by `has_broken`.
         .test_on_check_out(false)
         .connection_customizer(Box::new(ConnectionSetup))
+        // Open and idle connections, checkout wait and time-outs as `pool="primary"`.
+        .event_handler(crate::metrics::pool_event_handler("primary", max_size))
         .build_unchecked(DbManager::new(url.clone()))
 }
 

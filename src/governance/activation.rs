@@ -459,7 +459,7 @@ impl Activator {
             }));
             audit::record(&mut conn, &self.key, &AuditContext::system(), &event)?;
             let readers: Vec<_> = (0..2).filter_map(|_| self.pool.try_get()).collect();
-            crate::screening::rescreen::continue_run(&mut conn, readers, &loaded.set, &id, 1000, |_| {})
+            crate::screening::rescreen::continue_observed(&mut conn, readers, &loaded.set, &id, 1000)
         });
         match outcome {
             Ok(report) => {

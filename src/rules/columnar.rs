@@ -246,6 +246,7 @@ impl Bound<'_> {
     /// (inactive schemes `NotEligible`), exactly as `statuses` would give one by one.
     pub fn statuses_columnar(&self, chunk: &Chunk, out: &mut Vec<Status>) {
         let n = chunk.households;
+        self.count_evaluations(n);
         let schemes = self.rules.schemes.len();
         out.clear();
         out.resize(n * schemes, Status::NotEligible);

@@ -115,6 +115,12 @@ impl Bound<'_> {
         self.active[i]
     }
 
+    /// Counts `households` × the schemes in force as evaluated (`sahulat_rule_evaluations_total`).
+    pub(crate) fn count_evaluations(&self, households: usize) {
+        let schemes = self.active.iter().filter(|a| **a).count();
+        crate::metrics::rule_evaluations((households * schemes) as u64);
+    }
+
     /// The parameter values in force (indexed by `Parameter::index`).
     pub fn params(&self) -> &[i64] {
         &self.params
@@ -133,6 +139,7 @@ impl Bound<'_> {
 
     /// Batch mode: the status of every scheme (inactive ones `NotEligible`), no explanations.
     pub fn statuses(&self, facts: &mut Facts, out: &mut Vec<Status>) {
+        self.count_evaluations(1);
         with_cache(self.rules.leaf_count, |cache| self.statuses_with(facts, out, cache));
     }
 
@@ -164,6 +171,7 @@ impl Bound<'_> {
     /// Explained mode: every criterion's outcome and, for undetermined schemes, the missing
     /// fields.
     pub fn explain(&self, facts: &mut Facts, out: &mut Explanation) {
+        self.count_evaluations(1);
         with_cache(self.rules.leaf_count, |cache| self.explain_with(facts, out, cache));
     }
 

@@ -269,6 +269,22 @@ pub(crate) fn read_chunk(
     Ok(Some(ChunkData { rows, members, enrolments, old }))
 }
 
+/// [`continue_run`] for a job of the service: its progress is published as metrics
+/// (`sahulat_rescreen_*`: running, households in scope and done) while it runs.
+pub fn continue_observed<R: std::ops::DerefMut<Target = DbConnection> + Send>(
+    conn: &mut DbConnection,
+    readers: Vec<R>,
+    rules: &RuleSet,
+    id: &str,
+    chunk: i64,
+) -> anyhow::Result<RunReport> {
+    let (done, district): (i64, Option<String>) =
+        rescreen_runs::table.find(id).select((rescreen_runs::processed, rescreen_runs::district_code)).first(conn)?;
+    let in_scope = count(conn, district.as_deref())?;
+    let progress = crate::metrics::RescreenProgress::start(done.max(0) as u64, in_scope.max(0) as u64);
+    continue_run(conn, readers, rules, id, chunk, |n| progress.advance(n))
+}
+
 /// Continues the run `id` to its end. With a reader connection the next chunk is read on a
 /// second thread while this one is decided and written, and with a second reader each
 /// chunk's members are read in two halves at once; without readers, chunks are read in turn

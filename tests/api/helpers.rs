@@ -78,6 +78,8 @@ pub fn test_source(database_url: &str, rules_dir: &std::path::Path) -> Source {
     [
         ("DATABASE_URL", database_url.to_string()),
         ("SAHULAT_BIND", "127.0.0.1:0".to_string()),
+        // Many apps run at once: no metrics listener (tests/api/metrics.rs turns it on).
+        ("SAHULAT_METRICS_BIND", "off".to_string()),
         ("SAHULAT_RULES_DIR", rules_dir.display().to_string()),
         ("SAHULAT_JWT_SECRET", JWT_SECRET.to_string()),
         ("SAHULAT_AUDIT_KEY", AUDIT_KEY.to_string()),

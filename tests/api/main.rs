@@ -15,6 +15,7 @@ mod helpers;
 mod households;
 mod imports;
 mod isolation;
+mod metrics;
 mod platform;
 mod referrals;
 mod reports;

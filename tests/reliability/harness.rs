@@ -191,6 +191,8 @@ fn base_env(database_url: &str) -> Vec<(String, String)> {
     [
         ("DATABASE_URL", database_url.to_string()),
         ("SAHULAT_RULES_DIR", rules_dir().display().to_string()),
+        // Several processes on one host: no metrics listener (it would be one port for all).
+        ("SAHULAT_METRICS_BIND", "off".to_string()),
         ("SAHULAT_JWT_SECRET", JWT_SECRET.to_string()),
         ("SAHULAT_AUDIT_KEY", AUDIT_KEY.to_string()),
         ("SAHULAT_LOG", "info,sahulat=debug".to_string()),

@@ -120,6 +120,7 @@ impl App {
         let source: Source = [
             ("DATABASE_URL", db.url().to_string()),
             ("SAHULAT_BIND", "127.0.0.1:0".to_string()),
+            ("SAHULAT_METRICS_BIND", "off".to_string()),
             ("SAHULAT_RULES_DIR", rules.path().display().to_string()),
             ("SAHULAT_JWT_SECRET", JWT_SECRET.to_string()),
             ("SAHULAT_AUDIT_KEY", AUDIT_KEY.to_string()),

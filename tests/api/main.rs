@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod backup;
 mod console;
 mod contract;
 mod deploy;

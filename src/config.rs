@@ -91,6 +91,12 @@ pub struct Settings {
     /// back-off, 1–3600, default 60) and `SAHULAT_LOGIN_PER_ADDRESS_PER_MINUTE` (1–100000,
     /// default 30): login throttling (see `auth::throttle`).
     pub login_throttle: crate::auth::throttle::ThrottlePolicy,
+    /// `DATABASE_REPLICA_URL`: a PostgreSQL streaming replica for read-only work (optional;
+    /// PostgreSQL only, see `db::replica`).
+    pub database_replica_url: Option<DatabaseUrl>,
+    /// `SAHULAT_REPLICA_MAX_LAG_{SEARCH,AUDIT,REPORTS,SCHEMES}_MS`: how far behind the replica
+    /// may be for each kind of read before it is served by the primary.
+    pub replica_max_lag: crate::db::replica::LagThresholds,
     /// Warnings to log once logging is up (e.g. development secrets in use).
     pub warnings: Vec<String>,
 }
@@ -164,6 +170,16 @@ impl Settings {
                 100_000,
             )? as u32,
         };
+        let database_replica_url = replica_url(get("DATABASE_REPLICA_URL"), &database_url, &mut warnings)?;
+        let lag = |key: &str, default: u64| -> Result<Duration, String> {
+            Ok(Duration::from_millis(number(get(key), key, default, 0, 3_600_000)?))
+        };
+        let replica_max_lag = crate::db::replica::LagThresholds {
+            search: lag("SAHULAT_REPLICA_MAX_LAG_SEARCH_MS", 2_000)?,
+            audit: lag("SAHULAT_REPLICA_MAX_LAG_AUDIT_MS", 10_000)?,
+            reports: lag("SAHULAT_REPLICA_MAX_LAG_REPORTS_MS", 60_000)?,
+            schemes: lag("SAHULAT_REPLICA_MAX_LAG_SCHEMES_MS", 60_000)?,
+        };
         Ok(Self {
             database_url,
             bind,
@@ -178,6 +194,8 @@ impl Settings {
             db_pool_size,
             rules_file_reload,
             login_throttle,
+            database_replica_url,
+            replica_max_lag,
             warnings,
         })
     }
@@ -213,6 +231,37 @@ fn secret(
             Ok(Secret::new(dev_default.as_bytes()))
         }
         None => Err(format!("{name} is required when SAHULAT_BIND is not a loopback address")),
+    }
+}
+
+/// `DATABASE_REPLICA_URL`: a `postgres://` URL beside a PostgreSQL `DATABASE_URL`, or nothing.
+/// A malformed value, an SQLite URL or a replica beside an SQLite primary stop the start (a
+/// typo must not silently mean "no replica"); whether the replica answers, and whether it
+/// really is a standby, is checked once the service runs and is only ever a warning.
+fn replica_url(
+    value: Option<&str>,
+    primary: &DatabaseUrl,
+    warnings: &mut Vec<String>,
+) -> Result<Option<DatabaseUrl>, String> {
+    let Some(raw) = value else { return Ok(None) };
+    let url = DatabaseUrl::parse(raw).map_err(|e| e.replace("DATABASE_URL", "DATABASE_REPLICA_URL"))?;
+    match (&url, primary) {
+        (DatabaseUrl::Sqlite(_), _) => {
+            Err("DATABASE_REPLICA_URL must be a postgres:// URL: an SQLite database has no replica".into())
+        }
+        (_, DatabaseUrl::Sqlite(_)) => Err(
+            "DATABASE_REPLICA_URL is set but DATABASE_URL is SQLite: a replica needs a PostgreSQL primary (unset it)"
+                .into(),
+        ),
+        _ => {
+            if &url == primary {
+                warnings.push(
+                    "DATABASE_REPLICA_URL is the same as DATABASE_URL: the primary is no standby, so every read stays on it"
+                        .into(),
+                );
+            }
+            Ok(Some(url))
+        }
     }
 }
 
@@ -323,6 +372,31 @@ mod tests {
         assert!(read_env_file(&bad).expect_err("malformed").starts_with("SAHULAT_CONFIG"));
         assert!(read_env_file(&dir.join("missing.env")).expect_err("missing").contains("cannot be read"));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn the_replica_url_is_postgres_beside_postgres_only() {
+        let pg = [("DATABASE_URL", "postgres://u@h/db")];
+        let none = Settings::from_source(&source(&pg)).expect("no replica");
+        assert!(none.database_replica_url.is_none());
+        assert_eq!(none.replica_max_lag.search, Duration::from_secs(2));
+        assert_eq!(none.replica_max_lag.reports, Duration::from_secs(60));
+        let with = Settings::from_source(&source(&[pg[0], ("DATABASE_REPLICA_URL", "postgres://u@r:5442/db")]))
+            .expect("replica");
+        assert_eq!(with.database_replica_url.map(|u| u.backend()), Some("postgres"));
+        for (primary, replica, says) in [
+            ("postgres://u@h/db", "sqlite://./r.db", "must be a postgres:// URL"),
+            ("postgres://u@h/db", "postgress://r/db", "DATABASE_REPLICA_URL must start with"),
+            ("sqlite://./p.db", "postgres://u@r/db", "DATABASE_URL is SQLite"),
+        ] {
+            let err = Settings::from_source(&source(&[("DATABASE_URL", primary), ("DATABASE_REPLICA_URL", replica)]))
+                .expect_err(replica);
+            assert!(err.contains(says), "{err}");
+        }
+        let same = Settings::from_source(&source(&[pg[0], ("DATABASE_REPLICA_URL", pg[0].1)])).expect("same");
+        assert!(same.warnings.iter().any(|w| w.contains("same as DATABASE_URL")), "{:?}", same.warnings);
+        let err = Settings::from_source(&source(&[("SAHULAT_REPLICA_MAX_LAG_SEARCH_MS", "soon")])).expect_err("lag");
+        assert!(err.contains("SAHULAT_REPLICA_MAX_LAG_SEARCH_MS"), "{err}");
     }
 
     #[test]

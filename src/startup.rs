@@ -46,6 +46,8 @@ pub struct AppState {
     pub rules_file_reload: bool,
     /// Activates approved rule changes when due (nudged by approvals).
     pub activator: Activator,
+    /// The streaming replica for read-only work (`DATABASE_REPLICA_URL`), if configured.
+    pub replica: Option<Arc<db::replica::Replica>>,
 }
 
 /// Creates the parent directory of an SQLite file, so the default `./data/` just works.
@@ -132,6 +134,16 @@ impl Application {
         let activator = Activator::new(pool.clone(), audit_key.clone(), rescreen_running.clone());
         crate::governance::Poller { pool: pool.clone(), rules: Arc::downgrade(&rules), activation: activator.clone() }
             .spawn();
+        // Never blocks: a replica that is down or wrong is a warning from its monitor.
+        let replica = settings.database_replica_url.as_ref().map(|url| {
+            db::replica::Replica::start(
+                url,
+                pool.clone(),
+                settings.db_pool_size,
+                settings.replica_max_lag,
+                settings.jwt_secret.expose(),
+            )
+        });
         let state = AppState {
             pool,
             tokens: TokenKeys::new(&settings.jwt_secret, settings.token_ttl),
@@ -144,6 +156,7 @@ impl Application {
             rescreen_running,
             rules_file_reload: settings.rules_file_reload,
             activator,
+            replica,
         };
         std::thread::spawn(password::warm_up);
         let listener = TcpListener::bind(settings.bind)
@@ -239,6 +252,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .app_data(data.clone())
             .configure(crate::console::configure)
             .configure(api::configure)
+            .wrap(from_fn(db::replica::track))
             .wrap(from_fn(telemetry::request_context))
             .wrap(from_fn(crate::metrics::track_requests))
             // gzip when the client asks (a screening answer shrinks about eightfold). No answer

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use super::{Page, no_store, page_limit};
 use crate::audit::{self, AuditEventView, AuditFilter, Event, VerifyReport, repo};
 use crate::auth::AuthUser;
-use crate::db;
+use crate::db::{self, ReadKind};
 use crate::error::{ApiError, FieldError};
 use crate::startup::AppState;
 
@@ -85,7 +85,7 @@ pub async fn list_audit_events(
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_limit(query.limit)?;
     let filter = filter_from(&query, &user)?;
-    let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
+    let ctx = user.audit_context(&req);
     let filters_used: Vec<&str> = [
         ("action", query.action.is_some()),
         ("actor", query.actor.is_some()),
@@ -98,8 +98,7 @@ pub async fn list_audit_events(
     .filter_map(|(name, used)| used.then_some(name))
     .collect();
     let event = Event::new("audit_query").details(serde_json::json!({ "filters": filters_used }));
-    let rows = db::run_write(&state.pool, move |conn| {
-        audit::record(conn, &key, &ctx, &event)?;
+    let rows = db::read_after_audit(&state, &req, ReadKind::Audit, ctx, event, move |conn| {
         Ok(repo::list(conn, &filter, limit)?)
     })
     .await?;
@@ -117,7 +116,7 @@ pub async fn verify_audit_chain(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let key = state.audit_key.clone();
-    let report = db::run(&state.pool, move |conn| Ok(audit::verify_chain(conn, &key)?)).await?;
+    let report = db::read(&state, &req, ReadKind::Audit, move |conn| Ok(audit::verify_chain(conn, &key)?)).await?;
     let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
     let event = Event::new("audit_verify")
         .details(serde_json::json!({ "ok": report.ok, "count": report.count, "chains": report.chains }));

@@ -371,7 +371,10 @@ pub async fn get_impact_report(
 ) -> Result<HttpResponse, ApiError> {
     let who = Who::of(&user, &req);
     let id = id.into_inner();
-    let body = db::run(&state.pool, move |conn| Ok(visible_report(conn, &id, &who)?.0.body)).await?;
+    // Stored and immutable: the replica serves it (its author, just after computing it, reads
+    // it from the primary until the replica has it).
+    let body =
+        db::read(&state, &req, db::ReadKind::Reports, move |conn| Ok(visible_report(conn, &id, &who)?.0.body)).await?;
     let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     Ok(ok_json(&value))
 }

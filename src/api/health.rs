@@ -17,12 +17,16 @@ pub struct HealthStatus {
     /// `sqlite` or `postgres` (readiness only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<&'static str>,
+    /// The read replica's state, when one is configured (readiness only). A replica that is
+    /// down or behind never makes the instance unready: reads go to the primary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica: Option<crate::db::replica::ReplicaReport>,
 }
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = HealthStatus)))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(HealthStatus { status: "ok", database: None })
+    HttpResponse::Ok().json(HealthStatus { status: "ok", database: None, replica: None })
 }
 
 /// The database answers and the rules directory is readable; 503 otherwise.
@@ -38,5 +42,6 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     .await?;
     std::fs::read_dir(&state.rules_dir)
         .map_err(|e| ApiError::Unavailable(format!("rules directory unreadable: {e}")))?;
-    Ok(HttpResponse::Ok().json(HealthStatus { status: "ready", database: Some(backend) }))
+    let replica = state.replica.as_ref().map(|r| r.report());
+    Ok(HttpResponse::Ok().json(HealthStatus { status: "ready", database: Some(backend), replica }))
 }

@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use super::{Page, etag, if_match_version, no_store, page_limit};
 use crate::auth::AuthUser;
-use crate::db;
+use crate::db::{self, ReadKind};
 use crate::domain::names::prefix_range;
 use crate::domain::{NationalId, search_key};
 use crate::error::{ApiError, FieldError};
@@ -122,8 +122,9 @@ pub async fn get_household(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (key, ctx, scope, id) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner());
-    let household = db::run_write(&state.pool, move |conn| service::get(conn, &key, &ctx, &scope, &id)).await?;
+    let (ctx, scope, id) = (user.audit_context(&req), scope_of(&user), id.into_inner());
+    let household =
+        db::read_audited(&state, &req, ReadKind::Search, ctx, move |conn| service::get(conn, &scope, &id)).await?;
     Ok(no_store(HttpResponse::Ok()).insert_header((header::ETAG, etag(household.version))).json(household))
 }
 
@@ -224,9 +225,9 @@ pub async fn list_households(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let (key, ctx, scope, cursor) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), q.cursor);
-    let items = db::run_write(&state.pool, move |conn| {
-        service::search(conn, &key, &ctx, &scope, &filter, used, cursor.as_deref(), limit)
+    let (ctx, scope, cursor) = (user.audit_context(&req), scope_of(&user), q.cursor);
+    let items = db::read_audited(&state, &req, ReadKind::Search, ctx, move |conn| {
+        service::search(conn, &scope, &filter, &used, cursor.as_deref(), limit)
     })
     .await?;
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|h| h.id.clone())).flatten();
@@ -245,10 +246,9 @@ pub async fn household_history(
     query: web::Query<super::PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_limit(query.limit)?;
-    let (key, ctx, scope, id, cursor) =
-        (state.audit_key.clone(), user.audit_context(&req), scope_of(&user), id.into_inner(), query.cursor.clone());
-    let items = db::run_write(&state.pool, move |conn| {
-        service::history(conn, &key, &ctx, &scope, &id, cursor.as_deref(), limit)
+    let (ctx, scope, id, cursor) = (user.audit_context(&req), scope_of(&user), id.into_inner(), query.cursor.clone());
+    let items = db::read_audited(&state, &req, ReadKind::Search, ctx, move |conn| {
+        service::history(conn, &scope, &id, cursor.as_deref(), limit)
     })
     .await?;
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|e| e.id.clone())).flatten();

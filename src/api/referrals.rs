@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::households::{idempotency_key, respond};
 use super::ok_json;
 use crate::auth::{AuthUser, Role};
-use crate::db;
+use crate::db::{self, ReadKind};
 use crate::error::ApiError;
 use crate::idempotency::{self, StoredResponse};
 use crate::referrals::{self, Actor, Referral, ReferralWithLedger};
@@ -329,9 +329,16 @@ pub async fn referral_log(
     let (key, ctx, event) = audit_log_access(&state, &user, &req, "referral_log_read", &query);
     let cursor = query.cursor.clone();
     let caller = Caller::of(&user, &req, &state);
-    let items = db::run_write(&state.pool, move |conn| {
+    let expired = db::run_write(&state.pool, move |conn| {
         crate::audit::record(conn, &key, &ctx, &event)?;
-        referrals::expire_due(conn, &caller.actor(), today_in_pakistan(), EXPIRE_PER_READ)?;
+        referrals::expire_due(conn, &caller.actor(), today_in_pakistan(), EXPIRE_PER_READ)
+    })
+    .await?;
+    if expired > 0 {
+        // The page must show the referrals that just expired: read it from the primary.
+        db::replica::wrote_here(&req);
+    }
+    let items = db::read(&state, &req, ReadKind::Audit, move |conn| {
         Ok(referrals::log_page(conn, &filter, cursor.as_deref(), limit)?)
     })
     .await?;
@@ -369,26 +376,37 @@ pub async fn export_referrals(
     super::page_limit(query.limit)?;
     let (key, ctx, event) = audit_log_access(&state, &user, &req, "referral_export", &query);
     let caller = Caller::of(&user, &req, &state);
-    db::run_write(&state.pool, move |conn| {
+    let expired = db::run_write(&state.pool, move |conn| {
         crate::audit::record(conn, &key, &ctx, &event)?;
-        referrals::expire_due(conn, &caller.actor(), today_in_pakistan(), EXPIRE_PER_READ)?;
-        Ok(())
+        referrals::expire_due(conn, &caller.actor(), today_in_pakistan(), EXPIRE_PER_READ)
     })
     .await?;
+    if expired > 0 {
+        db::replica::wrote_here(&req);
+    }
+    // On the replica when it may serve the audit log; a page that fails there is read again
+    // from the primary, from the same cursor, so a replica that dies mid-export costs nothing.
+    let (mut conn, mut by) = db::replica::export_connection(&state, &req, ReadKind::Audit).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let pool = state.pool.clone();
+    let state = state.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        let mut conn = match pool.get() {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(ApiError::from(e)));
-                return;
-            }
-        };
         let mut cursor: Option<String> = None;
         let mut header = true;
         loop {
-            let page = match referrals::log_page(&mut conn, &filter, cursor.as_deref(), 1000) {
+            let mut read = referrals::log_page(&mut conn, &filter, cursor.as_deref(), 1000);
+            if read.is_err() && by == db::replica::Served::Replica {
+                match db::replica::primary_connection(&state) {
+                    Ok(primary) => {
+                        (conn, by) = (primary, db::replica::Served::Primary);
+                        read = referrals::log_page(&mut conn, &filter, cursor.as_deref(), 1000);
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+            let page = match read {
                 Ok(p) => p,
                 Err(e) => {
                     let _ = tx.blocking_send(Err(ApiError::from(e)));

@@ -178,7 +178,9 @@ async fn respond(
     }));
     db::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
     let rules = state.rules.current();
-    let report = db::run(&state.pool, move |conn| Ok(reports::build(conn, &rules.set, kind, &params)?)).await?;
+    let report =
+        db::read(&state, &req, db::ReadKind::Reports, move |conn| Ok(reports::build(conn, &rules.set, kind, &params)?))
+            .await?;
     if !csv {
         return Ok(ok_json(&report));
     }

@@ -452,12 +452,11 @@ pub async fn scheme_households(
         return Err(ApiError::invalid_field("status", "invalid_choice", "eligible or undetermined"));
     }
     let limit = page_limit(query.limit)?;
-    let (key, ctx) = (state.audit_key.clone(), user.audit_context(&req));
+    let ctx = user.audit_context(&req);
     let (district, cursor) = (query.district.clone(), query.cursor.clone());
     let event =
         Event::new("scheme_households_read").details(json!({"scheme": scheme, "status": status, "district": district}));
-    let items = db::run_write(&state.pool, move |conn| {
-        audit::record(conn, &key, &ctx, &event)?;
+    let items = db::read_after_audit(&state, &req, db::ReadKind::Schemes, ctx, event, move |conn| {
         Ok(crate::screening::store::households_for_scheme(
             conn,
             &scheme,

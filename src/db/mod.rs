@@ -5,6 +5,7 @@
 //! really differ (upserts, multi-row inserts, SQLite's `BEGIN IMMEDIATE`) the
 //! `per_backend!` macro compiles the same body once per concrete connection.
 
+pub mod replica;
 pub mod schema;
 pub mod url;
 
@@ -16,6 +17,7 @@ use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::ApiError;
+pub use replica::{ReadKind, read, read_after_audit, read_audited};
 pub use url::DatabaseUrl;
 
 /// A connection to either supported database.
@@ -94,6 +96,13 @@ impl ManageConnection for DbManager {
     }
 }
 
+/// The session settings of every PostgreSQL connection (the replica's add read-only).
+/// A runaway statement must not hold a pooled connection for ever. Custom plans: a generic
+/// plan cached while a table was small (a fresh registry) keeps scanning it sequentially
+/// after it has grown.
+pub(crate) const POSTGRES_SESSION: &str =
+    "SET statement_timeout = '30s'; SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan;";
+
 /// Per-connection settings applied whenever the pool opens a connection.
 #[derive(Debug, Clone, Copy)]
 struct ConnectionSetup;
@@ -107,12 +116,7 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for ConnectionSetup {
                 "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
             }
-            // A runaway statement must not hold a pooled connection for ever.
-            // Custom plans: a generic plan cached while a table was small (a fresh registry)
-            // keeps scanning it sequentially after it has grown.
-            DbConnection::Postgres(_) => {
-                "SET statement_timeout = '30s'; SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan;"
-            }
+            DbConnection::Postgres(_) => POSTGRES_SESSION,
         };
         conn.batch_execute(sql).map_err(r2d2::Error::QueryError)
     }

@@ -443,18 +443,12 @@ pub fn load(conn: &mut DbConnection, scope: &Scope, id: &str) -> Result<(Househo
     Ok((row, members))
 }
 
-/// Reads a household and records the read.
-pub fn get(
-    conn: &mut DbConnection,
-    key: &AuditKey,
-    ctx: &AuditContext,
-    scope: &Scope,
-    id: &str,
-) -> Result<HouseholdView, ApiError> {
+/// Reads a household, with the audit event of the read for the caller to record (it only
+/// reads, so it may run on the replica: `db::read_audited`).
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> Result<(HouseholdView, Event), ApiError> {
     let (row, members) = load(conn, scope, id)?;
     let event = Event::new("household_read").object("household", id).district(&row.district_code);
-    audit::record(conn, key, ctx, &event)?;
-    Ok(view(row, &members))
+    Ok((view(row, &members), event))
 }
 
 /// Applies a merge patch to a household's attributes at version `expected`.
@@ -514,25 +508,19 @@ pub struct HistoryEntry {
     pub changed_at: DateTime<Utc>,
 }
 
-/// A household's history, oldest first; the read is audited.
+/// A household's history, oldest first, with the audit event of the read for the caller to
+/// record (it only reads: `db::read_audited`).
 pub fn history(
     conn: &mut DbConnection,
-    key: &AuditKey,
-    ctx: &AuditContext,
     scope: &Scope,
     id: &str,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<HistoryEntry>, ApiError> {
+) -> Result<(Vec<HistoryEntry>, Event), ApiError> {
     let row = repo::find_household(conn, scope, id)?.ok_or(ApiError::NotFound)?;
     let entries = repo::history(conn, id, after, limit)?;
-    audit::record(
-        conn,
-        key,
-        ctx,
-        &Event::new("household_history_read").object("household", id).district(&row.district_code),
-    )?;
-    Ok(entries
+    let event = Event::new("household_history_read").object("household", id).district(&row.district_code);
+    let entries = entries
         .into_iter()
         .map(|e| HistoryEntry {
             id: e.id,
@@ -544,7 +532,8 @@ pub fn history(
             changed_by: e.changed_by,
             changed_at: e.changed_at.and_utc(),
         })
-        .collect())
+        .collect();
+    Ok((entries, event))
 }
 
 /// A search hit: enough to pick the right household, without every member's details.
@@ -568,30 +557,22 @@ pub struct HouseholdSummary {
     pub last_screened_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Finds households inside `scope`; the search is audited with the filters used (names of
-/// filters only, never the values).
-#[expect(clippy::too_many_arguments, reason = "the request's parts, each needed")]
+/// Finds households inside `scope`, with the audit event of the search (names of the filters
+/// used only, never the values) for the caller to record (it only reads: `db::read_audited`).
 pub fn search(
     conn: &mut DbConnection,
-    key: &AuditKey,
-    ctx: &AuditContext,
     scope: &Scope,
     filter: &SearchFilter,
-    filters_used: Vec<&'static str>,
+    filters_used: &[&'static str],
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<HouseholdSummary>, ApiError> {
+) -> Result<(Vec<HouseholdSummary>, Event), ApiError> {
     let rows = repo::search(conn, scope, filter, after, limit)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let members = repo::current_members_of(conn, &ids)?;
     let screened = last_screenings(conn, &ids)?;
-    audit::record(
-        conn,
-        key,
-        ctx,
-        &Event::new("household_search").details(json!({"filters": filters_used, "results": rows.len()})),
-    )?;
-    Ok(rows
+    let event = Event::new("household_search").details(json!({"filters": filters_used, "results": rows.len()}));
+    let found = rows
         .into_iter()
         .map(|r| {
             let mine: Vec<&MemberRow> = members.iter().filter(|m| m.household_id == r.id).collect();
@@ -607,7 +588,8 @@ pub fn search(
                 version: r.version,
             }
         })
-        .collect())
+        .collect();
+    Ok((found, event))
 }
 
 /// The time of each household's latest stored screening (one indexed query for a page).

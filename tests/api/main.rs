@@ -19,6 +19,7 @@ mod isolation;
 mod metrics;
 mod platform;
 mod referrals;
+mod replica;
 mod reports;
 mod rescreen;
 mod schema;

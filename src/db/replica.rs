@@ -374,7 +374,10 @@ impl Replica {
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
             .max_lifetime(Some(Duration::from_secs(300)))
-            .test_on_check_out(false)
+            // A `SELECT 1` before each checkout (~0.1 ms on a LAN): after the replica restarts,
+            // its dead connections are dropped here instead of failing one read each, again and
+            // again (a connection cut by the network is not always marked broken).
+            .test_on_check_out(true)
             // The monitor reports the replica's state (once per change, not per attempt).
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .connection_customizer(Box::new(ReadOnly))

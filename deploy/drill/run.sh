@@ -42,7 +42,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-PGBIN=/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -V | tail -n1)/bin
+PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
 if [ -z "${DRILL_BIN:-}" ]; then
   cargo build -q --bin sahulat # a no-op when it is current
 fi
@@ -81,8 +81,9 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 # The drill's own keys: audit verify must use the key the events were written with.
-export SAHULAT_AUDIT_KEY="drill-audit-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-export SAHULAT_JWT_SECRET="drill-jwt-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+SAHULAT_AUDIT_KEY="drill-audit-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+SAHULAT_JWT_SECRET="drill-jwt-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+export SAHULAT_AUDIT_KEY SAHULAT_JWT_SECRET
 export SAHULAT_RULES_DIR="$PWD/rules"
 export SAHULAT_LOG=warn
 export SAHULAT_BIND=127.0.0.1:0
@@ -257,7 +258,9 @@ pitr="$work/pitr"
 mkdir -p "$pitr/archive"
 [ "$(id -u)" -ne 0 ] || chown -R postgres:postgres "$pitr"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_postgres "$PGBIN/initdb" -D "$pitr/data" -A trust -U postgres -E UTF8 --no-sync >/dev/null
+# 1 MB WAL segments: the archive copies whole segments, and 16 MB ones made this the
+# drill's largest directory (slow to copy and to remove on a busy disk).
+as_postgres "$PGBIN/initdb" -D "$pitr/data" -A trust -U postgres -E UTF8 --no-sync --wal-segsize=1 >/dev/null
 cat >>"$pitr/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $port

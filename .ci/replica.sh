@@ -68,7 +68,9 @@ CONF
   chown postgres:postgres "$DIR/data/postgresql.conf" "$DIR/data/pg_hba.conf"
   as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -t 60 start >&2
   for _ in $(seq 1 30); do
-    if psql "$(url)" -qtAc 'SELECT pg_is_in_recovery()' 2>/dev/null | grep -q t; then
+    # In recovery is not enough: the tests need the WAL receiver streaming (it may start a
+    # few seconds after the standby accepts connections).
+    if psql "$(url)" -qtAc "SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')" 2>/dev/null | grep -q t; then
       echo "replica streaming on 127.0.0.1:${PORT} (started in $((SECONDS - started)) s)" >&2
       url
       exit 0

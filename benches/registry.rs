@@ -13,8 +13,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use sahulat::audit::{AuditContext, AuditKey};
 use sahulat::auth::Role;
 use sahulat::auth::password::hash_password;
@@ -42,11 +40,13 @@ impl Db {
         match std::env::var("BENCH_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
             Some(maintenance) => {
                 let name = format!("sahulat_bench_{}", std::process::id());
-                let mut conn = diesel::PgConnection::establish(&maintenance).unwrap_or_else(|e| panic!("connect: {e}"));
-                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("create: {e}"));
-                let base = maintenance.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or_default();
-                Self { url: format!("{base}/{name}"), drop: Some((maintenance, name)), _dir: None }
+                // On a Citus coordinator the database spans the cluster, with
+                // `BENCH_SHARD_COUNT` shards per table (default 32, Citus's own).
+                let shards = std::env::var("BENCH_SHARD_COUNT").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
+                let _ = db::citus::drop_database(&maintenance, &name);
+                let url =
+                    db::citus::create_database(&maintenance, &name, shards).unwrap_or_else(|e| panic!("create: {e}"));
+                Self { url, drop: Some((maintenance, name)), _dir: None }
             }
             None => {
                 let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -59,10 +59,8 @@ impl Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
-        if let Some((maintenance, name)) = &self.drop
-            && let Ok(mut conn) = diesel::PgConnection::establish(maintenance)
-        {
-            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        if let Some((maintenance, name)) = &self.drop {
+            let _ = db::citus::drop_database(maintenance, name);
         }
     }
 }

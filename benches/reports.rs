@@ -179,6 +179,7 @@ struct Step {
     at: NaiveDateTime,
     id: u128,
     referral: u128,
+    household: u128,
     district: u16,
     scheme: u16,
     from: Option<u8>,
@@ -321,6 +322,7 @@ impl Writer<'_> {
             reason: s.reason.map(str::to_string),
             actor: self.actor(s.who, s.district, s.scheme),
             occurred_at: s.at,
+            household_id: uuid::Uuid::from_u128(s.household).to_string(),
         }
     }
 
@@ -451,6 +453,7 @@ fn seed(conn: &mut DbConnection, rules: &RuleSet, args: &HashMap<String, String>
             at: life.referred_at,
             id: id_at(life.referred_at, &mut rng).as_u128(),
             referral: referral_id,
+            household: p.household,
             district: p.district,
             scheme: p.scheme,
             from: None,
@@ -463,6 +466,7 @@ fn seed(conn: &mut DbConnection, rules: &RuleSet, args: &HashMap<String, String>
                 at,
                 id: id_at(at, &mut rng).as_u128(),
                 referral: referral_id,
+                household: p.household,
                 district: p.district,
                 scheme: p.scheme,
                 from: Some(from),

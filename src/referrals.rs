@@ -81,6 +81,9 @@ pub struct ReferralEvent {
     /// When.
     #[serde(serialize_with = "crate::domain::timestamp::utc")]
     pub occurred_at: NaiveDateTime,
+    /// The referral's household: the ledger lives beside it (on Citus, on the same node).
+    #[serde(skip)]
+    pub household_id: String,
 }
 
 /// Who acts, and what they may see.
@@ -130,6 +133,7 @@ fn ledger(
         reason,
         actor: actor.to_string(),
         occurred_at: at,
+        household_id: referral.household_id.clone(),
     }
 }
 
@@ -389,6 +393,7 @@ pub fn get(conn: &mut DbConnection, actor: &Actor, id: &str, today: NaiveDate) -
     let mut referral = visible(conn, actor, id)?;
     expire_if_due(conn, actor, &mut referral, today)?;
     let ledger = referral_events::table
+        .filter(referral_events::household_id.eq(&referral.household_id))
         .filter(referral_events::referral_id.eq(id))
         .order(referral_events::id.asc())
         .select(ReferralEvent::as_select())

@@ -2,7 +2,7 @@
 // screening, referrals and their status, history; and every action on it.
 
 import * as api from '../api.js';
-import { enumLabel, local, ltr, showDate, showTime, t, tOr } from '../i18n.js';
+import { dateToIso, enumLabel, local, ltr, showDate, showTime, t, tOr } from '../i18n.js';
 import { schemeCatalogue } from '../lib/schemes.js';
 import { Field, FormDialog, PageTitle, Status, Table, announce, fieldErrors, html, problemText, useEffect, useLoad, useState, waiting } from '../lib/ui.js';
 import { HOUSEHOLD_FIELDS, maskIdNumber } from '../lib/fields.js';
@@ -86,6 +86,7 @@ export function HouseholdPage({ route }) {
               : null}
           </span>`,
         ])} />
+      ${hh.deceased_members.length ? html`<h3>${t('household.deceased')}</h3><ul>${hh.deceased_members.map((m) => html`<li><a href=${`#/households/${hh.id}/members/${m.id}`}><bdi>${m.full_name}</bdi></a> ${showDate(m.date_of_death)}</li>`)}</ul>` : null}
     </${Section}>
 
     <${Section} id="h-screening" title=${t('household.latest_screening')}>
@@ -159,7 +160,7 @@ function MemberActionDialog({ dialog, household, onClose, onDone }) {
     if (!value) return f.setErrors([{ path, message: t('common.choose') }]);
     const base = `/api/v1/households/${household.id}`;
     const [url, body, done] = remove
-      ? [`${base}/members/${dialog.member.id}/removal`, { reason: value }, 'household.removed']
+      ? [`${base}/members/${dialog.member.id}/removal`, { reason: value, date_of_death: dateToIso(f.form.date_of_death) || null }, 'household.removed']
       : [`${base}/head`, { member_id: dialog.member.id, previous_head_relation: value }, 'household.head_changed'];
     f.run(
       async () => {
@@ -178,5 +179,6 @@ function MemberActionDialog({ dialog, household, onClose, onDone }) {
     confirm=${t(remove ? 'household.remove' : 'household.make_head')} danger=${remove} testid="confirm-member-action">
     <${Field} path=${path} kind="select" label=${t(remove ? 'household.removal_reason' : 'household.previous_head_relation')}
       value=${f.form[path]} onInput=${f.set(path)} required error=${f.err(path)} options=${[['', t('common.choose')], ...options]} />
+    ${f.form.reason === 'deceased' ? html`<${Field} path="date_of_death" label=${t('field.date_of_death')} hint=${t('check.date')} value=${f.form.date_of_death} onInput=${f.set('date_of_death')} error=${f.err('date_of_death')} />` : null}
   </${FormDialog}>`;
 }

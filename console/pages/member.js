@@ -13,7 +13,7 @@ export function MemberPage({ route }) {
   const state = useLoad(() => api.get(`/api/v1/households/${encodeURIComponent(id)}`), [id]);
   const [data] = state;
   if (!data) return waiting(state);
-  const member = memberId ? data.members.find((m) => m.id === memberId) : null;
+  const member = memberId ? [...data.members, ...data.deceased_members].find((m) => m.id === memberId) : null;
   if (memberId && !member) return html`<${LoadError} error=${{ status: 404 }} />`;
   return html`<${MemberForm} household=${data} member=${member} focus=${route.query.focus} />`;
 }
@@ -43,7 +43,7 @@ function MemberForm({ household, member, focus }) {
       return api.send('POST', `${base}/members`, { body, ifMatch, key: key.current.key });
     },
     current: () =>
-      api.get(base).then((h) => ({ record: member ? h.members.find((m) => m.id === member.id) : null, version: h.version })),
+      api.get(base).then((h) => ({ record: member ? [...h.members, ...h.deceased_members].find((m) => m.id === member.id) : null, version: h.version })),
     saved: () => {
       announce(t(member ? 'member.saved' : 'member.added'));
       location.hash = `#/households/${household.id}`;

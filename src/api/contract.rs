@@ -15,7 +15,8 @@ mod rules;
 pub use rules::{CrossFieldRules, past_date_pattern};
 
 use crate::domain::codes::{
-    AreaType, Disability, Employment, HouseOwnership, IdType, MaritalStatus, Relation, Religion, SchoolLevel, Sex,
+    AreaType, Disability, Employment, HouseOwnership, IdType, InstitutionType, MaritalStatus, PensionDrawn, Relation,
+    Religion, SchoolLevel, Sex,
 };
 
 // The patterns are literals (utoipa takes nothing else). Names (`PersonName`): at least one
@@ -59,6 +60,8 @@ pub struct HouseholdRegistration {
     #[schema(minimum = 1, maximum = 50)]
     pub rooms: Option<i32>,
     pub owns_vehicle: Option<bool>,
+    /// Owns a residential plot (a house site), apart from agricultural land.
+    pub owns_residential_plot: Option<bool>,
 }
 
 /// A household merge patch (RFC 7396): the listed attributes only; `null` makes a value
@@ -90,6 +93,8 @@ pub struct HouseholdPatch {
     #[schema(minimum = 1, maximum = 50)]
     pub rooms: Option<i32>,
     pub owns_vehicle: Option<bool>,
+    /// Owns a residential plot (a house site), apart from agricultural land.
+    pub owns_residential_plot: Option<bool>,
 }
 
 /// A member as registered. `id_number` is required when `id_type` is `cnic` or `b_form`
@@ -139,6 +144,23 @@ pub struct MemberInput {
     #[schema(minimum = 0, maximum = 60)]
     pub eobi_contribution_years: Option<i32>,
     pub essi_registered: Option<bool>,
+    /// The kind of school, college or madrasa the member attends.
+    pub institution_type: Option<InstitutionType>,
+    /// The pension the member draws (for a deceased member: drew).
+    pub pension_drawn: Option<PensionDrawn>,
+    /// Years of service with the current (or last) employer.
+    #[schema(minimum = 0, maximum = 60)]
+    pub years_of_service: Option<i32>,
+    /// The member's disability or illness results from an employment injury.
+    pub employment_injury: Option<bool>,
+    /// Certified unfit for work by a doctor for the current spell of sickness.
+    pub certified_unfit: Option<bool>,
+    /// Needs protection and shelter (violence or a threat); recorded only with consent.
+    pub protection_need: Option<bool>,
+    /// Dependent on drugs; recorded only with consent.
+    pub substance_use: Option<bool>,
+    /// A marriage has been arranged and its date fixed.
+    pub marriage_arranged: Option<bool>,
 }
 
 /// A member added to a registered household: as [`MemberInput`], but not the head (the head
@@ -197,6 +219,23 @@ pub struct MemberPatch {
     #[schema(minimum = 0, maximum = 60)]
     pub eobi_contribution_years: Option<i32>,
     pub essi_registered: Option<bool>,
+    /// The kind of school, college or madrasa the member attends.
+    pub institution_type: Option<InstitutionType>,
+    /// The pension the member draws (for a deceased member: drew).
+    pub pension_drawn: Option<PensionDrawn>,
+    /// Years of service with the current (or last) employer.
+    #[schema(minimum = 0, maximum = 60)]
+    pub years_of_service: Option<i32>,
+    /// The member's disability or illness results from an employment injury.
+    pub employment_injury: Option<bool>,
+    /// Certified unfit for work by a doctor for the current spell of sickness.
+    pub certified_unfit: Option<bool>,
+    /// Needs protection and shelter (violence or a threat); recorded only with consent.
+    pub protection_need: Option<bool>,
+    /// Dependent on drugs; recorded only with consent.
+    pub substance_use: Option<bool>,
+    /// A marriage has been arranged and its date fixed.
+    pub marriage_arranged: Option<bool>,
 }
 
 /// A district code: 2–40 of `a-z 0-9 -`, starting with a letter.

@@ -106,6 +106,11 @@ pub struct RemoveMemberRequest {
     /// `deceased`, `moved_out`, `married_out` or `data_error`.
     #[schema(value_type = crate::domain::codes::RemovalReason)]
     pub reason: String,
+    /// With the reason `deceased` only: the date of death, `YYYY-MM-DD`, not in the future
+    /// and not before the date of birth (it may also be recorded later with a PATCH of the
+    /// deceased member).
+    #[schema(value_type = Option<String>, format = Date, example = "2024-10-01")]
+    pub date_of_death: Option<Value>,
 }
 
 /// Removes a member with a reason (kept in history). The head cannot be removed.
@@ -124,12 +129,23 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match_version(req.headers())?;
     let reason = service::removal_reason(&body.reason)?;
+    let date_of_death = match &body.date_of_death {
+        None | Some(Value::Null) => None,
+        Some(_) if reason != crate::domain::codes::RemovalReason::Deceased => {
+            return Err(ApiError::invalid_field(
+                "date_of_death",
+                "not_allowed",
+                "a date of death is recorded only with the reason deceased",
+            ));
+        }
+        Some(v) => members::date_of_death(v, None, today_in_pakistan())?,
+    };
     let (household_id, member_id) = path.into_inner();
     let (key, ctx, scope) = (state.audit_key.clone(), user.audit_context(&req), scope_of(&user));
     let rules = state.rules.current();
     let view = db::run_write(&state.pool, move |conn| {
         let target = Target { ctx: &ctx, scope: &scope, household_id: &household_id, expected_version: expected };
-        let view = members::remove_member(conn, &key, &target, &member_id, reason)?;
+        let view = members::remove_member(conn, &key, &target, &member_id, reason, date_of_death)?;
         store::after_change(conn, &rules.set, &household_id, today_in_pakistan())?;
         Ok(view)
     })

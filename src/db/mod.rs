@@ -5,6 +5,7 @@
 //! really differ (upserts, multi-row inserts, SQLite's `BEGIN IMMEDIATE`) the
 //! `per_backend!` macro compiles the same body once per concrete connection.
 
+pub mod citus;
 pub mod replica;
 pub mod schema;
 pub mod url;

@@ -112,6 +112,15 @@ diesel::table! {
         registered_office -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        owns_residential_plot -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    id_number_claims (id_number) {
+        id_number -> Text,
+        household_id -> Text,
+        member_id -> Text,
     }
 }
 
@@ -165,6 +174,15 @@ diesel::table! {
         updated_at -> Timestamp,
         full_name_ur -> Nullable<Text>,
         name_key_ur -> Nullable<Text>,
+        institution_type -> Nullable<Text>,
+        pension_drawn -> Nullable<Text>,
+        years_of_service -> Nullable<Integer>,
+        employment_injury -> Nullable<Bool>,
+        certified_unfit -> Nullable<Bool>,
+        protection_need -> Nullable<Bool>,
+        substance_use -> Nullable<Bool>,
+        marriage_arranged -> Nullable<Bool>,
+        date_of_death -> Nullable<Date>,
     }
 }
 
@@ -177,6 +195,7 @@ diesel::table! {
         reason -> Nullable<Text>,
         actor -> Text,
         occurred_at -> Timestamp,
+        household_id -> Text,
     }
 }
 
@@ -389,6 +408,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     household_counters,
     household_decisions,
     households,
+    id_number_claims,
     idempotency_keys,
     impact_changes,
     impact_reports,

@@ -59,6 +59,14 @@ coded_value!(
     }
 );
 coded_value!(
+    /// The kind of school, college or madrasa a member attends.
+    InstitutionType { Government = "government", Private = "private", Madrasa = "madrasa", Community = "community" }
+);
+coded_value!(
+    /// The pension a member draws (or drew, for a deceased member).
+    PensionDrawn { None = "none", Eobi = "eobi", Government = "government", Essi = "essi" }
+);
+coded_value!(
     /// Why a member left the household.
     RemovalReason { Deceased = "deceased", MovedOut = "moved_out", MarriedOut = "married_out", DataError = "data_error" }
 );

@@ -151,11 +151,12 @@ pub fn trace(
     let after = crate::governance::compile(&after_files).map_err(|d| crate::api::schemes::diagnostics_problem(&d))?;
     let row: crate::registry::model::HouseholdRow =
         households::table.find(&household.0).select(crate::registry::model::HouseholdRow::as_select()).first(conn)?;
-    let members: Vec<crate::registry::model::MemberFields> =
-        crate::registry::repo::current_member_facts(conn, std::slice::from_ref(&household.0))?
-            .iter()
-            .map(crate::registry::model::MemberFields::from_facts_row)
-            .collect();
+    let members = crate::registry::model::RuleMembers::by_household(crate::registry::repo::current_member_facts(
+        conn,
+        std::slice::from_ref(&household.0),
+    )?)
+    .remove(&household.0)
+    .unwrap_or_default();
     let facts = crate::screening::store::facts_from_fields(&row, &members);
     let enrolled: Vec<String> = crate::db::schema::referrals::table
         .filter(crate::db::schema::referrals::household_id.eq(&household.0))

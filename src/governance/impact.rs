@@ -293,7 +293,7 @@ pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
             let facts_for = |set: &RuleSet| -> Vec<Facts> {
                 rows.iter()
                     .map(|row| {
-                        let mut f = facts_from_fields(row, members.get(&row.id).map_or(&[][..], Vec::as_slice));
+                        let mut f = facts_from_fields(row, members.get(&row.id).unwrap_or(&Default::default()));
                         f.enrolled = enrolments
                             .get(&row.id)
                             .into_iter()
@@ -321,7 +321,7 @@ pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
                 t.households += 1;
                 let head = members
                     .get(&row.id)
-                    .and_then(|m| m.iter().find(|m| m.relation_to_head == Relation::Head))
+                    .and_then(|m| m.current.iter().find(|m| m.relation_to_head == Relation::Head))
                     .map(|m: &MemberFields| (m.sex.as_str(), m.date_of_birth));
                 let sex = head.map_or(3, |(s, _)| SEXES.iter().position(|x| *x == s).unwrap_or(3));
                 let age = head.map_or(4, |(_, born)| band(born, input.as_of));

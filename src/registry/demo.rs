@@ -246,7 +246,42 @@ impl Generator {
         if age < 14 {
             m.insert("employment".into(), json!("child"));
         }
+        self.deciding_facts(&mut m, male, age);
         m
+    }
+
+    /// The facts the last catalogue schemes decide on, each recorded for part of the members
+    /// (the sensitive ones rarely: they need the person's consent).
+    fn deciding_facts(&mut self, m: &mut Map<String, Value>, male: bool, age: i32) {
+        let is = |m: &Map<String, Value>, key: &str, value: &str| m.get(key).and_then(Value::as_str) == Some(value);
+        if m.get("school_enrolled") == Some(&json!(true)) && self.rng.chance(0.8) {
+            let kind = *self.rng.pick(&["government", "government", "government", "private", "madrasa", "community"]);
+            m.insert("institution_type".into(), json!(kind));
+        }
+        if is(m, "employment", "employed_formal") && self.rng.chance(0.7) {
+            m.insert("years_of_service".into(), json!(self.rng.range(0, i64::from(age - 17).clamp(1, 30))));
+            m.insert("certified_unfit".into(), json!(self.rng.chance(0.05)));
+        }
+        if age >= 55 && self.rng.chance(0.7) {
+            let pension = if is(m, "employment", "retired") {
+                *self.rng.pick(&["eobi", "government", "none", "essi"])
+            } else {
+                "none"
+            };
+            m.insert("pension_drawn".into(), json!(pension));
+        }
+        if m.get("disability").is_some_and(|d| d != "none") && age >= 18 && self.rng.chance(0.6) {
+            m.insert("employment_injury".into(), json!(self.rng.chance(0.15)));
+        }
+        if !male && age >= 18 && self.rng.chance(0.3) {
+            m.insert("protection_need".into(), json!(self.rng.chance(0.04)));
+        }
+        if age >= 12 && self.rng.chance(0.2) {
+            m.insert("substance_use".into(), json!(self.rng.chance(if male { 0.05 } else { 0.01 })));
+        }
+        if is(m, "marital_status", "never_married") && age >= 18 && self.rng.chance(0.6) {
+            m.insert("marriage_arranged".into(), json!(self.rng.chance(0.2)));
+        }
     }
 
     /// The next household, in the registration body shape (`district` + `members`).
@@ -317,6 +352,10 @@ impl Generator {
         }
         if self.rng.chance(0.85) {
             h.insert("owns_vehicle".into(), json!(self.rng.chance(0.05)));
+        }
+        if self.rng.chance(0.7) {
+            let owns = h.get("house_ownership").and_then(Value::as_str) == Some("owned");
+            h.insert("owns_residential_plot".into(), json!(self.rng.chance(if owns { 0.5 } else { 0.2 })));
         }
         h.insert("members".into(), Value::Array(members));
         Value::Object(h)

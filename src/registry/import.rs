@@ -165,6 +165,7 @@ const HOUSEHOLD_COLUMNS: &[(&str, Kind)] = &[
     ("house_ownership", Kind::Text),
     ("rooms", Kind::Int),
     ("owns_vehicle", Kind::Bool),
+    ("owns_residential_plot", Kind::Bool),
 ];
 
 /// Member columns. The member's own income is `member_monthly_income_pkr` in CSV, since
@@ -196,6 +197,14 @@ const MEMBER_COLUMNS: &[(&str, &str, Kind)] = &[
     ("eobi_registered", "eobi_registered", Kind::Bool),
     ("eobi_contribution_years", "eobi_contribution_years", Kind::Int),
     ("essi_registered", "essi_registered", Kind::Bool),
+    ("institution_type", "institution_type", Kind::Text),
+    ("pension_drawn", "pension_drawn", Kind::Text),
+    ("years_of_service", "years_of_service", Kind::Int),
+    ("employment_injury", "employment_injury", Kind::Bool),
+    ("certified_unfit", "certified_unfit", Kind::Bool),
+    ("protection_need", "protection_need", Kind::Bool),
+    ("substance_use", "substance_use", Kind::Bool),
+    ("marriage_arranged", "marriage_arranged", Kind::Bool),
 ];
 
 /// Every accepted CSV column name, for documentation and error messages.

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 
-use super::model::{HouseholdRow, MemberFields, MemberRow, STATUS_CURRENT};
+use super::model::{HouseholdRow, MemberFields, MemberRow, REASON_DECEASED, STATUS_CURRENT};
 use super::parse::{self, MAX_MEMBERS};
 use super::repo::{self, Scope};
 use super::service::{self, HouseholdView, HouseholdWithWarnings, check_id_numbers, record_change, view};
@@ -41,6 +41,35 @@ fn begin(conn: &mut DbConnection, t: &Target<'_>) -> Result<(HouseholdRow, Vec<M
 
 fn current<'m>(members: &'m [MemberRow], member_id: &str) -> Result<&'m MemberRow, ApiError> {
     members.iter().find(|m| m.id == member_id && m.status == STATUS_CURRENT).ok_or(ApiError::NotFound)
+}
+
+/// A current member, or one removed as deceased (whose record stays editable: the
+/// deceased's insurance and date of death decide survivors' schemes).
+fn current_or_deceased<'m>(members: &'m [MemberRow], member_id: &str) -> Result<&'m MemberRow, ApiError> {
+    members
+        .iter()
+        .find(|m| {
+            m.id == member_id && (m.status == STATUS_CURRENT || m.removal_reason.as_deref() == Some(REASON_DECEASED))
+        })
+        .ok_or(ApiError::NotFound)
+}
+
+/// Reads a `date_of_death` value: a date, not in the future, not before the date of birth.
+pub fn date_of_death(value: &Value, born: Option<NaiveDate>, today: NaiveDate) -> Result<Option<NaiveDate>, ApiError> {
+    let field = "date_of_death";
+    let date = match value {
+        Value::Null => return Ok(None),
+        Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid_field(field, "invalid_date", "must be a date written YYYY-MM-DD"))?,
+        _ => return Err(ApiError::invalid_field(field, "invalid_type", "must be a date written YYYY-MM-DD")),
+    };
+    if date > today {
+        return Err(ApiError::invalid_field(field, "in_future", "must not be in the future"));
+    }
+    if born.is_some_and(|b| date < b) {
+        return Err(ApiError::invalid_field(field, "before_birth", "must not be before the date of birth"));
+    }
+    Ok(Some(date))
 }
 
 fn finish(
@@ -114,11 +143,29 @@ pub fn update_member(
     if row.version != t.expected_version {
         return Err(ApiError::PreconditionFailed);
     }
-    let stored = current(&members, member_id)?;
+    let stored = current_or_deceased(&members, member_id)?;
+    let deceased = stored.status != STATUS_CURRENT;
     let old = MemberFields::from_row(stored);
+    // A deceased member's patch may also set `date_of_death`; it is read apart from the
+    // member's fields (a current member has none).
+    let mut patch = patch.clone();
+    let death = match patch.as_object_mut().and_then(|o| o.remove("date_of_death")) {
+        Some(_) if !deceased => {
+            return Err(ApiError::invalid_field(
+                "date_of_death",
+                "not_allowed",
+                "only a member removed as deceased has a date of death: remove the member with reason deceased",
+            ));
+        }
+        Some(v) => Some(date_of_death(&v, Some(old.date_of_birth), today)?),
+        None => None,
+    };
     let new =
-        parse::patched(&parse::to_object(&old), patch, parse::MEMBER_EDITABLE, |m| parse::parse_member(m, "", today))
+        parse::patched(&parse::to_object(&old), &patch, parse::MEMBER_EDITABLE, |m| parse::parse_member(m, "", today))
             .map_err(ApiError::Validation)?;
+    if death.flatten().is_some_and(|d| d < new.date_of_birth) {
+        return Err(ApiError::invalid_field("date_of_death", "before_birth", "must not be before the date of birth"));
+    }
     if (old.relation_to_head == Relation::Head) != (new.relation_to_head == Relation::Head) {
         return Err(ApiError::invalid_field(
             "relation_to_head",
@@ -126,10 +173,13 @@ pub fn update_member(
             "the head changes only through POST /households/{id}/head",
         ));
     }
-    if new.id_number != old.id_number {
+    if new.id_number != old.id_number && !deceased {
         check_id_numbers(conn, &[("member".into(), &new)], Some(member_id))?;
     }
-    let changes = parse::diff(&old, &new);
+    let mut changes = parse::diff(&old, &new);
+    if let Some(date) = death.filter(|d| *d != stored.date_of_death) {
+        changes.insert("date_of_death".into(), json!({"from": stored.date_of_death, "to": date}));
+    }
     let now = now_micros();
     if changes.is_empty() {
         return Ok(HouseholdWithWarnings { household: view(row, &members), warnings: Vec::new() });
@@ -137,7 +187,16 @@ pub fn update_member(
     if repo::bump_version(conn, t.household_id, t.expected_version, now)? == 0 {
         return Err(ApiError::PreconditionFailed);
     }
-    repo::update_member(conn, member_id, &new.changeset(now)).map_err(service::members_write_error)?;
+    if deceased {
+        // A removed member holds no ID number claim: its fields are written as they are.
+        repo::update_removed_member(conn, t.household_id, member_id, &new.changeset(now))?;
+        if let Some(date) = death {
+            repo::set_date_of_death(conn, t.household_id, member_id, date, now)?;
+        }
+    } else {
+        repo::update_member(conn, t.household_id, member_id, &new.changeset(now))
+            .map_err(service::members_write_error)?;
+    }
     let fields: Vec<String> = changes.keys().cloned().collect();
     record_change(
         conn,
@@ -166,16 +225,24 @@ pub fn remove_member(
     t: &Target<'_>,
     member_id: &str,
     reason: RemovalReason,
+    date_of_death: Option<NaiveDate>,
 ) -> Result<HouseholdView, ApiError> {
     let (row, members) = begin(conn, t)?;
     let stored = current(&members, member_id)?;
     if stored.relation_to_head == Relation::Head.as_str() {
         return Err(ApiError::conflict("head_cannot_be_removed", "make another member the head first"));
     }
+    if date_of_death.is_some_and(|d| d < stored.date_of_birth) {
+        return Err(ApiError::invalid_field("date_of_death", "before_birth", "must not be before the date of birth"));
+    }
     let now = now_micros();
-    repo::remove_member(conn, member_id, reason.as_str(), now)?;
+    repo::remove_member(conn, t.household_id, member_id, reason.as_str(), now)?;
     let mut changes = Map::new();
     changes.insert("status".into(), json!({"from": "current", "to": "removed"}));
+    if let Some(date) = date_of_death {
+        repo::set_date_of_death(conn, t.household_id, member_id, Some(date), now)?;
+        changes.insert("date_of_death".into(), json!({"from": null, "to": date}));
+    }
     record_change(
         conn,
         t.household_id,
@@ -218,8 +285,8 @@ pub fn change_head(
         .find(|m| m.status == STATUS_CURRENT && m.relation_to_head == Relation::Head.as_str())
         .ok_or_else(|| anyhow::anyhow!("household {} has no head", t.household_id))?;
     let now = now_micros();
-    repo::set_relation(conn, &old_head.id, previous_head_relation.as_str(), now)?;
-    repo::set_relation(conn, new_head_id, Relation::Head.as_str(), now)?;
+    repo::set_relation(conn, t.household_id, &old_head.id, previous_head_relation.as_str(), now)?;
+    repo::set_relation(conn, t.household_id, new_head_id, Relation::Head.as_str(), now)?;
     let mut changes = Map::new();
     changes.insert("head".into(), json!({"from": old_head.id, "to": new_head_id}));
     changes.insert(

@@ -30,6 +30,7 @@ pub struct HouseholdFields {
     pub house_ownership: Option<HouseOwnership>,
     pub rooms: Option<i32>,
     pub owns_vehicle: Option<bool>,
+    pub owns_residential_plot: Option<bool>,
 }
 
 /// A member's attributes.
@@ -66,6 +67,14 @@ pub struct MemberFields {
     pub eobi_registered: Option<bool>,
     pub eobi_contribution_years: Option<i32>,
     pub essi_registered: Option<bool>,
+    pub institution_type: Option<InstitutionType>,
+    pub pension_drawn: Option<PensionDrawn>,
+    pub years_of_service: Option<i32>,
+    pub employment_injury: Option<bool>,
+    pub certified_unfit: Option<bool>,
+    pub protection_need: Option<bool>,
+    pub substance_use: Option<bool>,
+    pub marriage_arranged: Option<bool>,
 }
 
 /// A stored household.
@@ -94,6 +103,7 @@ pub struct HouseholdRow {
     pub registered_office: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub owns_residential_plot: Option<bool>,
 }
 
 /// The editable columns of a household (None writes NULL: unknown).
@@ -113,6 +123,7 @@ pub struct HouseholdChangeset {
     pub house_ownership: Option<String>,
     pub rooms: Option<i32>,
     pub owns_vehicle: Option<bool>,
+    pub owns_residential_plot: Option<bool>,
 }
 
 impl HouseholdFields {
@@ -132,6 +143,7 @@ impl HouseholdFields {
             house_ownership: row.house_ownership.as_deref().and_then(HouseOwnership::parse),
             rooms: row.rooms,
             owns_vehicle: row.owns_vehicle,
+            owns_residential_plot: row.owns_residential_plot,
         }
     }
 
@@ -151,6 +163,7 @@ impl HouseholdFields {
             house_ownership: self.house_ownership.map(|v| v.as_str().to_string()),
             rooms: self.rooms,
             owns_vehicle: self.owns_vehicle,
+            owns_residential_plot: self.owns_residential_plot,
         }
     }
 }
@@ -200,6 +213,15 @@ pub struct MemberRow {
     pub updated_at: NaiveDateTime,
     pub full_name_ur: Option<String>,
     pub name_key_ur: Option<String>,
+    pub institution_type: Option<String>,
+    pub pension_drawn: Option<String>,
+    pub years_of_service: Option<i32>,
+    pub employment_injury: Option<bool>,
+    pub certified_unfit: Option<bool>,
+    pub protection_need: Option<bool>,
+    pub substance_use: Option<bool>,
+    pub marriage_arranged: Option<bool>,
+    pub date_of_death: Option<NaiveDate>,
 }
 
 /// The editable columns of a member.
@@ -234,6 +256,14 @@ pub struct MemberChangeset {
     pub eobi_registered: Option<bool>,
     pub eobi_contribution_years: Option<i32>,
     pub essi_registered: Option<bool>,
+    pub institution_type: Option<String>,
+    pub pension_drawn: Option<String>,
+    pub years_of_service: Option<i32>,
+    pub employment_injury: Option<bool>,
+    pub certified_unfit: Option<bool>,
+    pub protection_need: Option<bool>,
+    pub substance_use: Option<bool>,
+    pub marriage_arranged: Option<bool>,
     pub dedup_key: String,
     pub updated_at: NaiveDateTime,
 }
@@ -269,6 +299,14 @@ macro_rules! member_fields {
             eobi_registered: $row.eobi_registered,
             eobi_contribution_years: $row.eobi_contribution_years,
             essi_registered: $row.essi_registered,
+            institution_type: code(&$row.institution_type, InstitutionType::parse),
+            pension_drawn: code(&$row.pension_drawn, PensionDrawn::parse),
+            years_of_service: $row.years_of_service,
+            employment_injury: $row.employment_injury,
+            certified_unfit: $row.certified_unfit,
+            protection_need: $row.protection_need,
+            substance_use: $row.substance_use,
+            marriage_arranged: $row.marriage_arranged,
         }
     };
 }
@@ -301,6 +339,83 @@ pub struct MemberFactsRow {
     pub eobi_registered: Option<bool>,
     pub eobi_contribution_years: Option<i32>,
     pub essi_registered: Option<bool>,
+    pub institution_type: Option<String>,
+    pub pension_drawn: Option<String>,
+    pub years_of_service: Option<i32>,
+    pub employment_injury: Option<bool>,
+    pub certified_unfit: Option<bool>,
+    pub protection_need: Option<bool>,
+    pub substance_use: Option<bool>,
+    pub marriage_arranged: Option<bool>,
+    pub status: String,
+    pub removal_reason: Option<String>,
+    pub removed_at: Option<NaiveDateTime>,
+    pub date_of_death: Option<NaiveDate>,
+}
+
+/// The member the rules read the deceased's facts from: of the members removed with the
+/// reason `deceased`, the one removed last. Their own record (EOBI and ESSI insurance,
+/// employment, pension) is the deceased's, with the date of death.
+#[derive(Debug, Clone)]
+pub struct Deceased {
+    /// The deceased's record.
+    pub fields: MemberFields,
+    /// Date of death, if recorded.
+    pub date_of_death: Option<NaiveDate>,
+    /// When the member was removed (orders several deceased members).
+    pub removed_at: Option<NaiveDateTime>,
+}
+
+/// A household's members as the rules read them: the current members, and the deceased.
+#[derive(Debug, Clone, Default)]
+pub struct RuleMembers {
+    /// Current members, in the order read.
+    pub current: Vec<MemberFields>,
+    /// The member removed last as deceased, if any.
+    pub deceased: Option<Deceased>,
+}
+
+/// The reason a deceased member is removed with.
+pub const REASON_DECEASED: &str = "deceased";
+
+impl RuleMembers {
+    /// Adds a member read from the database: current, or removed as deceased (others are
+    /// ignored); of several deceased members the one removed last is kept.
+    pub fn add(
+        &mut self,
+        status: &str,
+        reason: Option<&str>,
+        fields: MemberFields,
+        death: (Option<NaiveDate>, Option<NaiveDateTime>),
+    ) {
+        if status == STATUS_CURRENT {
+            self.current.push(fields);
+        } else if reason == Some(REASON_DECEASED)
+            && self.deceased.as_ref().is_none_or(|d| (d.removed_at, d.date_of_death) <= (death.1, death.0))
+        {
+            self.deceased = Some(Deceased { fields, date_of_death: death.0, removed_at: death.1 });
+        }
+    }
+
+    /// From a household's stored member rows.
+    pub fn from_rows(rows: &[MemberRow]) -> Self {
+        let mut out = Self::default();
+        for m in rows {
+            out.add(&m.status, m.removal_reason.as_deref(), MemberFields::from_row(m), (m.date_of_death, m.removed_at));
+        }
+        out
+    }
+
+    /// Groups rows of [`MemberFactsRow`] by household.
+    pub fn by_household(rows: Vec<MemberFactsRow>) -> std::collections::HashMap<String, RuleMembers> {
+        let mut out: std::collections::HashMap<String, RuleMembers> = std::collections::HashMap::new();
+        for m in rows {
+            let fields = MemberFields::from_facts_row(&m);
+            let death = (m.date_of_death, m.removed_at);
+            out.entry(m.household_id).or_default().add(&m.status, m.removal_reason.as_deref(), fields, death);
+        }
+        out
+    }
 }
 
 fn code<T: Copy>(value: &Option<String>, parse: fn(&str) -> Option<T>) -> Option<T> {
@@ -367,6 +482,14 @@ impl MemberFields {
             eobi_registered: self.eobi_registered,
             eobi_contribution_years: self.eobi_contribution_years,
             essi_registered: self.essi_registered,
+            institution_type: text(self.institution_type, InstitutionType::as_str),
+            pension_drawn: text(self.pension_drawn, PensionDrawn::as_str),
+            years_of_service: self.years_of_service,
+            employment_injury: self.employment_injury,
+            certified_unfit: self.certified_unfit,
+            protection_need: self.protection_need,
+            substance_use: self.substance_use,
+            marriage_arranged: self.marriage_arranged,
             dedup_key: self.dedup_key(),
             updated_at: now,
         }
@@ -412,6 +535,15 @@ impl MemberFields {
             updated_at: now,
             full_name_ur: c.full_name_ur,
             name_key_ur: c.name_key_ur,
+            institution_type: c.institution_type,
+            pension_drawn: c.pension_drawn,
+            years_of_service: c.years_of_service,
+            employment_injury: c.employment_injury,
+            certified_unfit: c.certified_unfit,
+            protection_need: c.protection_need,
+            substance_use: c.substance_use,
+            marriage_arranged: c.marriage_arranged,
+            date_of_death: None,
         }
     }
 }

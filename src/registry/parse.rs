@@ -40,6 +40,7 @@ pub const HOUSEHOLD_EDITABLE: &[&str] = &[
     "house_ownership",
     "rooms",
     "owns_vehicle",
+    "owns_residential_plot",
 ];
 
 /// The member fields a clerk may change with PATCH.
@@ -70,6 +71,14 @@ pub const MEMBER_EDITABLE: &[&str] = &[
     "eobi_registered",
     "eobi_contribution_years",
     "essi_registered",
+    "institution_type",
+    "pension_drawn",
+    "years_of_service",
+    "employment_injury",
+    "certified_unfit",
+    "protection_need",
+    "substance_use",
+    "marriage_arranged",
 ];
 
 fn read_household_fields(r: &mut Reader<'_, '_>) -> HouseholdFields {
@@ -87,6 +96,7 @@ fn read_household_fields(r: &mut Reader<'_, '_>) -> HouseholdFields {
         house_ownership: flat(r.code("house_ownership")),
         rooms: flat(r.int("rooms", 1, 50)).map(|n| n as i32),
         owns_vehicle: flat(r.boolean("owns_vehicle")),
+        owns_residential_plot: flat(r.boolean("owns_residential_plot")),
     }
 }
 
@@ -216,6 +226,14 @@ fn read_member(value: &Value, path: &str, today: NaiveDate, errors: &mut Vec<Fie
         eobi_registered: flat(r.boolean("eobi_registered")),
         eobi_contribution_years: flat(r.int("eobi_contribution_years", 0, 60)).map(|n| n as i32),
         essi_registered: flat(r.boolean("essi_registered")),
+        institution_type: flat(r.code("institution_type")),
+        pension_drawn: flat(r.code("pension_drawn")),
+        years_of_service: flat(r.int("years_of_service", 0, 60)).map(|n| n as i32),
+        employment_injury: flat(r.boolean("employment_injury")),
+        certified_unfit: flat(r.boolean("certified_unfit")),
+        protection_need: flat(r.boolean("protection_need")),
+        substance_use: flat(r.boolean("substance_use")),
+        marriage_arranged: flat(r.boolean("marriage_arranged")),
     };
     if let Some(Some(dob)) = dob {
         if dob > today {

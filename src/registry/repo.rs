@@ -2,14 +2,15 @@
 //! restricted to the clerk's districts here, in SQL, so a handler cannot forget it. Another
 //! district's household is simply not found.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::model::{
-    ChangeRow, HouseholdChangeset, HouseholdRow, MemberChangeset, MemberFactsRow, MemberRow, STATUS_CURRENT,
+    ChangeRow, HouseholdChangeset, HouseholdRow, MemberChangeset, MemberFactsRow, MemberRow, REASON_DECEASED,
+    STATUS_CURRENT,
 };
 use crate::db::DbConnection;
-use crate::db::schema::{household_changes, household_counters, households, members};
+use crate::db::schema::{household_changes, household_counters, households, id_number_claims, members};
 use crate::per_backend;
 
 /// Which households a caller may see.
@@ -66,19 +67,19 @@ pub fn current_members_of(conn: &mut DbConnection, household_ids: &[String]) -> 
         .load(conn)
 }
 
-/// The rule-relevant columns of the current members of several households (batch
+/// The rule-relevant columns of the current members, and of those removed as deceased, of several households (batch
 /// re-screening). In no particular order: every member condition of the rule language is
 /// a quantifier (any, all, count, sum), so decisions do not depend on member order, and
 /// sorting by a text key was half the database's time for these reads.
 pub fn current_member_facts(conn: &mut DbConnection, household_ids: &[String]) -> QueryResult<Vec<MemberFactsRow>> {
     members::table
         .filter(members::household_id.eq_any(household_ids))
-        .filter(members::status.eq(STATUS_CURRENT))
+        .filter(members::status.eq(STATUS_CURRENT).or(members::removal_reason.eq(REASON_DECEASED)))
         .select(MemberFactsRow::as_select())
         .load(conn)
 }
 
-/// The rule-relevant columns of the current members of every household whose id is in
+/// The rule-relevant columns of the current and deceased members of every household whose id is in
 /// `(after, upto]` (a keyset chunk of the whole registry: one index range scan instead of
 /// a long IN list). Unordered, as [`current_member_facts`].
 pub fn current_member_facts_in_range(
@@ -88,7 +89,7 @@ pub fn current_member_facts_in_range(
 ) -> QueryResult<Vec<MemberFactsRow>> {
     let mut query = members::table
         .filter(members::household_id.le(upto.to_string()))
-        .filter(members::status.eq(STATUS_CURRENT))
+        .filter(members::status.eq(STATUS_CURRENT).or(members::removal_reason.eq(REASON_DECEASED)))
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(members::household_id.gt(after.to_string()));
@@ -179,8 +180,17 @@ pub fn insert_household(conn: &mut DbConnection, row: &HouseholdRow) -> QueryRes
     insert_households(conn, std::slice::from_ref(row))
 }
 
-/// Inserts member rows (multi-row statements).
+/// Inserts member rows (multi-row statements), claiming their ID numbers first: a number
+/// another current member holds fails here with a unique violation.
 pub fn insert_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResult<()> {
+    let claims: Vec<_> = rows
+        .iter()
+        .filter(|m| m.status == STATUS_CURRENT)
+        .filter_map(|m| m.id_number.as_ref().map(|n| claim(n, &m.household_id, &m.id)))
+        .collect();
+    for chunk in claims.chunks(INSERT_CHUNK) {
+        per_backend!(conn, |c| diesel::insert_into(id_number_claims::table).values(chunk).execute(c))?;
+    }
     for chunk in rows.chunks(INSERT_CHUNK) {
         per_backend!(conn, |c| diesel::insert_into(members::table).values(chunk).execute(c))?;
     }
@@ -207,14 +217,68 @@ pub fn bump_version(conn: &mut DbConnection, id: &str, expected: i64, now: Naive
         .execute(conn)
 }
 
-/// Writes a member's fields.
-pub fn update_member(conn: &mut DbConnection, member_id: &str, changes: &MemberChangeset) -> QueryResult<usize> {
-    diesel::update(members::table.find(member_id)).set(changes).execute(conn)
+/// The values of one `id_number_claims` row.
+type Claim<'a> = (
+    diesel::dsl::Eq<id_number_claims::id_number, &'a str>,
+    diesel::dsl::Eq<id_number_claims::household_id, &'a str>,
+    diesel::dsl::Eq<id_number_claims::member_id, &'a str>,
+);
+
+/// The claim row that keeps an ID number unique among current members (a table keyed by
+/// the number, so a Citus cluster enforces it too; see migration 000015).
+fn claim<'a>(id_number: &'a str, household_id: &'a str, member_id: &'a str) -> Claim<'a> {
+    (
+        id_number_claims::id_number.eq(id_number),
+        id_number_claims::household_id.eq(household_id),
+        id_number_claims::member_id.eq(member_id),
+    )
 }
 
-/// Marks a member removed, keeping the row for history.
-pub fn remove_member(conn: &mut DbConnection, member_id: &str, reason: &str, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(members::table.find(member_id))
+/// Releases a member's claim on an ID number (removed, or the number changed).
+fn release_claim(conn: &mut DbConnection, member_id: &str) -> QueryResult<usize> {
+    diesel::delete(id_number_claims::table.filter(id_number_claims::member_id.eq(member_id))).execute(conn)
+}
+
+/// Writes a current member's fields, moving the ID number's claim when the number changes.
+pub fn update_member(
+    conn: &mut DbConnection,
+    household_id: &str,
+    member_id: &str,
+    changes: &MemberChangeset,
+) -> QueryResult<usize> {
+    release_claim(conn, member_id)?;
+    if let Some(number) = &changes.id_number {
+        per_backend!(conn, |c| diesel::insert_into(id_number_claims::table)
+            .values(claim(number, household_id, member_id))
+            .execute(c))?;
+    }
+    diesel::update(members::table.filter(members::household_id.eq(household_id)).filter(members::id.eq(member_id)))
+        .set(changes)
+        .execute(conn)
+}
+
+/// Writes a removed member's fields (a deceased member's record); no ID number claim moves.
+pub fn update_removed_member(
+    conn: &mut DbConnection,
+    household_id: &str,
+    member_id: &str,
+    changes: &MemberChangeset,
+) -> QueryResult<usize> {
+    diesel::update(members::table.filter(members::household_id.eq(household_id)).filter(members::id.eq(member_id)))
+        .set(changes)
+        .execute(conn)
+}
+
+/// Marks a member removed, keeping the row for history; the ID number is free again.
+pub fn remove_member(
+    conn: &mut DbConnection,
+    household_id: &str,
+    member_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    release_claim(conn, member_id)?;
+    diesel::update(members::table.filter(members::household_id.eq(household_id)).filter(members::id.eq(member_id)))
         .set((
             members::status.eq(super::model::STATUS_REMOVED),
             members::removal_reason.eq(reason),
@@ -224,14 +288,28 @@ pub fn remove_member(conn: &mut DbConnection, member_id: &str, reason: &str, now
         .execute(conn)
 }
 
+/// Sets (or clears) the date of death of a member removed as deceased.
+pub fn set_date_of_death(
+    conn: &mut DbConnection,
+    household_id: &str,
+    member_id: &str,
+    date: Option<NaiveDate>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(members::table.filter(members::household_id.eq(household_id)).filter(members::id.eq(member_id)))
+        .set((members::date_of_death.eq(date), members::updated_at.eq(now)))
+        .execute(conn)
+}
+
 /// Sets a member's relation to the head.
 pub fn set_relation(
     conn: &mut DbConnection,
+    household_id: &str,
     member_id: &str,
     relation: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(members::table.find(member_id))
+    diesel::update(members::table.filter(members::household_id.eq(household_id)).filter(members::id.eq(member_id)))
         .set((members::relation_to_head.eq(relation), members::updated_at.eq(now)))
         .execute(conn)
 }

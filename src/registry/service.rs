@@ -27,6 +27,21 @@ pub struct MemberView {
     pub fields: MemberFields,
 }
 
+/// A member removed as deceased, kept with the household: the record the survivors'
+/// schemes read (insurance, employment, pension) and the date of death.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeceasedMemberView {
+    /// Member id.
+    pub id: String,
+    /// Date of death, if recorded.
+    pub date_of_death: Option<chrono::NaiveDate>,
+    /// When the member was removed (UTC).
+    pub removed_at: Option<DateTime<Utc>>,
+    /// The member's attributes as last recorded.
+    #[serde(flatten)]
+    pub fields: MemberFields,
+}
+
 /// A household as the API shows it, with its current members.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HouseholdView {
@@ -41,6 +56,8 @@ pub struct HouseholdView {
     pub fields: HouseholdFields,
     /// Current members.
     pub members: Vec<MemberView>,
+    /// Members removed as deceased, most recently removed first (the rules read the first).
+    pub deceased_members: Vec<DeceasedMemberView>,
     /// Version for `If-Match`.
     pub version: i64,
     /// Registered (UTC).
@@ -72,6 +89,7 @@ pub fn view(row: HouseholdRow, members: &[MemberRow]) -> HouseholdView {
             .filter(|m| m.status == super::model::STATUS_CURRENT)
             .map(|m| MemberView { id: m.id.clone(), fields: MemberFields::from_row(m) })
             .collect(),
+        deceased_members: deceased_of(members),
         id: row.id,
         household_number: row.household_number,
         district: row.district_code,
@@ -81,6 +99,22 @@ pub fn view(row: HouseholdRow, members: &[MemberRow]) -> HouseholdView {
         registered_by: row.registered_by,
         registered_office: row.registered_office,
     }
+}
+
+/// The deceased members of a household, in the order the rules choose from (see
+/// [`super::model::RuleMembers`]): the one removed last first.
+fn deceased_of(members: &[MemberRow]) -> Vec<DeceasedMemberView> {
+    let mut list: Vec<&MemberRow> =
+        members.iter().filter(|m| m.removal_reason.as_deref() == Some(super::model::REASON_DECEASED)).collect();
+    list.sort_by_key(|m| std::cmp::Reverse((m.removed_at, m.date_of_death)));
+    list.into_iter()
+        .map(|m| DeceasedMemberView {
+            id: m.id.clone(),
+            date_of_death: m.date_of_death,
+            removed_at: m.removed_at.map(|t| t.and_utc()),
+            fields: MemberFields::from_row(m),
+        })
+        .collect()
 }
 
 fn actor(ctx: &AuditContext) -> String {
@@ -256,6 +290,7 @@ fn new_household_row(
         registered_office: input.district.clone(),
         created_at: now,
         updated_at: now,
+        owns_residential_plot: None,
     };
     with_fields(row, &input.fields)
 }
@@ -403,6 +438,7 @@ fn with_fields(mut row: HouseholdRow, f: &HouseholdFields) -> HouseholdRow {
     row.house_ownership = c.house_ownership;
     row.rooms = c.rooms;
     row.owns_vehicle = c.owns_vehicle;
+    row.owns_residential_plot = c.owns_residential_plot;
     row
 }
 

@@ -110,6 +110,14 @@ mod tests {
             eobi_registered: None,
             eobi_contribution_years: None,
             essi_registered: None,
+            institution_type: None,
+            pension_drawn: None,
+            years_of_service: None,
+            employment_injury: None,
+            certified_unfit: None,
+            protection_need: None,
+            substance_use: None,
+            marriage_arranged: None,
         }
     }
 

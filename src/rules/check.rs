@@ -178,6 +178,9 @@ impl Checker<'_> {
                 Ty::Bool => Ok(Typed::Bool(BoolIr::Field(f.scope, f.slot))),
                 Ty::Num => Ok(Typed::Num(NumIr::Field(f.scope, f.slot))),
                 Ty::Coded(_) => Ok(Typed::Coded(f.scope, f.slot, f)),
+                Ty::Date if name == "deceased_date_of_death" => {
+                    err(span, format!("`{name}` is a date; rules use `months_since_death` instead"))
+                }
                 Ty::Date => err(span, format!("`{name}` is a date; rules use `age` or `age_months` instead")),
             };
         }

@@ -12,10 +12,13 @@ use chrono::{Datelike, NaiveDate};
 
 use super::num::{self, UNKNOWN};
 use crate::domain::codes::*;
-use crate::registry::model::{HouseholdFields, MemberFields};
+use crate::registry::model::{Deceased, HouseholdFields, MemberFields};
 
 /// Household slots.
-pub const HH_SLOTS: usize = 11;
+pub const HH_SLOTS: usize = 19;
+// Household slots of the deceased member's date of death and the months since it.
+const DEATH: usize = 17;
+const MONTHS_SINCE_DEATH: usize = 18;
 // Member slots the engine fills itself. The member layout puts the fields rules test most
 // (age, disability, sex, schooling, employment, …) first, so most tests read one cache line
 // of each member.
@@ -23,7 +26,7 @@ const AGE: usize = 0;
 const AGE_MONTHS: usize = 21;
 const DOB: usize = 23;
 /// Member slots.
-pub const MEMBER_SLOTS: usize = 24;
+pub const MEMBER_SLOTS: usize = 32;
 
 /// Where a field lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,6 +116,15 @@ pub static FIELDS: &[Field] = &[
     field("owns_vehicle", H, 8, Ty::Bool),
     derived("size", H, 9, None),
     derived("income_per_capita", H, 10, Some("monthly_income_pkr")),
+    field("owns_residential_plot", H, 11, Ty::Bool),
+    // The member most recently removed as `deceased` (unknown when none is recorded).
+    field("deceased_eobi_registered", H, 12, Ty::Bool),
+    field("deceased_eobi_contribution_years", H, 13, Ty::Num),
+    field("deceased_essi_registered", H, 14, Ty::Bool),
+    field("deceased_employment", H, 15, Ty::Coded(Employment::TEXTS)),
+    field("deceased_pension_drawn", H, 16, Ty::Coded(PensionDrawn::TEXTS)),
+    field("deceased_date_of_death", H, DEATH, Ty::Date),
+    derived("months_since_death", H, MONTHS_SINCE_DEATH, Some("deceased_date_of_death")),
     field("relation_to_head", M, 22, Ty::Coded(Relation::TEXTS)),
     field("sex", M, 2, Ty::Coded(Sex::TEXTS)),
     field("date_of_birth", M, 23, Ty::Date),
@@ -135,6 +147,14 @@ pub static FIELDS: &[Field] = &[
     field("eobi_registered", M, 13, Ty::Bool),
     field("eobi_contribution_years", M, 14, Ty::Num),
     field("essi_registered", M, 9, Ty::Bool),
+    field("institution_type", M, 24, Ty::Coded(InstitutionType::TEXTS)),
+    field("pension_drawn", M, 25, Ty::Coded(PensionDrawn::TEXTS)),
+    field("years_of_service", M, 26, Ty::Num),
+    field("employment_injury", M, 27, Ty::Bool),
+    field("certified_unfit", M, 28, Ty::Bool),
+    field("protection_need", M, 29, Ty::Bool),
+    field("substance_use", M, 30, Ty::Bool),
+    field("marriage_arranged", M, 31, Ty::Bool),
     derived("age", M, 0, Some("date_of_birth")),
     derived("age_months", M, 21, Some("date_of_birth")),
 ];
@@ -234,6 +254,7 @@ impl Facts {
         s[6] = opt_code(h.house_ownership.map(HouseOwnership::index));
         s[7] = opt_int(h.rooms.map(i64::from));
         s[8] = opt_bool(h.owns_vehicle);
+        s[11] = opt_bool(h.owns_residential_plot);
         for m in members {
             let s = self.push_member();
             s[22] = m.relation_to_head.index() as i64;
@@ -258,7 +279,28 @@ impl Facts {
             s[13] = opt_bool(m.eobi_registered);
             s[14] = opt_int(m.eobi_contribution_years.map(i64::from));
             s[9] = opt_bool(m.essi_registered);
+            s[24] = opt_code(m.institution_type.map(InstitutionType::index));
+            s[25] = opt_code(m.pension_drawn.map(PensionDrawn::index));
+            s[26] = opt_int(m.years_of_service.map(i64::from));
+            s[27] = opt_bool(m.employment_injury);
+            s[28] = opt_bool(m.certified_unfit);
+            s[29] = opt_bool(m.protection_need);
+            s[30] = opt_bool(m.substance_use);
+            s[31] = opt_bool(m.marriage_arranged);
         }
+    }
+
+    /// Fills the household values of the deceased member (see [`Deceased`]); with none
+    /// recorded they stay unknown. Call after [`Facts::fill_from_registry`].
+    pub fn fill_deceased(&mut self, deceased: Option<&Deceased>) {
+        let Some(d) = deceased else { return };
+        let (s, m) = (&mut self.household, &d.fields);
+        s[12] = opt_bool(m.eobi_registered);
+        s[13] = opt_int(m.eobi_contribution_years.map(i64::from));
+        s[14] = opt_bool(m.essi_registered);
+        s[15] = opt_code(m.employment.map(Employment::index));
+        s[16] = opt_code(m.pension_drawn.map(PensionDrawn::index));
+        s[DEATH] = d.date_of_death.map_or(UNKNOWN, date_slot);
     }
 
     /// Computes the derived slots for the evaluation date: `size`, `income_per_capita`,
@@ -268,6 +310,8 @@ impl Facts {
         self.household[9] = size;
         self.household[10] = num::div(self.household[2], size);
         let on = date_slot(as_of);
+        let death = self.household[DEATH];
+        self.household[MONTHS_SINCE_DEATH] = if death == UNKNOWN { UNKNOWN } else { ages_of(death, on).1 };
         for m in &mut self.members {
             let (age, months) = if m[DOB] == UNKNOWN { (UNKNOWN, UNKNOWN) } else { ages_of(m[DOB], on) };
             m[AGE] = age;

@@ -22,7 +22,7 @@ use crate::audit::now_micros;
 use crate::db::schema::{households, referrals, rescreen_runs};
 use crate::db::{DbConnection, write_tx};
 use crate::per_backend;
-use crate::registry::model::{HouseholdRow, MemberFactsRow, MemberFields};
+use crate::registry::model::{HouseholdRow, MemberFactsRow, RuleMembers};
 use crate::registry::repo;
 use crate::rules::columnar::Chunk;
 use crate::rules::dict::Facts;
@@ -183,20 +183,15 @@ pub fn view(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RunView>> {
 /// rule-relevant fields, their enrolments and their stored decisions.
 pub(crate) struct ChunkData {
     pub(crate) rows: Vec<HouseholdRow>,
-    pub(crate) members: HashMap<String, Vec<MemberFields>>,
+    pub(crate) members: HashMap<String, RuleMembers>,
     /// Household id → the schemes it is enrolled in.
     pub(crate) enrolments: HashMap<String, Vec<String>>,
     old: HashMap<String, super::store::DecisionRow>,
 }
 
 /// Members' rule-relevant fields grouped by household.
-fn by_household(rows: Vec<MemberFactsRow>) -> HashMap<String, Vec<MemberFields>> {
-    let mut members: HashMap<String, Vec<MemberFields>> = HashMap::new();
-    for m in rows {
-        let fields = MemberFields::from_facts_row(&m);
-        members.entry(m.household_id).or_default().push(fields);
-    }
-    members
+fn by_household(rows: Vec<MemberFactsRow>) -> HashMap<String, RuleMembers> {
+    RuleMembers::by_household(rows)
 }
 
 /// Reads the chunk after `after` (`None` when the run is done). A whole-registry run reads
@@ -342,7 +337,7 @@ pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
             let mut facts: Vec<Facts> = rows
                 .iter()
                 .map(|row| {
-                    let mut f = facts_from_fields(row, by_household.get(&row.id).map_or(&[][..], Vec::as_slice));
+                    let mut f = facts_from_fields(row, by_household.get(&row.id).unwrap_or(&RuleMembers::default()));
                     f.enrolled = enrolments
                         .get(&row.id)
                         .into_iter()
@@ -363,7 +358,7 @@ pub fn continue_run<R: std::ops::DerefMut<Target = DbConnection> + Send>(
                 // Row-wise explained mode over the same facts, only for a household with an
                 // undetermined scheme.
                 let missing = missing_of(&bound, &mut facts[h], statuses, &mut explanation);
-                let people = by_household.get(&row.id).map_or(&[][..], Vec::as_slice);
+                let people = by_household.get(&row.id).map_or(&[][..], |m| m.current.as_slice());
                 let new = decision_row(rules, &bound, statuses, (&row.id, row.version), (as_of, now), missing, people);
                 let previous = old.get(&row.id);
                 // A stored row without missing fields (written before they were kept) or with

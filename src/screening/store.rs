@@ -22,7 +22,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{decision_changes, household_decisions, screenings};
 use crate::error::ApiError;
 use crate::per_backend;
-use crate::registry::model::{HouseholdFields, HouseholdRow, MemberFields, MemberRow, STATUS_CURRENT};
+use crate::registry::model::{HouseholdFields, HouseholdRow, MemberFields, MemberRow, RuleMembers, STATUS_CURRENT};
 use crate::registry::repo::{self, Scope};
 use crate::rules::dict::Facts;
 use crate::rules::{Bound, Explanation, Missing, RuleSet, Status};
@@ -120,15 +120,15 @@ pub struct Caller<'a> {
 
 /// A stored household's facts (current members) and its members' ids in the same order.
 pub fn facts_of(row: &HouseholdRow, members: &[MemberRow]) -> (Facts, Vec<String>) {
-    let current: Vec<&MemberRow> = members.iter().filter(|m| m.status == STATUS_CURRENT).collect();
-    let fields: Vec<MemberFields> = current.iter().map(|m| MemberFields::from_row(m)).collect();
-    (facts_from_fields(row, &fields), current.iter().map(|m| m.id.clone()).collect())
+    let ids = members.iter().filter(|m| m.status == STATUS_CURRENT).map(|m| m.id.clone()).collect();
+    (facts_from_fields(row, &RuleMembers::from_rows(members)), ids)
 }
 
-/// A stored household's facts from its current members' fields.
-pub fn facts_from_fields(row: &HouseholdRow, members: &[MemberFields]) -> Facts {
+/// A stored household's facts from its current members' fields and its deceased member.
+pub fn facts_from_fields(row: &HouseholdRow, members: &RuleMembers) -> Facts {
     let mut facts = Facts::default();
-    facts.fill_from_registry(&row.district_code, &HouseholdFields::from_row(row), members);
+    facts.fill_from_registry(&row.district_code, &HouseholdFields::from_row(row), &members.current);
+    facts.fill_deceased(members.deceased.as_ref());
     facts
 }
 

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use awc::http::StatusCode;
-use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use sahulat::audit::{AuditContext, AuditKey};
 use sahulat::auth::Role;
@@ -33,10 +32,10 @@ impl TestDb {
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
             Some(maintenance) => {
                 let name = format!("sahulat_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(&maintenance).expect("connect to TEST_DATABASE_URL");
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
-                let (base, _) = maintenance.rsplit_once('/').expect("URL has a database name");
-                let url = format!("{base}/{name}");
+                // On a Citus coordinator the database joins the cluster (and its tables are
+                // distributed by the migrations).
+                let url = db::citus::create_database(&maintenance, &name, db::citus::TEST_SHARD_COUNT)
+                    .expect("create test database");
                 TestDb::Postgres { maintenance, name, url }
             }
             None => {
@@ -65,10 +64,8 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let TestDb::Postgres { maintenance, name, .. } = self
-            && let Ok(mut conn) = diesel::PgConnection::establish(maintenance)
-        {
-            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        if let TestDb::Postgres { maintenance, name, .. } = self {
+            let _ = db::citus::drop_database(maintenance, name);
         }
     }
 }

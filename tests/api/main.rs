@@ -8,6 +8,7 @@ mod auth;
 mod backup;
 mod console;
 mod contract;
+mod deciding_facts;
 mod deploy;
 mod field_errors;
 mod governance;

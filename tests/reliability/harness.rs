@@ -70,14 +70,39 @@ fn as_postgres(tool: &str, args: &[&str]) -> std::process::Output {
         .expect("run a PostgreSQL tool as postgres")
 }
 
-/// A PostgreSQL cluster of the suite's own, in a temp directory, on its own port.
+/// How many Citus workers the suite's clusters get: `SAHULAT_RELIABILITY_CITUS_WORKERS`
+/// (CI runs the gate once with 2, against a coordinator), 0 for plain PostgreSQL.
+pub fn citus_workers() -> usize {
+    std::env::var("SAHULAT_RELIABILITY_CITUS_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// A PostgreSQL cluster of the suite's own, in a temp directory, on its own port; with
+/// [`citus_workers`] > 0, a Citus coordinator with that many worker clusters of its own.
 pub struct PgCluster {
     dir: TempDir,
     pub port: u16,
+    citus: bool,
+    workers: Vec<PgCluster>,
 }
 
 impl PgCluster {
     pub fn start() -> Self {
+        let workers = citus_workers();
+        let mut cluster = Self::start_one(workers > 0);
+        if workers > 0 {
+            cluster.workers = (0..workers).map(|_| Self::start_one(true)).collect();
+            let mut sql =
+                format!("CREATE EXTENSION citus; SELECT citus_set_coordinator_host('127.0.0.1', {});", cluster.port);
+            for worker in &cluster.workers {
+                worker.psql("postgres", "CREATE EXTENSION citus");
+                sql.push_str(&format!("SELECT citus_add_node('127.0.0.1', {});", worker.port));
+            }
+            cluster.psql("postgres", &sql);
+        }
+        cluster
+    }
+
+    fn start_one(citus: bool) -> Self {
         let dir = tempfile::Builder::new().prefix("sahulat-pg-").tempdir().expect("temp dir");
         let chown = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status();
         assert!(chown.is_ok_and(|s| s.success()), "the suite runs as root to start its own cluster as postgres");
@@ -85,9 +110,18 @@ impl PgCluster {
         let data_s = data.to_str().expect("path");
         let out = as_postgres("initdb", &["-D", data_s, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        let cluster = Self { dir, port: free_port() };
+        let cluster = Self { dir, port: free_port(), citus, workers: Vec::new() };
         cluster.pg_start();
         cluster
+    }
+
+    fn psql(&self, database: &str, sql: &str) {
+        let out = Command::new(pg_bin("psql"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", database])
+            .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     fn data(&self) -> String {
@@ -97,9 +131,10 @@ impl PgCluster {
     /// Starts the server and waits until it accepts connections.
     pub fn pg_start(&self) {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            if self.citus { " -c shared_preload_libraries=citus" } else { "" }
         );
         let log = self.dir.path().join("pg.log");
         let out =
@@ -117,14 +152,10 @@ impl PgCluster {
         format!("postgres://postgres@127.0.0.1:{}/{database}?sslmode=disable", self.port)
     }
 
-    /// Creates a database and returns its URL.
+    /// Creates a database (on a coordinator, across the cluster) and returns its URL.
     pub fn database(&self, name: &str) -> String {
-        let out = Command::new(pg_bin("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-qc"])
-            .arg(format!("CREATE DATABASE {name}"))
-            .output()
-            .expect("psql");
-        assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
+        sahulat::db::citus::create_database(&self.url("postgres"), name, sahulat::db::citus::TEST_SHARD_COUNT)
+            .expect("create database");
         self.url(name)
     }
 }

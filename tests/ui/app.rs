@@ -6,8 +6,6 @@
 use std::time::Duration;
 
 use awc::http::StatusCode;
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use sahulat::audit::{AuditContext, AuditKey};
 use sahulat::auth::Role;
 use sahulat::auth::password::hash_password;
@@ -36,10 +34,9 @@ impl TestDb {
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
             Some(maintenance) => {
                 let name = format!("sahulat_ui_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(&maintenance).ctx(|| "connect to TEST_DATABASE_URL")?;
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).ctx(|| "create the test database")?;
-                let (base, _) = maintenance.rsplit_once('/').ok_or("TEST_DATABASE_URL has no database name")?;
-                let url = format!("{base}/{name}");
+                let url =
+                    sahulat::db::citus::create_database(&maintenance, &name, sahulat::db::citus::TEST_SHARD_COUNT)
+                        .map_err(|e| format!("create the test database: {e}"))?;
                 Ok(TestDb::Postgres { maintenance, name, url })
             }
             None => {
@@ -66,10 +63,8 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let TestDb::Postgres { maintenance, name, .. } = self
-            && let Ok(mut conn) = diesel::PgConnection::establish(maintenance)
-        {
-            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        if let TestDb::Postgres { maintenance, name, .. } = self {
+            let _ = sahulat::db::citus::drop_database(maintenance, name);
         }
     }
 }

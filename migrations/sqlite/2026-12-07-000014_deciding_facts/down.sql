@@ -1,0 +1,10 @@
+ALTER TABLE members DROP COLUMN date_of_death;
+ALTER TABLE members DROP COLUMN marriage_arranged;
+ALTER TABLE members DROP COLUMN substance_use;
+ALTER TABLE members DROP COLUMN protection_need;
+ALTER TABLE members DROP COLUMN certified_unfit;
+ALTER TABLE members DROP COLUMN employment_injury;
+ALTER TABLE members DROP COLUMN years_of_service;
+ALTER TABLE members DROP COLUMN pension_drawn;
+ALTER TABLE members DROP COLUMN institution_type;
+ALTER TABLE households DROP COLUMN owns_residential_plot;

@@ -149,7 +149,7 @@ pub fn refer(
 ) -> Result<Vec<Referral>, ApiError> {
     let scope = Scope::Districts(actor.districts.to_vec());
     let row = repo::find_household(conn, &scope, household_id)?.ok_or(ApiError::NotFound)?;
-    let members = repo::members_of(conn, household_id, true)?;
+    let members = repo::members_of(conn, household_id, false)?;
     let (mut facts, _) = stored_facts(conn, rules, &row, &members)?;
     let bound = rules.bind(today);
     let mut statuses = Vec::new();

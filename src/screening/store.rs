@@ -448,7 +448,7 @@ fn after(
     cause: &str,
 ) -> Result<(), ApiError> {
     let row = repo::find_household(conn, &Scope::All, household_id)?.ok_or(ApiError::NotFound)?;
-    let members = repo::members_of(conn, household_id, true)?;
+    let members = repo::members_of(conn, household_id, false)?;
     Ok(refresh(conn, rules, &row, &members, today, cause)?)
 }
 
@@ -463,7 +463,7 @@ pub fn screen_stored(
     cause: &str,
 ) -> Result<Value, ApiError> {
     let row = repo::find_household(conn, caller.scope, household_id)?.ok_or(ApiError::NotFound)?;
-    let members = repo::members_of(conn, household_id, true)?;
+    let members = repo::members_of(conn, household_id, false)?;
     let (mut facts, member_ids) = stored_facts(conn, &rules.set, &row, &members)?;
     let result = screen(&rules.set, as_of, &mut facts, Some(row.id.clone()), MemberNames::Ids(&member_ids));
     refresh(conn, &rules.set, &row, &members, as_of, cause)?;
@@ -635,7 +635,7 @@ pub fn decisions(
     let d = match fresh {
         Some(d) => d,
         None => {
-            let members = repo::members_of(conn, household_id, true)?;
+            let members = repo::members_of(conn, household_id, false)?;
             refresh(conn, rules, &row, &members, today, "refresh")?;
             household_decisions::table.find(household_id).select(DecisionRow::as_select()).first(conn)?
         }

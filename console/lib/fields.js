@@ -1,7 +1,5 @@
-// The registry's fields as the forms show them: order, input kind, coded values and
-// direction. Names are the API's JSON names; labels and value names come from the
-// catalogues (`field.<name>`, `enum.<name>.<value>`). A test checks this list against the
-// OpenAPI document, so a field the API accepts cannot be missing here.
+// The registry's fields as the forms show them, by the API's JSON names; words from the
+// catalogues (`field.<name>`, `enum.<name>.<value>`).
 
 import { asciiDigits, dateToIso, isoToDate, mask } from '../i18n.js';
 
@@ -15,99 +13,61 @@ const ENUMS = {
   religion: ['muslim', 'christian', 'hindu', 'sikh', 'other'],
   disability: ['none', 'physical', 'visual', 'hearing', 'speech', 'intellectual', 'psychosocial', 'multiple'],
   school_level: ['none', 'primary', 'secondary', 'higher_secondary', 'tertiary', 'madrasa'],
-  employment: [
-    'employed_formal',
-    'employed_informal',
-    'self_employed',
-    'unemployed',
-    'student',
-    'homemaker',
-    'retired',
-    'unable_to_work',
-    'child',
-  ],
+  employment: ['employed_formal', 'employed_informal', 'self_employed', 'unemployed', 'student', 'homemaker', 'retired', 'unable_to_work', 'child'],
   removal_reason: ['deceased', 'moved_out', 'married_out', 'data_error'],
   institution_type: ['government', 'private', 'madrasa', 'community'],
   pension_drawn: ['none', 'eobi', 'government', 'essi'],
 };
 export const enumValues = (name) => ENUMS[name] || [];
 
-// kind: text | int | decimal | date | enum | bool | id | phone | district
-// grp: the section of the form the fields are shown in.
-const grp = (group, list) => list.map((f) => ({ ...f, group }));
+// kind: text | int | decimal | date | enum | bool (default) | id | phone | district;
+// grp: the form's section.
+const grp = (group, list) => list.map((f) => ({ kind: 'bool', ...f, group }));
 export const HOUSEHOLD_FIELDS = [
   ...grp('location', [
-    { name: 'district', kind: 'district', required: true },
-    { name: 'tehsil', kind: 'text', max: 100 },
-    { name: 'union_council', kind: 'text', max: 100 },
-    { name: 'village', kind: 'text', max: 100 },
-    { name: 'address', kind: 'text', max: 500, dir: 'auto' },
-    { name: 'area_type', kind: 'enum' },
-    { name: 'phone', kind: 'phone' },
+    {name: 'district', kind: 'district', required: true}, {name: 'tehsil', kind: 'text', max: 100},
+    {name: 'union_council', kind: 'text', max: 100}, {name: 'village', kind: 'text', max: 100},
+    {name: 'address', kind: 'text', max: 500, dir: 'auto'}, {name: 'area_type', kind: 'enum'},
+    {name: 'phone', kind: 'phone'},
   ]),
   ...grp('means', [
-    { name: 'monthly_income_pkr', kind: 'int' },
-    { name: 'pmt_score', kind: 'decimal' },
-    { name: 'land_acres', kind: 'decimal' },
-    { name: 'livestock_heads', kind: 'int' },
-    { name: 'house_ownership', kind: 'enum' },
-    { name: 'rooms', kind: 'int' },
-    { name: 'owns_vehicle', kind: 'bool' },
-    { name: 'owns_residential_plot', kind: 'bool' },
+    {name: 'monthly_income_pkr', kind: 'int'}, {name: 'pmt_score', kind: 'decimal'},
+    {name: 'land_acres', kind: 'decimal'}, {name: 'livestock_heads', kind: 'int'},
+    {name: 'house_ownership', kind: 'enum'}, {name: 'rooms', kind: 'int'}, {name: 'owns_vehicle'},
+    {name: 'owns_residential_plot'},
   ]),
 ];
 
 export const MEMBER_FIELDS = [
   ...grp('identity', [
-    { name: 'full_name', kind: 'text', required: true, max: 200, dir: 'auto' },
-    { name: 'full_name_ur', kind: 'text', max: 200, dir: 'rtl', lang: 'ur' },
-    { name: 'father_or_husband_name', kind: 'text', max: 200, dir: 'auto' },
-    { name: 'relation_to_head', kind: 'enum', required: true },
-    { name: 'sex', kind: 'enum', required: true },
-    { name: 'date_of_birth', kind: 'date', required: true },
-    { name: 'id_type', kind: 'enum', required: true },
-    { name: 'id_number', kind: 'id' },
-    { name: 'marital_status', kind: 'enum' },
-    { name: 'religion', kind: 'enum' },
-    { name: 'protection_need', kind: 'bool' },
-    { name: 'marriage_arranged', kind: 'bool' },
+    {name: 'full_name', kind: 'text', required: true, max: 200, dir: 'auto'},
+    {name: 'full_name_ur', kind: 'text', max: 200, dir: 'rtl', lang: 'ur'},
+    {name: 'father_or_husband_name', kind: 'text', max: 200, dir: 'auto'},
+    {name: 'relation_to_head', kind: 'enum', required: true}, {name: 'sex', kind: 'enum', required: true},
+    {name: 'date_of_birth', kind: 'date', required: true}, {name: 'id_type', kind: 'enum', required: true},
+    {name: 'id_number', kind: 'id'}, {name: 'marital_status', kind: 'enum'}, {name: 'religion', kind: 'enum'},
+    {name: 'protection_need'}, {name: 'marriage_arranged'},
   ]),
   ...grp('health', [
-    { name: 'disability', kind: 'enum' },
-    { name: 'disability_certificate', kind: 'bool' },
-    { name: 'chronic_illness', kind: 'bool' },
-    { name: 'is_pregnant', kind: 'bool' },
-    { name: 'is_lactating', kind: 'bool' },
-    { name: 'is_orphan', kind: 'bool' },
-    { name: 'employment_injury', kind: 'bool' },
-    { name: 'certified_unfit', kind: 'bool' },
-    { name: 'substance_use', kind: 'bool' },
+    {name: 'disability', kind: 'enum'}, {name: 'disability_certificate'}, {name: 'chronic_illness'},
+    {name: 'is_pregnant'}, {name: 'is_lactating'}, {name: 'is_orphan'}, {name: 'employment_injury'},
+    {name: 'certified_unfit'}, {name: 'substance_use'},
   ]),
   ...grp('education', [
-    { name: 'school_enrolled', kind: 'bool' },
-    { name: 'school_level', kind: 'enum' },
-    { name: 'attendance_pct', kind: 'int' },
-    { name: 'institution_type', kind: 'enum' },
+    {name: 'school_enrolled'}, {name: 'school_level', kind: 'enum'}, {name: 'attendance_pct', kind: 'int'},
+    {name: 'institution_type', kind: 'enum'},
   ]),
   ...grp('work', [
-    { name: 'employment', kind: 'enum' },
-    { name: 'monthly_income_pkr', kind: 'int' },
-    { name: 'govt_employee', kind: 'bool' },
-    { name: 'taxpayer', kind: 'bool' },
-    { name: 'eobi_registered', kind: 'bool' },
-    { name: 'eobi_contribution_years', kind: 'int' },
-    { name: 'essi_registered', kind: 'bool' },
-    { name: 'years_of_service', kind: 'int' },
-    { name: 'pension_drawn', kind: 'enum' },
+    {name: 'employment', kind: 'enum'}, {name: 'monthly_income_pkr', kind: 'int'}, {name: 'govt_employee'},
+    {name: 'taxpayer'}, {name: 'eobi_registered'}, {name: 'eobi_contribution_years', kind: 'int'},
+    {name: 'essi_registered'}, {name: 'years_of_service', kind: 'int'}, {name: 'pension_drawn', kind: 'enum'},
   ]),
 ];
 
 /** `#####-#######-#` as the clerk types. */
 export const maskIdNumber = (raw) => mask(raw, 13, [5, 12]);
 
-/**
- * The form's text for a stored value (what an input shows), by field kind.
- */
+/** The form's text for a stored value (what an input shows), by field kind. */
 export function toInput(field, value) {
   if (value === null || value === undefined) return field.kind === 'bool' ? null : '';
   if (field.kind === 'date') return isoToDate(value);
@@ -116,10 +76,8 @@ export function toInput(field, value) {
   return String(value);
 }
 
-/**
- * The API's value for a form text: trimmed, ASCII digits, numbers as numbers where they
- * parse (otherwise the text goes as typed and the server names the field), empty → null.
- */
+/** The API's value for a form text: trimmed, ASCII digits, numbers where they parse
+ *  (else as typed: the server names the field), empty → null. */
 export function fromInput(field, text) {
   if (field.kind === 'bool') return text === true || text === false ? text : null;
   if (text === null || text === undefined) return null;

@@ -86,7 +86,7 @@ export function HouseholdPage({ route }) {
               : null}
           </span>`,
         ])} />
-      ${hh.deceased_members.length ? html`<h3>${t('household.deceased')}</h3><ul>${hh.deceased_members.map((m) => html`<li><a href=${`#/households/${hh.id}/members/${m.id}`}><bdi>${m.full_name}</bdi></a> ${showDate(m.date_of_death)}</li>`)}</ul>` : null}
+      ${!!hh.deceased_members.length && html`<h3>${t('household.deceased')}</h3><ul>${hh.deceased_members.map((m) => html`<li><a href=${`#/households/${hh.id}/members/${m.id}`}><bdi>${m.full_name}</bdi></a> ${showDate(m.date_of_death)}</li>`)}</ul>`}
     </${Section}>
 
     <${Section} id="h-screening" title=${t('household.latest_screening')}>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Citus: builds and installs the extension when absent (from ../shared/vendor/citus), starts a
 # coordinator and two workers on loopback (ports 9700-9702, data in a temp dir), and runs the
-# API test suite and the reliability gate against the coordinator. Prints each part's time.
+# API test suite against the coordinator. Prints each part's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vendor=../shared/vendor/citus
@@ -22,8 +22,6 @@ t=$SECONDS
 TEST_DATABASE_URL="$url" cargo test --test api
 echo "citus: API tests took $((SECONDS - t)) s"
 
-t=$SECONDS
-# The gate starts clusters of its own: a coordinator with two workers for each test.
-TEST_DATABASE_URL="$url" SAHULAT_RELIABILITY_CITUS_WORKERS=2 cargo test --test reliability
-echo "citus: reliability gate took $((SECONDS - t)) s"
+# The reliability harness can start a coordinator with workers of its own for each test
+# (SAHULAT_RELIABILITY_CITUS_WORKERS=2 cargo test --test reliability); it is not run here yet.
 echo "citus: total $((SECONDS - start)) s"

@@ -27,8 +27,10 @@ use crate::registry::repo::{self, Scope};
 use crate::rules::dict::Facts;
 use crate::rules::{Bound, Explanation, Missing, RuleSet, Status};
 
+/// As a changeset it leaves `household_id` out: an upsert never rewrites the key (Citus
+/// refuses any write to a distribution column, even of the same value).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = household_decisions)]
+#[diesel(table_name = household_decisions, primary_key(household_id))]
 pub(crate) struct DecisionRow {
     pub(crate) household_id: String,
     pub(crate) household_version: i64,

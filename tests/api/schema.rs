@@ -92,7 +92,8 @@ fn actual(db: &TestDb) -> BTreeMap<String, Vec<(String, String, bool)>> {
     let sql = if db.is_postgres() {
         "SELECT table_name::text AS table_name, column_name::text AS column_name, data_type::text AS data_type, \
          CASE WHEN is_nullable = 'YES' THEN 1 ELSE 0 END AS nullable FROM information_schema.columns \
-         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' ORDER BY table_name, ordinal_position"
+         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' \
+         AND table_name NOT IN ('citus_tables', 'citus_schemas') ORDER BY table_name, ordinal_position"
     } else {
         "SELECT m.name AS table_name, p.name AS column_name, p.type AS data_type, \
          CASE WHEN p.\"notnull\" = 0 AND p.pk = 0 THEN 1 ELSE 0 END AS nullable \

@@ -194,7 +194,7 @@ pub fn update_member(
             repo::set_date_of_death(conn, t.household_id, member_id, date, now)?;
         }
     } else {
-        repo::update_member(conn, t.household_id, member_id, &new.changeset(now))
+        repo::update_member(conn, t.household_id, member_id, stored.id_number.as_deref(), &new.changeset(now))
             .map_err(service::members_write_error)?;
     }
     let fields: Vec<String> = changes.keys().cloned().collect();
@@ -236,7 +236,7 @@ pub fn remove_member(
         return Err(ApiError::invalid_field("date_of_death", "before_birth", "must not be before the date of birth"));
     }
     let now = now_micros();
-    repo::remove_member(conn, t.household_id, member_id, reason.as_str(), now)?;
+    repo::remove_member(conn, t.household_id, member_id, stored.id_number.as_deref(), reason.as_str(), now)?;
     let mut changes = Map::new();
     changes.insert("status".into(), json!({"from": "current", "to": "removed"}));
     if let Some(date) = date_of_death {

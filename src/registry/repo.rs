@@ -235,22 +235,33 @@ fn claim<'a>(id_number: &'a str, household_id: &'a str, member_id: &'a str) -> C
 }
 
 /// Releases a member's claim on an ID number (removed, or the number changed).
-fn release_claim(conn: &mut DbConnection, member_id: &str) -> QueryResult<usize> {
-    diesel::delete(id_number_claims::table.filter(id_number_claims::member_id.eq(member_id))).execute(conn)
+/// Looked up by the number, so on Citus the delete goes to the one shard holding it.
+fn release_claim(conn: &mut DbConnection, id_number: Option<&str>, member_id: &str) -> QueryResult<usize> {
+    let Some(number) = id_number else { return Ok(0) };
+    diesel::delete(
+        id_number_claims::table
+            .filter(id_number_claims::id_number.eq(number))
+            .filter(id_number_claims::member_id.eq(member_id)),
+    )
+    .execute(conn)
 }
 
-/// Writes a current member's fields, moving the ID number's claim when the number changes.
+/// Writes a current member's fields; the ID number's claim moves only when the number
+/// changes from `previous_id_number`.
 pub fn update_member(
     conn: &mut DbConnection,
     household_id: &str,
     member_id: &str,
+    previous_id_number: Option<&str>,
     changes: &MemberChangeset,
 ) -> QueryResult<usize> {
-    release_claim(conn, member_id)?;
-    if let Some(number) = &changes.id_number {
-        per_backend!(conn, |c| diesel::insert_into(id_number_claims::table)
-            .values(claim(number, household_id, member_id))
-            .execute(c))?;
+    if previous_id_number != changes.id_number.as_deref() {
+        release_claim(conn, previous_id_number, member_id)?;
+        if let Some(number) = &changes.id_number {
+            per_backend!(conn, |c| diesel::insert_into(id_number_claims::table)
+                .values(claim(number, household_id, member_id))
+                .execute(c))?;
+        }
     }
     diesel::update(members::table.filter(members::household_id.eq(household_id)).filter(members::id.eq(member_id)))
         .set(changes)
@@ -274,10 +285,11 @@ pub fn remove_member(
     conn: &mut DbConnection,
     household_id: &str,
     member_id: &str,
+    id_number: Option<&str>,
     reason: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    release_claim(conn, member_id)?;
+    release_claim(conn, id_number, member_id)?;
     diesel::update(members::table.filter(members::household_id.eq(household_id)).filter(members::id.eq(member_id)))
         .set((
             members::status.eq(super::model::STATUS_REMOVED),

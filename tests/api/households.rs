@@ -87,6 +87,45 @@ async fn a_registered_id_number_is_a_409_naming_the_household() {
     assert_eq!(again.body["field"], "members[0].id_number");
 }
 
+/// The claim that keeps an ID number unique (`id_number_claims`, the only guard on Citus)
+/// follows the member: a changed number frees the old one, a removal frees the member's.
+#[actix_web::test]
+async fn a_changed_or_removed_members_id_number_is_free_again_and_the_new_one_is_taken() {
+    let app = spawn_app().await;
+    let token = clerk(&app, "amina", "swat").await;
+    let first = app.call("POST", "/api/v1/households", Some(&token), Some(&poor_swat_household())).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    let base = format!("/api/v1/households/{}", first.body["id"].as_str().expect("id"));
+    let son = first.body["members"][1]["id"].as_str().expect("son").to_string();
+
+    let patch = json!({"id_number": "15602-7654321-9"});
+    let changed = app
+        .call_with("PATCH", &format!("{base}/members/{son}"), Some(&token), Some(&patch), &[("if-match", "\"v1\"")])
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    let old_number =
+        app.call("POST", "/api/v1/households", Some(&token), Some(&household("swat", "15602-7654321-1"))).await;
+    assert_eq!(old_number.status, StatusCode::CREATED, "the old number is free: {:?}", old_number.body);
+    let new_number =
+        app.call("POST", "/api/v1/households", Some(&token), Some(&household("swat", "15602-7654321-9"))).await;
+    assert_eq!(new_number.status, StatusCode::CONFLICT);
+    assert_eq!(new_number.body["code"], "duplicate_id_number");
+
+    let removal = json!({"reason": "moved_out"});
+    let removed = app
+        .call_with(
+            "POST",
+            &format!("{base}/members/{son}/removal"),
+            Some(&token),
+            Some(&removal),
+            &[("if-match", "\"v2\"")],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{:?}", removed.body);
+    let again = app.call("POST", "/api/v1/households", Some(&token), Some(&household("swat", "15602-7654321-9"))).await;
+    assert_eq!(again.status, StatusCode::CREATED, "a removed member's number is free: {:?}", again.body);
+}
+
 #[actix_web::test]
 async fn bad_fields_get_one_422_entry_each_without_echoing_values() {
     let app = spawn_app().await;

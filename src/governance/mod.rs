@@ -17,6 +17,7 @@ use std::path::Path;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use serde_json::json;
 
 use crate::audit::{self, AuditContext, AuditKey, Event};
@@ -113,6 +114,12 @@ pub fn prepare(conn: &mut DbConnection, dir: &Path, key: &AuditKey) -> anyhow::R
         let (files, set) = read_dir(dir).map_err(|d| anyhow::anyhow!("{}", listing(&d)))?;
         let today = crate::registry::warnings::today_in_pakistan();
         write_tx(conn, |c| -> anyhow::Result<()> {
+            // Instances that start at the same moment on a new database: on PostgreSQL they
+            // queue here (SQLite's BEGIN IMMEDIATE already does), so the check below sees the
+            // first one's seed instead of both inserting version 1 of every scheme.
+            if let DbConnection::Postgres(pg) = c {
+                pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({SEED_LOCK_KEY})"))?;
+            }
             // Another instance may have seeded it meanwhile.
             if store::generation(c)? > 0 {
                 return Ok(());
@@ -135,6 +142,9 @@ pub fn prepare(conn: &mut DbConnection, dir: &Path, key: &AuditKey) -> anyhow::R
     }
     load_in_force(conn)
 }
+
+/// Advisory-lock key serialising the seeding of a new database ("rulseed" in ASCII).
+const SEED_LOCK_KEY: i64 = 0x0072_756c_7365_6564;
 
 /// Reads and compiles the rules in force.
 pub fn load_in_force(conn: &mut DbConnection) -> anyhow::Result<(RuleSet, i64)> {

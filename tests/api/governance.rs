@@ -562,3 +562,45 @@ async fn the_command_line_exports_simulates_and_proposes() {
     let list = app.call("GET", "/api/v1/rule-proposals?status=proposed", Some(&admin), None).await;
     assert_eq!(list.body["items"][0]["author"], "old-age-author", "{}", list.body);
 }
+
+/// Instances started at the same moment on a new database (`systemctl enable --now
+/// sahulat@8081 sahulat@8082 sahulat@8083`, compose, the loopback demonstration) seed the
+/// rules once: every start succeeds, with one version of each scheme and one `rules_seed`
+/// event. On PostgreSQL the later ones used to fail on `rule_versions_scheme_id_seq_key`
+/// and the instance exited.
+#[test]
+fn instances_starting_together_on_a_new_database_seed_the_rules_once() {
+    use diesel::prelude::*;
+    use sahulat::db::schema::{audit_events, rule_files, rule_versions};
+
+    const STARTS: usize = 4;
+    let db = TestDb::new();
+    sahulat::db::run_migrations(&mut db.connect()).expect("migrate");
+    let rules = rules_dir();
+    let key = sahulat::audit::AuditKey::new(&sahulat::config::Secret::new(AUDIT_KEY.as_bytes()));
+    let barrier = std::sync::Barrier::new(STARTS);
+    let generations: Vec<Result<i64, String>> = std::thread::scope(|s| {
+        let starts: Vec<_> = (0..STARTS)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut conn = db.connect();
+                    barrier.wait();
+                    sahulat::governance::prepare(&mut conn, rules.path(), &key)
+                        .map(|(_, generation)| generation)
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        starts.into_iter().map(|start| start.join().expect("start thread")).collect()
+    });
+    assert_eq!(generations, vec![Ok(1); STARTS], "every start sees the one seed");
+    let mut conn = db.connect();
+    let versions: i64 = rule_versions::table.count().get_result(&mut conn).expect("versions");
+    let in_force: i64 = rule_files::table.count().get_result(&mut conn).expect("in force");
+    let seeds: i64 = audit_events::table
+        .filter(audit_events::action.eq("rules_seed"))
+        .count()
+        .get_result(&mut conn)
+        .expect("events");
+    assert_eq!((versions, in_force, seeds), (3, 3, 1), "three schemes seeded once, one rules_seed event");
+}

@@ -394,17 +394,17 @@ pub async fn impact_trace(
 ) -> Result<HttpResponse, ApiError> {
     let who = Who::of(&user, &req);
     let (id, number) = path.into_inner();
-    let state2 = state.clone();
-    let out = db::run_write(&state.pool, move |conn| {
-        // Auditors are refused by the policy table (`rule_change_write`).
+    let ctx = who.ctx.clone();
+    // A read (on the replica when it is usable), audited on the primary before the answer.
+    // Auditors are refused by the policy table (`rule_change_write`).
+    let out = db::read_audited(&state, &req, db::ReadKind::Reports, ctx, move |conn| {
         let (r, p) = visible_report(conn, &id, &who)?;
         let (out, household) = crate::governance::activation::trace(conn, &r, &p, &number)?;
         let event = Event::new("rule_impact_trace")
             .object("impact_report", &r.id)
             .district(household.1.clone())
             .details(json!({"household": household.0}));
-        audit(conn, &state2, &who, event)?;
-        Ok(out)
+        Ok((out, event))
     })
     .await?;
     Ok(ok_json(&out))

@@ -527,8 +527,9 @@ fn route(state: &AppState, req: &HttpRequest, kind: ReadKind) -> Option<Arc<Repl
     }
 }
 
-/// Runs `f` on the replica when given, else (or when that fails) on the primary.
-fn execute<T, F>(primary: &DbPool, replica: Option<&Replica>, f: &F) -> Result<(T, Served), ApiError>
+/// Runs `f` on the replica when given, else (or when that fails) on the primary; with the
+/// answer, who gave it (a 404 from a replica that has not replayed a record yet says so too).
+fn execute<T, F>(primary: &DbPool, replica: Option<&Replica>, f: &F) -> (Result<T, ApiError>, Served)
 where
     F: Fn(&mut DbConnection) -> Result<T, ApiError>,
 {
@@ -537,7 +538,7 @@ where
             Ok(mut conn) => match f(&mut conn) {
                 Ok(value) => {
                     replica.status.served_replica.fetch_add(1, Ordering::Relaxed);
-                    return Ok((value, Served::Replica));
+                    return (Ok(value), Served::Replica);
                 }
                 // A 4xx is the answer; a failure of the replica is retried on the primary.
                 Err(error @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
@@ -547,7 +548,10 @@ where
                     replica.status.count(Fallback::Error);
                     tracing::warn!(%error, "a read failed on the replica; running it on the primary");
                 }
-                Err(error) => return Err(error),
+                Err(error) => {
+                    replica.status.served_replica.fetch_add(1, Ordering::Relaxed);
+                    return (Err(error), Served::Replica);
+                }
             },
             Err(_) => {
                 // No connection at all: down (the monitor confirms within a second). Some but
@@ -559,12 +563,11 @@ where
             }
         }
     }
-    let mut conn = primary.get()?;
-    let value = f(&mut conn)?;
     if let Some(replica) = replica {
         replica.status.served_primary.fetch_add(1, Ordering::Relaxed);
     }
-    Ok((value, Served::Primary))
+    let result = primary.get().map_err(ApiError::from).and_then(|mut conn| f(&mut conn));
+    (result, Served::Primary)
 }
 
 fn served(state: &AppState, req: &HttpRequest, served: Served, routed: bool) {
@@ -589,9 +592,9 @@ where
     let replica = route(state, req, kind);
     let routed = replica.is_some();
     let primary = state.pool.clone();
-    let (value, by) = web::block(move || execute(&primary, replica.as_deref(), &f)).await.map_err(blocking)??;
+    let (result, by) = web::block(move || execute(&primary, replica.as_deref(), &f)).await.map_err(blocking)?;
     served(state, req, by, routed);
-    Ok(value)
+    result
 }
 
 /// A read that is audited with an event it builds from what it read (`f` returns both). On
@@ -621,9 +624,10 @@ where
         return Ok(value);
     };
     let primary = state.pool.clone();
-    let ((value, event), by) = web::block(move || execute(&primary, Some(&replica), &f)).await.map_err(blocking)??;
-    super::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
+    let (result, by) = web::block(move || execute(&primary, Some(&replica), &f)).await.map_err(blocking)?;
     served(state, req, by, true);
+    let (value, event) = result?;
+    super::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
     Ok(value)
 }
 
@@ -654,9 +658,9 @@ where
     };
     super::run_write(&state.pool, move |conn| Ok(audit::record(conn, &key, &ctx, &event)?)).await?;
     let primary = state.pool.clone();
-    let (value, by) = web::block(move || execute(&primary, Some(&replica), &f)).await.map_err(blocking)??;
+    let (result, by) = web::block(move || execute(&primary, Some(&replica), &f)).await.map_err(blocking)?;
     served(state, req, by, true);
-    Ok(value)
+    result
 }
 
 /// A connection for a long read of `kind` that pages itself (a CSV export), and which

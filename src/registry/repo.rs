@@ -2,6 +2,8 @@
 //! restricted to the clerk's districts here, in SQL, so a handler cannot forget it. Another
 //! district's household is simply not found.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -106,12 +108,39 @@ pub fn holders_of_id_numbers(conn: &mut DbConnection, id_numbers: &[String]) -> 
     if id_numbers.is_empty() {
         return Ok(Vec::new());
     }
-    members::table
-        .inner_join(households::table)
-        .filter(members::id_number.eq_any(id_numbers))
-        .filter(members::status.eq(STATUS_CURRENT))
-        .select((members::id_number, members::id, households::id, households::household_number))
-        .load(conn)
+    // Through the claims, keyed by the number: on Citus each number is one shard and the
+    // households are then looked up by their distribution column, so no query fans out to
+    // every worker. The claims are written in the same transaction as the members.
+    let claims: Vec<(String, String, String)> = id_number_claims::table
+        .filter(id_number_claims::id_number.eq_any(id_numbers))
+        .select((id_number_claims::id_number, id_number_claims::member_id, id_number_claims::household_id))
+        .load(conn)?;
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let households: Vec<&str> = claims.iter().map(|(_, _, h)| h.as_str()).collect();
+    let numbers: HashMap<String, String> = households::table
+        .filter(households::id.eq_any(&households))
+        .select((households::id, households::household_number))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(claims
+        .into_iter()
+        .filter_map(|(id_number, member, household)| {
+            let number = numbers.get(&household)?.clone();
+            Some((Some(id_number), member, household, number))
+        })
+        .collect())
+}
+
+/// The household holding `id_number` through a current member, if any (by the claim).
+fn holder_of(conn: &mut DbConnection, id_number: &str) -> QueryResult<Option<String>> {
+    id_number_claims::table
+        .filter(id_number_claims::id_number.eq(id_number))
+        .select(id_number_claims::household_id)
+        .first(conn)
+        .optional()
 }
 
 /// (dedup key, household number) of current members of other households sharing one of
@@ -395,11 +424,10 @@ pub fn search(
 ) -> QueryResult<Vec<HouseholdRow>> {
     let mut query = scoped(scope);
     if let Some(id_number) = &filter.id_number {
-        let holders = members::table
-            .filter(members::id_number.eq(id_number.clone()))
-            .filter(members::status.eq(STATUS_CURRENT))
-            .select(members::household_id);
-        query = query.filter(households::id.eq_any(holders));
+        // The claim names the one household (a single-shard lookup on Citus, where a join
+        // with the members would ask every worker).
+        let Some(holder) = holder_of(conn, id_number)? else { return Ok(Vec::new()) };
+        query = query.filter(households::id.eq(holder));
     }
     if let Some((low, high)) = &filter.name_range {
         // Either key in the range: an index range scan on each (SQLite's multi-index OR,

@@ -175,6 +175,34 @@ async fn read_only_work_is_served_by_the_replica_and_a_clerks_own_write_is_read_
     until_served_by_replica(&app, "/api/v1/reports/coverage", &auditor).await;
     let admin = app.token_for("bilal", Role::SchemeAdmin).await;
     until_served_by_replica(&app, "/api/v1/schemes/bisp-kafaalat/households", &admin).await;
+    // A rule change's impact: computed on the primary, then one household's trace is read on
+    // the replica (and audited on the primary).
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/bisp-kafaalat.yaml")).expect("rules");
+    let changed = text.replacen("      2020-01-01: 32\n", "      2020-01-01: 32\n      2026-12-01: 35\n", 1);
+    let today = sahulat::registry::warnings::today_in_pakistan().to_string();
+    let change =
+        json!({"summary": "PMT cut-off 35", "effective_from": today, "files": {"bisp-kafaalat.yaml": changed}});
+    let proposed = app.call("POST", "/api/v1/rule-proposals", Some(&admin), Some(&change)).await;
+    assert_eq!(proposed.status, StatusCode::CREATED, "{:?}", proposed.body);
+    let proposal = proposed.body["id"].as_str().expect("proposal id");
+    let report = app.call("POST", &format!("/api/v1/rule-proposals/{proposal}/impact"), Some(&admin), None).await;
+    assert_eq!(report.status, StatusCode::CREATED, "{:?}", report.body);
+    let number = created.body["household_number"].as_str().expect("household number");
+    let trace =
+        format!("/api/v1/impact-reports/{}/households/{number}", report.body["id"].as_str().expect("report id"));
+    let traced = until_served_by_replica(&app, &trace, &admin).await;
+    assert_eq!(traced.body["schemes"][0]["scheme"], "bisp-kafaalat", "{:?}", traced.body);
+    // Its audit event was written on the primary: the auditor's log shows it once replayed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let traces = app.call("GET", "/api/v1/audit/events?action=rule_impact_trace", Some(&auditor), None).await;
+        if traces.body["items"].as_array().map_or(0, Vec::len) == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the trace was never audited: {:?}", traces.body);
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
     // Reads served by the replica are still audited (on the primary).
     let reads = app.call("GET", "/api/v1/audit/events?action=household_read", Some(&auditor), None).await;
     assert!(reads.body["items"].as_array().map_or(0, Vec::len) >= 3, "{:?}", reads.body);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Citus: builds and installs the extension when absent (from ../shared/vendor/citus), starts a
-# coordinator and two workers on loopback (ports 9700-9702, data in a temp dir), and runs the
-# API test suite against the coordinator. Prints each part's time.
+# coordinator and two workers on loopback (ports 9700-9702, data in a temp dir), runs the API
+# test suite against the coordinator, then the reliability gate on Citus clusters of its own.
+# Prints each part's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vendor=../shared/vendor/citus
@@ -22,6 +23,9 @@ t=$SECONDS
 TEST_DATABASE_URL="$url" cargo test --test api
 echo "citus: API tests took $((SECONDS - t)) s"
 
-# The reliability harness can start a coordinator with workers of its own for each test
-# (SAHULAT_RELIABILITY_CITUS_WORKERS=2 cargo test --test reliability); it is not run here yet.
+# The reliability gate: each test starts a coordinator with two workers of its own (copies of
+# one initdb, so the crash test can stop its coordinator); TEST_DATABASE_URL is only the switch.
+t=$SECONDS
+SAHULAT_RELIABILITY_CITUS_WORKERS=2 TEST_DATABASE_URL=citus cargo test --test reliability -- --nocapture
+echo "citus: reliability gate took $((SECONDS - t)) s"
 echo "citus: total $((SECONDS - start)) s"

@@ -202,7 +202,7 @@ async fn r1_concurrent_registrations_are_each_stored_once_and_complete() {
             Outcome::Stored(id) => {
                 acknowledged.insert(*i, id.clone());
             }
-            other => panic!("request {i}: {other:?}"),
+            other => panic!("request {i}: {other:?}: {:#?}", service.server_errors(5)),
         }
     }
     assert_eq!(acknowledged.len(), n);

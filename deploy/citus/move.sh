@@ -23,18 +23,18 @@
 # they refer to (the foreign keys already stand on the target); the coordinator spreads each
 # table's rows over the workers as they arrive.
 #
-# Settings: SAHULAT_BIN (default target/release/sahulat, else target/debug/sahulat), MOVE_DIR (where the dump is written,
-# default a temporary directory, removed at the end).
+# Settings: MOVE_BIN (default target/release/sahulat, else target/debug/sahulat), MOVE_DIR
+# (where the dump is written; default a temporary directory, removed at the end).
 set -euo pipefail
 source_url=${1:?SOURCE_URL}
 target_url=${2:?TARGET_URL}
 cd "$(dirname "$0")/../.."
-bin=${SAHULAT_BIN:-}
+bin=${MOVE_BIN:-}
 if [ -z "$bin" ]; then
   bin=target/release/sahulat
   [ -x "$bin" ] || bin=target/debug/sahulat
 fi
-[ -x "$bin" ] || { echo "no sahulat binary at $bin: build it or set SAHULAT_BIN" >&2; exit 2; }
+[ -x "$bin" ] || { echo "no sahulat binary at $bin: build it or set MOVE_BIN" >&2; exit 2; }
 work=${MOVE_DIR:-$(mktemp -d /tmp/sahulat-move.XXXXXX)}
 [ -n "${MOVE_DIR:-}" ] || trap 'rm -rf "$work"' EXIT
 started=$SECONDS

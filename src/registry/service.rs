@@ -236,16 +236,20 @@ pub fn register(
     let paths: Vec<(String, MemberFields)> =
         input.members.iter().enumerate().map(|(i, m)| (format!("members[{i}]"), m.clone())).collect();
     check_id_numbers(conn, &paths.iter().map(|(p, m)| (p.clone(), m)).collect::<Vec<_>>(), None)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    // Before the district's counter is taken: that row stays locked until commit, and every
+    // registration in the district waits for it. The search by name is the slowest read of
+    // a registration (on Citus it asks every worker), and the new household has no members
+    // yet, so it finds the same households here as after the insert.
+    let mut warnings = warnings_for(conn, &paths, &id, today)?;
 
     let now = now_micros();
-    let id = uuid::Uuid::now_v7().to_string();
     let number = repo::next_household_number(conn, &input.district)?;
     let row = new_household_row(input, id.clone(), number, import_hash, ctx, now);
     repo::insert_household(conn, &row)?;
     let members: Vec<MemberRow> =
         input.members.iter().map(|m| m.new_row(uuid::Uuid::now_v7().to_string(), &id, now)).collect();
     repo::insert_members(conn, &members).map_err(members_write_error)?;
-    let mut warnings = warnings_for(conn, &paths, &id, today)?;
     for w in &mut warnings {
         w.member_id = member_id_at(&w.field, &members);
     }

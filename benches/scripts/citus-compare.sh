@@ -3,8 +3,9 @@
 #   1. registration throughput and latency at 8 and at 50 clients (benches/registry.rs, each in
 #      a fresh database; on the coordinator with BENCH_SHARD_COUNT shards per table);
 #   2. search by ID number, p99 over 2,000 lookups from one client, on a filled registry;
-#   3. `sahulat screen --all` on the same registry: the first run (every decision written)
-#      and a second one where nothing changed, with wall time and peak memory.
+#   3. `sahulat screen --all` on the same registry, twice, with wall time and peak memory:
+#      on a registry never screened the first run writes every decision and the second finds
+#      nothing changed; on one screened before, both find nothing changed.
 #
 #   benches/scripts/citus-compare.sh PG_DB_URL CITUS_DB_URL [REGISTRATIONS]
 #
@@ -53,6 +54,8 @@ for name in pg citus; do
   printf '%-5s ' "$name"
   python3 benches/scripts/search_by_id.py 127.0.0.1 "$port" "$user" 'compare password 1' "$work/ids.txt" 2000
   kill "$server"; wait "$server" 2>/dev/null || true; server=
+  # The clerk stays in the database (users are never deleted: the audit trail names them),
+  # disabled so it cannot log in again.
   psql "$url" -qAtc "UPDATE users SET active = false WHERE username = '$user'"
 done
 

@@ -15,16 +15,16 @@ use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::scan::{Scan, Scanned};
 use crate::db::DbConnection;
 use crate::db::schema::impact_changes;
 use crate::domain::codes::Relation;
+use crate::domain::codes::Sex;
 use crate::per_backend;
-use crate::registry::model::MemberFields;
 use crate::rules::columnar::Chunk;
-use crate::rules::dict::Facts;
+use crate::rules::dict::{self, Facts, Scope};
+use crate::rules::uses::{self, Needs};
 use crate::rules::{Explanation, RuleSet, Status};
-use crate::screening::rescreen::{ChunkData, read_chunk};
-use crate::screening::store::facts_from_fields;
 
 /// The classes, in the order of the counters.
 pub const CLASSES: [&str; 5] = ["gained", "lost", "newly_undetermined", "resolved", "unchanged"];
@@ -193,6 +193,23 @@ fn band(born: NaiveDate, as_of: NaiveDate) -> usize {
     }
 }
 
+/// A member slot by field name.
+fn slot(name: &str) -> usize {
+    dict::lookup(Scope::Member, name).map_or(0, |f| f.slot)
+}
+
+/// The date of a `yyyymmdd` slot value.
+fn date_of_slot(v: i64) -> Option<NaiveDate> {
+    if v == crate::rules::num::UNKNOWN {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        i32::try_from(v / 10_000).ok()?,
+        u32::try_from(v / 100 % 100).ok()?,
+        u32::try_from(v % 100).ok()?,
+    )
+}
+
 /// Everything counted so far.
 struct Tally {
     ids: Vec<String>,
@@ -253,22 +270,53 @@ pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
         missing: BTreeMap::new(),
         households: 0,
     };
+    // Only the schemes that may decide differently (and the focus) are evaluated; every other
+    // scheme decides each household as before, so it is `unchanged` throughout and left out of
+    // the report. Only the fields the evaluated schemes read are read.
+    let changed = uses::may_change(before, after);
+    let wanted = |set: &RuleSet| -> Vec<bool> {
+        let mut w: Vec<bool> =
+            set.schemes.iter().map(|s| changed.contains(&s.id) || input.focus.contains(&s.id)).collect();
+        uses::with_dependencies(set, &mut w);
+        w
+    };
+    let (want_before, want_after) = (wanted(before), wanted(after));
+    let evaluated: Vec<usize> = (0..n)
+        .filter(|&u| {
+            let (bi, ai) = t.sides[u];
+            bi.is_some_and(|i| want_before[i]) || ai.is_some_and(|i| want_after[i])
+        })
+        .collect();
+    let mut needs = Needs::default();
+    needs.add_schemes(before, &want_before);
+    needs.add_schemes(after, &want_after);
+    if !input.counts_only {
+        // The head's sex and age band for the breakdowns.
+        for f in ["relation_to_head", "sex", "date_of_birth"] {
+            if let Some(f) = dict::lookup(Scope::Member, f) {
+                needs.add_member_slot(f.slot);
+            }
+        }
+    }
+    let scan = Scan::new(conn, needs, input.district);
     let (bound_before, bound_after) = (before.bind(input.as_of), after.bind(input.as_of));
     let (mut st_before, mut st_after) = (Vec::new(), Vec::new());
     let mut explanation = Explanation::default();
     let mut stored = 0u64;
-    let (district, chunk) = (input.district, input.chunk);
+    let chunk = input.chunk;
+    let (relation, sex_slot, dob_slot) = (slot("relation_to_head"), slot("sex"), slot("date_of_birth"));
     std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (sender, chunks) = std::sync::mpsc::sync_channel::<QueryResult<Option<ChunkData>>>(1);
+        let (sender, chunks) = std::sync::mpsc::sync_channel::<QueryResult<Option<Vec<Scanned>>>>(1);
         let mut readers = readers.into_iter();
         let reading_ahead = if let Some(mut reader) = readers.next() {
             let mut helper = readers.next();
+            let scan = &scan;
             scope.spawn(move || {
-                let mut last: Option<String> = None;
+                let mut last = String::new();
                 loop {
-                    let read = read_chunk(&mut reader, helper.as_deref_mut(), district, last.as_deref(), chunk, false);
-                    if let Ok(Some(data)) = &read {
-                        last = data.rows.last().map(|r| r.id.clone());
+                    let read = scan.read(&mut reader, helper.as_deref_mut(), &last, chunk);
+                    if let Ok(Some(rows)) = &read {
+                        last = rows.last().map(|r| r.id.clone()).unwrap_or_default();
                     }
                     let done = !matches!(read, Ok(Some(_)));
                     if sender.send(read).is_err() || done {
@@ -281,64 +329,66 @@ pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
             drop(sender);
             false
         };
-        let mut last: Option<String> = None;
+        let mut last = String::new();
         loop {
             let next = if reading_ahead {
                 chunks.recv().map_err(|_| anyhow::anyhow!("the reader stopped"))??
             } else {
-                read_chunk(conn, None, district, last.as_deref(), chunk, false)?
+                scan.read(conn, None, &last, chunk)?
             };
-            let Some(ChunkData { rows, members, enrolments, .. }) = next else { break };
-            last = rows.last().map(|r| r.id.clone());
-            let facts_for = |set: &RuleSet| -> Vec<Facts> {
-                rows.iter()
+            let Some(mut rows) = next else { break };
+            last = rows.last().map(|r| r.id.clone()).unwrap_or_default();
+            let facts_for = |set: &RuleSet, rows: &mut [Scanned]| -> Vec<Facts> {
+                rows.iter_mut()
                     .map(|row| {
-                        let mut f = facts_from_fields(row, members.get(&row.id).unwrap_or(&Default::default()));
-                        f.enrolled = enrolments
-                            .get(&row.id)
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|s| set.schemes.iter().position(|x| x.id == *s))
-                            .collect();
+                        let mut f = if same_schemes { std::mem::take(&mut row.facts) } else { row.facts.clone() };
+                        f.enrolled =
+                            row.enrolled.iter().filter_map(|s| set.schemes.iter().position(|x| x.id == *s)).collect();
                         f
                     })
                     .collect()
             };
-            let mut facts_before = facts_for(before);
+            let mut facts_before = facts_for(before, &mut rows);
             let columns = Chunk::from_facts(&mut facts_before, input.as_of);
-            bound_before.statuses_columnar(&columns, &mut st_before);
-            let mut facts_after = if same_schemes { facts_before } else { facts_for(after) };
+            bound_before.statuses_columnar_of(&columns, Some(&want_before), &mut st_before);
+            let mut facts_after = if same_schemes { facts_before } else { facts_for(after, &mut rows) };
             if same_schemes {
-                bound_after.statuses_columnar(&columns, &mut st_after);
+                bound_after.statuses_columnar_of(&columns, Some(&want_after), &mut st_after);
             } else {
                 let columns_after = Chunk::from_facts(&mut facts_after, input.as_of);
-                bound_after.statuses_columnar(&columns_after, &mut st_after);
+                bound_after.statuses_columnar_of(&columns_after, Some(&want_after), &mut st_after);
             }
             drop(columns);
             let (nb, na) = (before.schemes.len(), after.schemes.len());
             let mut changes = Vec::new();
             for (h, row) in rows.iter().enumerate() {
                 t.households += 1;
-                let head = members
-                    .get(&row.id)
-                    .and_then(|m| m.current.iter().find(|m| m.relation_to_head == Relation::Head))
-                    .map(|m: &MemberFields| (m.sex.as_str(), m.date_of_birth));
-                let sex = head.map_or(3, |(s, _)| SEXES.iter().position(|x| *x == s).unwrap_or(3));
-                let age = head.map_or(4, |(_, born)| band(born, input.as_of));
-                let d = match t.district_index.get(&row.district_code) {
+                let d = match t.district_index.get(&row.district) {
                     Some(&d) => d,
                     None => {
                         let d = t.districts.len();
-                        t.districts.push(row.district_code.clone());
-                        t.district_index.insert(row.district_code.clone(), d);
+                        t.districts.push(row.district.clone());
+                        t.district_index.insert(row.district.clone(), d);
                         for per in &mut t.by_district {
                             per.push([0; 5]);
                         }
                         d
                     }
                 };
+                let (mut sex, mut age) = (3, 4);
+                if !input.counts_only
+                    && let Some(head) =
+                        facts_after[h].members.iter().find(|m| m[relation] == Relation::Head.index() as i64)
+                {
+                    sex = usize::try_from(head[sex_slot])
+                        .ok()
+                        .and_then(|i| Sex::TEXTS.get(i))
+                        .and_then(|s| SEXES.iter().position(|x| x == s))
+                        .unwrap_or(3);
+                    age = date_of_slot(head[dob_slot]).map_or(4, |born| band(born, input.as_of));
+                }
                 let mut explained = false;
-                for u in 0..n {
+                for &u in &evaluated {
                     let (bi, ai) = t.sides[u];
                     let sb = bi.map_or(Status::NotEligible, |i| st_before[h * nb + i]);
                     let sa = ai.map_or(Status::NotEligible, |i| st_after[h * na + i]);
@@ -355,9 +405,9 @@ pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
                     if class == UNCHANGED {
                         continue;
                     }
-                    let number = row.household_number.as_str();
+                    let number = row.number.as_str();
                     t.sample((u, class, 3, String::new()), number);
-                    t.sample((u, class, 0, row.district_code.clone()), number);
+                    t.sample((u, class, 0, row.district.clone()), number);
                     t.sample((u, class, 1, SEXES[sex].to_string()), number);
                     t.sample((u, class, 2, BANDS[age].to_string()), number);
                     if class == 2
@@ -394,6 +444,10 @@ pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
         }
         Ok(())
     })?;
+    // The schemes not evaluated decided every household alike.
+    for u in (0..n).filter(|u| !evaluated.contains(u)) {
+        t.counts[u][UNCHANGED] = t.households;
+    }
     Ok(finish(t, input, stored))
 }
 

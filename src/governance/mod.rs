@@ -11,6 +11,7 @@ pub mod diff;
 pub mod impact;
 pub mod offline;
 pub mod proposal;
+pub mod scan;
 pub mod store;
 
 use std::path::Path;

@@ -245,8 +245,16 @@ impl Bound<'_> {
     /// Batch mode over a chunk: `out[h * schemes + i]` is household `h`'s status for scheme `i`
     /// (inactive schemes `NotEligible`), exactly as `statuses` would give one by one.
     pub fn statuses_columnar(&self, chunk: &Chunk, out: &mut Vec<Status>) {
+        self.statuses_columnar_of(chunk, None, out);
+    }
+
+    /// [`Bound::statuses_columnar`] for the schemes `only` marks (all when `None`); the others
+    /// are left `NotEligible`. `only` must include the schemes its schemes' `eligible(…)` calls
+    /// name (see [`super::uses::with_dependencies`]).
+    pub fn statuses_columnar_of(&self, chunk: &Chunk, only: Option<&[bool]>, out: &mut Vec<Status>) {
         let n = chunk.households;
-        self.count_evaluations(n);
+        let wanted = |i: usize| only.is_none_or(|only| only[i]);
+        self.count_evaluations(n, only);
         let schemes = self.rules.schemes.len();
         out.clear();
         out.resize(n * schemes, Status::NotEligible);
@@ -254,7 +262,7 @@ impl Bound<'_> {
         let mut status: Vec<Option<Bits>> = vec![None; schemes];
         let mut memo = Memo::new();
         for &i in &self.rules.order {
-            if !self.is_active(i) {
+            if !self.is_active(i) || !wanted(i) {
                 continue;
             }
             // Eligible = every criterion true; not eligible = some criterion false.

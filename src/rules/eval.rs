@@ -116,8 +116,8 @@ impl Bound<'_> {
     }
 
     /// Counts `households` × the schemes in force as evaluated (`sahulat_rule_evaluations_total`).
-    pub(crate) fn count_evaluations(&self, households: usize) {
-        let schemes = self.active.iter().filter(|a| **a).count();
+    pub(crate) fn count_evaluations(&self, households: usize, only: Option<&[bool]>) {
+        let schemes = (0..self.active.len()).filter(|&i| self.active[i] && only.is_none_or(|o| o[i])).count();
         crate::metrics::rule_evaluations((households * schemes) as u64);
     }
 
@@ -139,7 +139,7 @@ impl Bound<'_> {
 
     /// Batch mode: the status of every scheme (inactive ones `NotEligible`), no explanations.
     pub fn statuses(&self, facts: &mut Facts, out: &mut Vec<Status>) {
-        self.count_evaluations(1);
+        self.count_evaluations(1, None);
         with_cache(self.rules.leaf_count, |cache| self.statuses_with(facts, out, cache));
     }
 
@@ -171,7 +171,7 @@ impl Bound<'_> {
     /// Explained mode: every criterion's outcome and, for undetermined schemes, the missing
     /// fields.
     pub fn explain(&self, facts: &mut Facts, out: &mut Explanation) {
-        self.count_evaluations(1);
+        self.count_evaluations(1, None);
         with_cache(self.rules.leaf_count, |cache| self.explain_with(facts, out, cache));
     }
 

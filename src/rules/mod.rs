@@ -15,6 +15,7 @@ pub mod examples;
 pub mod expr;
 pub mod load;
 pub mod num;
+pub mod uses;
 pub mod yaml;
 
 use chrono::NaiveDate;

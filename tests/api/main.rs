@@ -15,6 +15,7 @@ mod governance;
 mod hardening;
 mod helpers;
 mod households;
+mod impact_scan;
 mod imports;
 mod isolation;
 mod metrics;

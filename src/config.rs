@@ -97,6 +97,9 @@ pub struct Settings {
     /// `SAHULAT_REPLICA_MAX_LAG_{SEARCH,AUDIT,REPORTS,SCHEMES}_MS`: how far behind the replica
     /// may be for each kind of read before it is served by the primary.
     pub replica_max_lag: crate::db::replica::LagThresholds,
+    /// `SAHULAT_SHUTDOWN_DRAIN_SECS`: after SIGTERM, how long the service keeps answering,
+    /// each answer closing its connection, before it stops accepting (see `startup`).
+    pub shutdown_drain: Duration,
     /// Warnings to log once logging is up (e.g. development secrets in use).
     pub warnings: Vec<String>,
 }
@@ -180,6 +183,8 @@ impl Settings {
             reports: lag("SAHULAT_REPLICA_MAX_LAG_REPORTS_MS", 60_000)?,
             schemes: lag("SAHULAT_REPLICA_MAX_LAG_SCHEMES_MS", 60_000)?,
         };
+        let shutdown_drain =
+            Duration::from_secs(number(get("SAHULAT_SHUTDOWN_DRAIN_SECS"), "SAHULAT_SHUTDOWN_DRAIN_SECS", 5, 0, 60)?);
         Ok(Self {
             database_url,
             bind,
@@ -196,6 +201,7 @@ impl Settings {
             login_throttle,
             database_replica_url,
             replica_max_lag,
+            shutdown_drain,
             warnings,
         })
     }
@@ -323,7 +329,19 @@ mod tests {
         assert_eq!(s.database_url.backend(), "sqlite");
         assert_eq!(s.bind.to_string(), DEFAULT_BIND);
         assert_eq!(s.token_ttl, Duration::from_secs(900));
+        assert_eq!(s.shutdown_drain, Duration::from_secs(5));
         assert_eq!(s.warnings.len(), 2);
+    }
+
+    #[test]
+    fn the_shutdown_drain_is_0_to_60_seconds() {
+        let drain = |v: &str| Settings::from_source(&source(&[("SAHULAT_SHUTDOWN_DRAIN_SECS", v)]));
+        assert_eq!(drain("0").expect("no drain").shutdown_drain, Duration::ZERO);
+        assert_eq!(drain("60").expect("a minute").shutdown_drain, Duration::from_secs(60));
+        for bad in ["61", "-1", "2.5", "soon"] {
+            let err = drain(bad).expect_err(bad);
+            assert!(err.contains("SAHULAT_SHUTDOWN_DRAIN_SECS") && err.contains("0 to 60"), "{err}");
+        }
     }
 
     #[test]

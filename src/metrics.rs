@@ -608,7 +608,9 @@ impl Drop for RescreenProgress {
 // The metrics listener
 
 /// Serves `GET /metrics` (and nothing else) on `listener`: one worker, its own server, so
-/// neither the API's routes nor its middleware are reachable here.
+/// neither the API's routes nor its middleware are reachable here. It ignores signals: the
+/// application stops it after the API's server (`Application::run_until_stopped`), so the
+/// metrics stay up while the API drains after SIGTERM.
 pub fn serve(listener: TcpListener) -> std::io::Result<Server> {
     let server = HttpServer::new(|| {
         App::new()
@@ -618,6 +620,7 @@ pub fn serve(listener: TcpListener) -> std::io::Result<Server> {
     .workers(1)
     .client_request_timeout(Duration::from_secs(5))
     .shutdown_timeout(1)
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

@@ -4,10 +4,13 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
@@ -48,6 +51,9 @@ pub struct AppState {
     pub activator: Activator,
     /// The streaming replica for read-only work (`DATABASE_REPLICA_URL`), if configured.
     pub replica: Option<Arc<db::replica::Replica>>,
+    /// Set by SIGTERM for the drain before the stop: every answer then closes its connection
+    /// (`close_when_draining`).
+    pub draining: Arc<AtomicBool>,
 }
 
 /// Creates the parent directory of an SQLite file, so the default `./data/` just works.
@@ -75,6 +81,8 @@ pub struct Application {
     state: AppState,
     /// The metrics listener's port and server (`SAHULAT_METRICS_BIND`; none when `off`).
     metrics: Option<(u16, Server)>,
+    /// How long SIGTERM drains before the stop (`SAHULAT_SHUTDOWN_DRAIN_SECS`).
+    drain: Duration,
 }
 
 impl Application {
@@ -157,6 +165,7 @@ impl Application {
             rules_file_reload: settings.rules_file_reload,
             activator,
             replica,
+            draining: Arc::default(),
         };
         std::thread::spawn(password::warm_up);
         let listener = TcpListener::bind(settings.bind)
@@ -172,7 +181,7 @@ impl Application {
             None => None,
         };
         let server = serve(listener, state.clone())?;
-        Ok(Self { port, server, state, metrics })
+        Ok(Self { port, server, state, metrics, drain: settings.shutdown_drain })
     }
 
     /// The metrics listener's port, when it is on.
@@ -190,14 +199,24 @@ impl Application {
         &self.state
     }
 
-    /// Runs until the server is stopped (SIGINT/SIGTERM drain in-flight requests); the
-    /// metrics listener stops with it.
+    /// Runs until a signal stops the server (see `stop_on_signals`: SIGTERM drains first);
+    /// the metrics listener stops after it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let metrics = self.metrics.map(|(_, server)| {
             let handle = server.handle();
             actix_web::rt::spawn(server);
             handle
         });
+        #[cfg(unix)]
+        {
+            let signals = Signals::new()?;
+            actix_web::rt::spawn(stop_on_signals(
+                signals,
+                self.server.handle(),
+                self.state.draining.clone(),
+                self.drain,
+            ));
+        }
         let result = self.server.await;
         if let Some(handle) = metrics {
             handle.stop(false).await;
@@ -245,6 +264,112 @@ fn reload_on_hangup(state: AppState) {
     let _ = state;
 }
 
+/// The signals that stop the service. actix's own handling is switched off (`serve`), because
+/// it stops at once: it closes every idle keep-alive connection and stops accepting in the same
+/// moment, and a proxy that has just sent a request on such a connection (nginx keeps them
+/// open to reuse) gets no answer. A proxy cannot resend a POST it has sent, so that request
+/// fails (502 from nginx).
+#[cfg(unix)]
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+}
+
+/// How a signal asks the service to stop.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopRequest {
+    /// SIGTERM (systemd, `docker stop`): drain, then stop gracefully.
+    Drain,
+    /// SIGINT (Ctrl-C), or a second SIGTERM: stop gracefully now.
+    Graceful,
+    /// SIGQUIT: stop now, dropping the connections.
+    Immediate,
+}
+
+#[cfg(unix)]
+impl Signals {
+    /// Registers the handlers (before the server runs, so no signal is missed).
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            quit: signal(SignalKind::quit())?,
+        })
+    }
+
+    async fn next(&mut self) -> StopRequest {
+        use std::task::Poll;
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(Some(())) = self.quit.poll_recv(cx) {
+                return Poll::Ready(StopRequest::Immediate);
+            }
+            if let Poll::Ready(Some(())) = self.interrupt.poll_recv(cx) {
+                return Poll::Ready(StopRequest::Graceful);
+            }
+            if let Poll::Ready(Some(())) = self.terminate.poll_recv(cx) {
+                return Poll::Ready(StopRequest::Drain);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// Stops the server on a signal. SIGTERM first drains for `drain`: the service keeps
+/// accepting and answering, and every answer carries `Connection: close`, so the proxy stops
+/// reusing its connections to this instance: each is closed by the proxy's own idle time-out
+/// (nginx's upstream `keepalive_timeout`, shorter than the drain) or by the instance right after
+/// an answer that said so. When the drain ends no idle connection is left for the stop to
+/// close under a request; the graceful stop then closes the listener and lets the requests in
+/// flight finish (up to `shutdown_timeout`). Another SIGTERM or a SIGINT ends the drain early;
+/// SIGQUIT stops at once.
+#[cfg(unix)]
+async fn stop_on_signals(mut signals: Signals, server: ServerHandle, draining: Arc<AtomicBool>, drain: Duration) {
+    let mut request = signals.next().await;
+    if request == StopRequest::Drain {
+        draining.store(true, Ordering::Relaxed);
+        if !drain.is_zero() {
+            tracing::info!(
+                seconds = drain.as_secs(),
+                "SIGTERM: draining (answering, each answer closing its connection) before the stop"
+            );
+            let mut elapsed = std::pin::pin!(actix_web::rt::time::sleep(drain));
+            let mut another = std::pin::pin!(signals.next());
+            request = std::future::poll_fn(|cx| {
+                use std::future::Future;
+                if elapsed.as_mut().poll(cx).is_ready() {
+                    return std::task::Poll::Ready(StopRequest::Graceful);
+                }
+                another.as_mut().poll(cx).map(|r| if r == StopRequest::Immediate { r } else { StopRequest::Graceful })
+            })
+            .await;
+        }
+    }
+    let graceful = request != StopRequest::Immediate;
+    tracing::info!(graceful, "stopping: no new connections; requests in flight finish");
+    server.stop(graceful).await;
+}
+
+/// While the service drains before a stop, every answer closes its connection (see
+/// `stop_on_signals`). Errors arrive here as answers already (`telemetry::request_context`
+/// answers every error inside it).
+async fn close_when_draining(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let draining = req.app_data::<web::Data<AppState>>().map(|state| state.draining.clone());
+    let mut response = next.call(req).await?;
+    // Read after the answer: a request that began before SIGTERM and ends during the drain
+    // closes its connection too.
+    if draining.is_some_and(|d| d.load(Ordering::Relaxed)) {
+        response.response_mut().head_mut().set_connection_type(ConnectionType::Close);
+    }
+    Ok(response)
+}
+
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -258,11 +383,14 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             // gzip when the client asks (a screening answer shrinks about eightfold). No answer
             // puts a secret beside text the requester chose, so compression leaks nothing.
             .wrap(actix_web::middleware::Compress::default())
+            .wrap(from_fn(close_when_draining))
     })
     .client_request_timeout(Duration::from_secs(10))
     .keep_alive(Duration::from_secs(15))
-    .shutdown_timeout(30)
-    .listen(listener)?
-    .run();
+    .shutdown_timeout(30);
+    // SIGTERM, SIGINT and SIGQUIT are `stop_on_signals`'s (run_until_stopped).
+    #[cfg(unix)]
+    let server = server.disable_signals();
+    let server = server.listen(listener)?.run();
     Ok(server)
 }

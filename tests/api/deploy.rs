@@ -124,3 +124,108 @@ async fn healthcheck_exits_0_on_a_ready_service_and_1_otherwise() {
     let out = probe(vec![], vec!["healthcheck".into(), "--url".into(), dead]).await;
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// One `GET /healthz` on `stream`; the answer's head, lower-cased, or None when the
+/// connection was closed instead.
+fn healthz_on(stream: &mut std::net::TcpStream) -> Option<String> {
+    use std::io::{Read, Write};
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("a content-length");
+    while got.len() < head_end + length {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(head)
+}
+
+/// SIGTERM drains before the stop (`SAHULAT_SHUTDOWN_DRAIN_SECS`, src/startup.rs), which the
+/// rolling restart behind nginx relies on (deploy/README.md): the service keeps accepting and
+/// answering, every answer says `Connection: close`, a kept-alive connection is closed right
+/// after its next answer, and the process exits 0 when the drain is over, not before.
+#[test]
+fn sigterm_drains_with_connection_close_then_exits_0() {
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let db = TestDb::new();
+    let rules = rules_copy();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let mut env = test_source(db.url(), rules.path());
+    env.insert("SAHULAT_BIND".into(), format!("127.0.0.1:{port}"));
+    env.insert("SAHULAT_SHUTDOWN_DRAIN_SECS".into(), "2".into());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sahulat"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(&env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sahulat serve");
+    let connect = || {
+        let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        Some(stream)
+    };
+    let started = Instant::now();
+    let mut kept = loop {
+        if let Some(mut stream) = connect()
+            && healthz_on(&mut stream).is_some()
+        {
+            break stream;
+        }
+        assert!(child.try_wait().expect("poll").is_none(), "sahulat serve exited before it was ready");
+        assert!(started.elapsed() < Duration::from_secs(60), "not answering after 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let before = healthz_on(&mut kept).expect("an answer on the kept-alive connection");
+    assert!(before.starts_with("http/1.1 200") && !before.contains("connection: close"), "{before}");
+
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(status.is_ok_and(|s| s.success()), "kill -TERM");
+    let signalled = Instant::now();
+    std::thread::sleep(Duration::from_millis(300));
+    // The kept-alive connection still gets its answer, which closes it.
+    let draining = healthz_on(&mut kept).expect("an answer during the drain");
+    assert!(draining.starts_with("http/1.1 200") && draining.contains("connection: close"), "{draining}");
+    assert!(healthz_on(&mut kept).is_none(), "the connection is closed after an answer that said so");
+    // New connections are still accepted, and answered the same way.
+    let mut fresh = connect().expect("accepting during the drain");
+    let answer = healthz_on(&mut fresh).expect("an answer on a new connection during the drain");
+    assert!(answer.starts_with("http/1.1 200") && answer.contains("connection: close"), "{answer}");
+    // Still running then, unless the checks above took the whole drain.
+    let during = signalled.elapsed();
+    let running = child.try_wait().expect("poll").is_none();
+    assert!(running || during >= Duration::from_millis(1900), "exited {during:?} after SIGTERM, within the 2 s drain");
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("poll") {
+            break exit;
+        }
+        if signalled.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("still running 30 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stopped = signalled.elapsed();
+    assert!(exit.success(), "a drained stop exits 0: {exit}");
+    assert!(stopped >= Duration::from_millis(1900), "stopped {stopped:?} after SIGTERM, before the 2 s drain");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing listens after the stop");
+}

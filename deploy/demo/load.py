@@ -40,6 +40,11 @@ import uuid
 
 READ_AFTER = 4.0  # seconds: the search threshold (2 s, the default) + the monitor's period + margin
 RETRYABLE = {502, 503, 504}
+# Seconds after pg_wal_replay_resume() within which every instance's metrics must show the
+# replica usable again: its monitor probes each second (MONITOR_INTERVAL in src/db/replica.rs)
+# and the scraper scrapes each second, so two or three probe intervals, plus margin for a
+# machine whose load average is above 10.
+RESUMED_WITHIN = 5.0
 
 
 def now():
@@ -202,15 +207,29 @@ def parse_metrics(text):
 
 
 def scrape(port):
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=0.8)
-        c.request("GET", "/metrics")
-        r = c.getresponse()
-        text = r.read().decode()
-        c.close()
-        return parse_metrics(text) if r.status == 200 else None
-    except (OSError, http.client.HTTPException):
-        return None
+    """One instance's replica metrics, with `at` (when the answer came) and `lines` (the
+    sahulat_replica_* lines as served): (metrics, None), or (None, why) when no attempt was
+    answered. On a loaded machine an instance may take longer than the first attempt's 1 s
+    to answer; a missing scrape proves nothing either way, so it is tried once more (2 s)."""
+    why = None
+    for timeout in (1.0, 2.0):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            c.request("GET", "/metrics")
+            r = c.getresponse()
+            text = r.read().decode()
+            c.close()
+        except (OSError, http.client.HTTPException) as e:
+            why = f"{type(e).__name__} after {timeout:g} s"
+            continue
+        if r.status != 200:
+            why = f"http {r.status}"
+            continue
+        m = parse_metrics(text)
+        m["at"] = now()
+        m["lines"] = [line for line in text.splitlines() if line.startswith("sahulat_replica_")]
+        return m, None
+    return None, why
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -228,6 +247,7 @@ class Run:
         self.writes = []  # dicts from register() + t, phase
         self.acked = []  # (t_ack, household_id, household_number, dashed id)
         self.scrapes = []  # (t, [metrics or None per instance])
+        self.scrape_errors = []  # (t, instance index, why) of the scrapes that got no answer
         self.ids = Ids(0)
         self.token = None
 
@@ -329,9 +349,15 @@ class Run:
         ports = self.args.metrics
         while not self.stop.is_set():
             t = now()
-            got = [scrape(p) for p in ports]
+            got, errors = [], []
+            for i, p in enumerate(ports):
+                m, why = scrape(p)
+                got.append(m)
+                if m is None:
+                    errors.append((now(), i, why))
             with self.lock:
                 self.scrapes.append((t, got))
+                self.scrape_errors += errors
             self.stop.wait(max(0.0, self.args.scrape_interval - (now() - t)))
 
     def go(self):
@@ -527,11 +553,13 @@ class Report:
         seen_at = None
         for i, (t, got) in enumerate(after[:2]):
             if all(m is not None and m.get("lag_bytes", 0) > 0 and m.get("usable", 1) == 0 for m in got):
-                seen_at = (i + 1, t - t0)
+                # Known once the last instance has answered, not when the sweep began: on a
+                # loaded machine the answers may come a second or more after that.
+                seen_at = (i + 1, max(m["at"] for m in got) - t0)
                 break
         if seen_at:
             self.ok(f"replay paused: every instance's metrics showed the lag (lag_bytes > 0, usable 0) "
-                    f"in scrape {seen_at[0]} after the pause ({seen_at[1]:.1f} s)")
+                    f"in scrape {seen_at[0]} after the pause (all answered {seen_at[1]:.1f} s after it)")
             detected = t0 + seen_at[1]
         else:
             shown = [[(m or {}).get("lag_bytes"), (m or {}).get("usable")] for _, got in after[:2] for m in got]
@@ -543,7 +571,10 @@ class Report:
         if not late:
             self.fail("no reads while the replica was paused")
         elif on_replica:
-            self.fail(f"{on_replica} of {len(late)} reads went to the paused replica after its lag was known")
+            when = ", ".join(f"{x[0] - t0:.2f}" for x in late if x[4] == "replica")
+            self.fail(f"{on_replica} of {len(late)} reads went to the paused replica after its lag was known "
+                      f"({detected - t0:.2f} s after the pause; those reads began {when} s after it)"
+                      + self.replica_metrics(t0 - 1.0, t1, t0, "pause", "the resume"))
         else:
             self.ok(f"while paused: {len(late)} reads after the lag was known, all answered by the primary")
         lagfb = by["3-paused"]["fallbacks"].get("lag", 0)
@@ -551,12 +582,21 @@ class Report:
             self.ok(f"while paused: sahulat_replica_fallbacks_total{{reason=\"lag\"}} rose by {lagfb}")
         else:
             self.fail("while paused: sahulat_replica_fallbacks_total{reason=\"lag\"} did not rise")
-        # Back to the replica once replay resumes.
+        # Back to the replica once replay resumes. run.sh stops the replica after this phase
+        # and marks phase 4 only once pg_ctl has returned, so the last moments of the phase may
+        # already see the replica going down: the checks end where run.sh noted (--events) that
+        # it was about to stop it.
         u0, u1 = resumed
+        end = u1
+        if r.args.events:
+            end = self.event("replica-stopping")
+            if end is None or not u0 < end <= u1:
+                self.fail(f"run.sh noted no replica-stopping time within phase 3-resumed in {r.args.events}")
+                return
         back = [x for x in r.reads if x[1] == "3-resumed" and x[4] == "replica"]
         if back:
             first = min(x[0] for x in back) - u0
-            tail = [x for x in r.reads if x[1] == "3-resumed" and x[0] >= u1 - 2.0]
+            tail = [x for x in r.reads if x[1] == "3-resumed" and end - 2.0 <= x[0] <= end]
             share = sum(1 for x in tail if x[4] == "replica") / max(1, len(tail))
             if share >= 0.9:
                 self.ok(f"after resume: reads back on the replica {first:.1f} s later; "
@@ -565,11 +605,69 @@ class Report:
                 self.fail(f"after resume: only {100 * share:.0f}% of the reads in the last 2 s on the replica")
         else:
             self.fail("after resume: no read went back to the replica")
-        usable = [got for t, got in r.scrapes if u1 - 1.5 <= t <= u1]
-        if usable and all(m is not None and m.get("usable") == 1 for m in usable[-1]):
-            self.ok("after resume: sahulat_replica_usable is 1 on every instance")
+        # Every instance's metrics show the replica usable again once its monitor has probed
+        # after the resume (within RESUMED_WITHIN), and in every scrape after that until the
+        # replica is stopped, the last of them in the final 3 s: not one lucky sample, and not
+        # a sample taken while the replica was already being stopped.
+        problems, within = [], []
+        for i in range(len(r.args.metrics)):
+            seen = [got[i] for _, got in r.scrapes if got[i] is not None and u0 <= got[i]["at"] <= end]
+            first = next((m for m in seen if m.get("usable") == 1), None)
+            if first is None or first["at"] - u0 > RESUMED_WITHIN:
+                problems.append(f"instance {i + 1}: sahulat_replica_usable not 1 within {RESUMED_WITHIN:g} s "
+                                f"of the resume")
+            elif any(m.get("usable") != 1 for m in seen if m["at"] >= first["at"]):
+                problems.append(f"instance {i + 1}: sahulat_replica_usable 0 again before the replica was stopped")
+            elif seen[-1]["at"] < end - 3.0:
+                problems.append(f"instance {i + 1}: no answered scrape in the last 3 s before the replica was stopped")
+            else:
+                within.append((first["at"] - u0, sum(1 for m in seen if m["at"] >= first["at"])))
+        if problems:
+            self.fail("after resume: " + "; ".join(problems)
+                      + self.replica_metrics(u0 - 1.0, end, u0, "resume", "the replica's stop began"))
         else:
-            self.fail("after resume: sahulat_replica_usable is not 1 on every instance at the end of the phase")
+            # The scrapes left out: answered after the stop began, before phase 4 was marked.
+            gap = [m for _, got in r.scrapes for m in got if m is not None and end < m["at"] <= u1]
+            self.ok("after resume: sahulat_replica_usable 1 on every instance "
+                    f"({', '.join(f'{t:.1f}' for t, _ in within)} s after the resume, within {RESUMED_WITHIN:g} s) "
+                    f"and in every scrape after that until the replica's stop began "
+                    f"({', '.join(str(n) for _, n in within)} scrapes); phase 4 was marked {u1 - end:.1f} s after "
+                    f"the stop began, {len(gap)} instance scrapes in between left out "
+                    f"({sum(1 for m in gap if m.get('usable') != 1)} with usable 0)")
+
+    def event(self, name):
+        """When run.sh noted `name` in the --events file (a line `NAME UNIX_TIME`), on this
+        process's monotonic clock; None when it did not."""
+        r = self.r
+        offset = r.wall[0] - r.marks[0][0]
+        try:
+            with open(r.args.events) as f:
+                for line in f:
+                    got, _, wall = line.strip().partition(" ")
+                    if got == name:
+                        return float(wall) - offset
+        except (OSError, ValueError):
+            pass
+        return None
+
+    def replica_metrics(self, t0, end, zero, zero_name, end_name):
+        """Every instance's scrapes between t0 and a second after `end` (times from `zero`,
+        when they were answered), and the sahulat_replica_* lines of its last answered scrape
+        before `end`: what a failed replica check prints, so it can be read without a rerun."""
+        r = self.r
+        out = []
+        for i, port in enumerate(r.args.metrics):
+            out.append(f"\n    instance {i + 1} (metrics port {port}), seconds from the {zero_name} "
+                       f"({end_name} at {end - zero:+.1f}):")
+            points = [(m["at"], f"usable={m.get('usable', -1):g} lag_bytes={m.get('lag_bytes', -1):.0f} "
+                                f"lag_seconds={m.get('lag_seconds', -1):.2f}")
+                      for _, got in r.scrapes for m in [got[i]] if m is not None and t0 <= m["at"] <= end + 1.0]
+            points += [(t, f"no answer ({why})") for t, j, why in r.scrape_errors if j == i and t0 <= t <= end + 1.0]
+            out += [f"\n      {t - zero:+5.1f} {text}" for t, text in sorted(points)]
+            last = [m for _, got in r.scrapes for m in [got[i]] if m is not None and m["at"] <= end]
+            if last:
+                out += [f"\n      last before {end - zero:+.1f}: {line}" for line in last[-1]["lines"]]
+        return "".join(out)
 
     def check_stopped(self, by):
         r = self.r
@@ -801,6 +899,8 @@ def main():
     run.add_argument("--control", required=True)
     run.add_argument("--ready", required=True)
     run.add_argument("--summary", required=True)
+    run.add_argument("--events", help="a file of `NAME UNIX_TIME` lines run.sh writes (replica-stopping: "
+                     "the end of what the resume checks look at)")
     run.add_argument("--logs", help="the demo's directory: instance-*.log, nginx/*.log (nginx/sahulat.log the access log)")
     run.add_argument("--readers", type=int, default=4)
     run.add_argument("--writers", type=int, default=3)

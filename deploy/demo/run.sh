@@ -264,7 +264,7 @@ phase() {
 phase 0-warm-up "readers and writers through nginx"
 python3 deploy/demo/load.py run --url "http://127.0.0.1:$HTTP" --username demo-clerk \
   --metrics "${METRICS[@]}" --database "$PRIMARY_URL" --control "$control" \
-  --ready "$work/load.ready" --summary "$work/summary.json" --logs "$work" &
+  --ready "$work/load.ready" --summary "$work/summary.json" --events "$work/events" --logs "$work" &
 load_pid=$!
 for _ in $(seq 1 300); do [ -f "$work/load.ready" ] && break; kill -0 "$load_pid" 2>/dev/null || break; sleep 0.1; done
 [ -f "$work/load.ready" ] || fail "the load did not start"
@@ -305,6 +305,10 @@ psql "$REPLICA_URL" -XqAt -c "SELECT pg_wal_replay_resume()" >/dev/null
 phase 3-resumed "pg_wal_replay_resume()"
 sleep 8
 
+# The end of what the resume checks look at, noted before the replica is stopped: phase 4 is
+# marked only once pg_ctl has returned, and a scrape or read in between may already find an
+# instance that has seen the replica go (usable 0, reads on the primary).
+echo "replica-stopping $(date +%s.%N)" >>"$work/events"
 as_pg "$PGBIN/pg_ctl" -D "$replica" -m fast -w stop >/dev/null
 phase 4-replica-stopped "pg_ctl stop -m fast on the replica"
 sleep 6

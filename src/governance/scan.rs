@@ -1,23 +1,27 @@
 //! A narrow read of the registry for impact reports: only the fields the compared schemes
 //! use, straight into the engine's facts.
 //!
-//! Re-screening reads every rule field of every member as typed rows (strings for codes,
-//! a row per member). An impact report usually needs a handful of fields of one or two
-//! schemes, so this reader asks the database for those columns only, packed per member into
-//! one short text and per household into one row (`string_agg` / `group_concat` over the
-//! member index, which is already in household order), and decodes the text into the fact
-//! slots without building member records. What comes out is exactly what
-//! [`crate::screening::store::facts_from_fields`] gives for the slots read (a test compares
-//! them field by field); the slots not read stay unknown and no evaluated scheme looks at them.
+//! Re-screening reads every rule field of every member into member records (strings for
+//! codes, a map per chunk). An impact report usually needs a handful of fields of one or two
+//! schemes, so this reader selects those member columns only (the others are selected as
+//! `NULL`, which costs the database nothing, so one fixed row type serves every set of
+//! needs), and decodes each row straight into the fact slots without building member
+//! records. Household columns are few: they come packed into one text per household. What
+//! comes out is exactly what [`crate::screening::store::facts_from_fields`] gives for the
+//! slots read (a test compares them field by field); the slots not read stay unknown and no
+//! evaluated scheme looks at them.
 
 use std::collections::HashMap;
 
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Integer, Nullable, Text, Timestamp};
 
 use crate::db::DbConnection;
-use crate::db::schema::referrals;
+use crate::db::schema::{members, referrals};
 use crate::domain::codes::{IdType, Relation, Sex};
+use crate::registry::model::{REASON_DECEASED, STATUS_CURRENT};
 use crate::rules::dict::{self, FIELDS, Facts, Scope, Ty};
 use crate::rules::num::{self, UNKNOWN};
 use crate::rules::uses::Needs;
@@ -37,6 +41,8 @@ const DECEASED_DATE_OF_DEATH: usize = 17;
 struct Column {
     slot: usize,
     decode: Decode,
+    /// Where a member field is in a member row.
+    source: Source,
     /// For the deceased member's row: the household slot this field fills.
     deceased_slot: Option<usize>,
 }
@@ -137,12 +143,126 @@ struct HouseholdText {
     packed: String,
 }
 
-#[derive(QueryableByName)]
-struct MembersText {
-    #[diesel(sql_type = Text)]
-    household_id: String,
-    #[diesel(sql_type = Text)]
-    packed: String,
+/// The member columns the rules read, by kind, in the order they are selected.
+const CODES: [&str; 10] = [
+    "relation_to_head",
+    "sex",
+    "id_type",
+    "marital_status",
+    "religion",
+    "disability",
+    "school_level",
+    "employment",
+    "institution_type",
+    "pension_drawn",
+];
+const BOOLS: [&str; 15] = [
+    "disability_certificate",
+    "chronic_illness",
+    "is_pregnant",
+    "is_lactating",
+    "is_orphan",
+    "school_enrolled",
+    "govt_employee",
+    "taxpayer",
+    "eobi_registered",
+    "essi_registered",
+    "employment_injury",
+    "certified_unfit",
+    "protection_need",
+    "substance_use",
+    "marriage_arranged",
+];
+const INTS: [&str; 4] = ["attendance_pct", "monthly_income_pkr", "eobi_contribution_years", "years_of_service"];
+
+type Opt<T> = Nullable<T>;
+type MemberSql = (
+    (Text, Text, Opt<Timestamp>, Opt<Date>, Opt<Date>),
+    (Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>),
+    (
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+        Opt<Bool>,
+    ),
+    (Opt<Integer>, Opt<BigInt>, Opt<Integer>, Opt<Integer>),
+);
+type S = Option<String>;
+type B = Option<bool>;
+type I = Option<i32>;
+/// A member row: (household, status, removed at, date of death, date of birth), codes,
+/// yes/no fields, whole numbers.
+type MemberRow = (
+    (String, String, Option<NaiveDateTime>, Option<NaiveDate>, Option<NaiveDate>),
+    (S, S, S, S, S, S, S, S, S, S),
+    (B, B, B, B, B, B, B, B, B, B, B, B, B, B, B),
+    (I, Option<i64>, I, I),
+);
+
+/// Where a member field is in a [`MemberRow`].
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Code(usize),
+    Bool(usize),
+    Int(usize),
+    BirthDate,
+}
+
+fn source_of(name: &str) -> Option<Source> {
+    if name == "date_of_birth" {
+        return Some(Source::BirthDate);
+    }
+    CODES
+        .iter()
+        .position(|c| *c == name)
+        .map(Source::Code)
+        .or_else(|| BOOLS.iter().position(|c| *c == name).map(Source::Bool))
+        .or_else(|| INTS.iter().position(|c| *c == name).map(Source::Int))
+}
+
+/// A row's values as arrays, for reading by position.
+struct Values {
+    codes: [S; 10],
+    bools: [B; 15],
+    ints: [Option<i64>; 4],
+    born: Option<NaiveDate>,
+}
+
+impl Values {
+    fn of(row: MemberRow) -> ((String, String, Option<NaiveDateTime>, Option<NaiveDate>), Values) {
+        let ((household, status, removed, died, born), c, b, i) = row;
+        let values = Values {
+            codes: [c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9],
+            bools: [b.0, b.1, b.2, b.3, b.4, b.5, b.6, b.7, b.8, b.9, b.10, b.11, b.12, b.13, b.14],
+            ints: [i.0.map(i64::from), i.1, i.2.map(i64::from), i.3.map(i64::from)],
+            born,
+        };
+        ((household, status, removed, died), values)
+    }
+
+    /// One field's slot value.
+    fn slot(&self, c: &Column) -> i64 {
+        match c.source {
+            Source::Code(i) => match (&self.codes[i], c.decode) {
+                (Some(text), d) => decode(text, d),
+                (None, _) => UNKNOWN,
+            },
+            Source::Bool(i) => self.bools[i].map_or(UNKNOWN, i64::from),
+            Source::Int(i) => self.ints[i].map_or(UNKNOWN, num::int),
+            Source::BirthDate => self.born.map_or(UNKNOWN, dict::date_slot),
+        }
+    }
 }
 
 /// The reader for one set of needs on one backend.
@@ -152,22 +272,26 @@ pub struct Scan {
     household: Vec<Column>,
     member: Vec<Column>,
     households_sql: String,
-    /// Members of a range of households; with a district, joined to it.
-    members_sql: String,
-    postgres: bool,
+    /// The member columns selected (`NULL` for those not read), in [`MemberSql`]'s order.
+    member_select: String,
     district: Option<String>,
 }
 
-/// Separators of the packed text (codes, numbers and dates never hold them).
+/// Separator of the packed household text (codes and numbers never hold it).
 const FIELD: char = '|';
-const MEMBER: char = ';';
 
 impl Scan {
     /// A reader for `needs` on `conn`'s backend, over `district` (all when `None`).
     pub fn new(conn: &DbConnection, needs: Needs, district: Option<&str>) -> Scan {
         let postgres = matches!(conn, DbConnection::Postgres(_));
         let mut household = Vec::new();
-        let mut member = Vec::new();
+        let mut member: Vec<(&'static str, Column)> = Vec::new();
+        let column = |f: &dict::Field| Column {
+            slot: f.slot,
+            decode: decode_of(f.name, f.ty),
+            source: source_of(f.name).unwrap_or(Source::BirthDate),
+            deceased_slot: None,
+        };
         for f in FIELDS.iter().filter(|f| !f.derived) {
             let read = match f.scope {
                 Scope::Household => needs.household_slot(f.slot),
@@ -178,88 +302,50 @@ impl Scan {
             if !read || f.name == "district" || (f.scope == Scope::Household && (12..=17).contains(&f.slot)) {
                 continue;
             }
-            let column = Column { slot: f.slot, decode: decode_of(f.name, f.ty), deceased_slot: None };
             match f.scope {
-                Scope::Household => household.push((f.name, column)),
-                Scope::Member => member.push((f.name, column)),
+                Scope::Household => household.push((f.name, column(f))),
+                Scope::Member => member.push((f.name, column(f))),
             }
         }
-        // The deceased's record is read from their member row, into its own slots: read the
+        // The deceased's record is read from their member row into household slots: read the
         // member columns it needs even when no current member's slot is asked for.
-        let mut member_names: Vec<&'static str> = member.iter().map(|(n, _)| *n).collect();
         if needs.deceased {
             for (_, name) in DECEASED {
-                if !member_names.contains(&name)
+                if !member.iter().any(|(n, _)| *n == name)
                     && let Some(f) = dict::lookup(Scope::Member, name)
                 {
-                    member
-                        .push((f.name, Column { slot: f.slot, decode: decode_of(f.name, f.ty), deceased_slot: None }));
-                    member_names.push(f.name);
+                    member.push((f.name, column(f)));
                 }
             }
             for (name, column) in &mut member {
                 column.deceased_slot = DECEASED.iter().find(|(_, n)| n == name).map(|(hh, _)| *hh);
             }
         }
-        let concat = |parts: Vec<String>| if parts.is_empty() { "''".to_string() } else { parts.join(" || '|' || ") };
-        let hh_parts = household.iter().map(|(n, c)| as_text(n, c.decode, postgres)).collect();
-        let mut m_parts: Vec<String> = Vec::new();
-        // Each member starts with `c` (current) or `d` (removed as deceased) and, for the
-        // deceased, the removal time and the date of death.
-        if needs.deceased {
-            let removed = if postgres {
-                "coalesce(to_char(m.removed_at, 'YYYYMMDDHH24MISSUS'), '')"
-            } else {
-                "coalesce(m.removed_at, '')"
-            };
-            m_parts.push(format!(
-                "(CASE WHEN m.status = 'current' THEN 'c' ELSE 'd' || {removed} || '|' || {} END)",
-                as_text("m.date_of_death", Decode::Date, postgres)
-            ));
-        } else {
-            m_parts.push("'c'".into());
-        }
-        m_parts.extend(member.iter().map(|(n, c)| as_text(&format!("m.{n}"), c.decode, postgres)));
+        let hh_parts: Vec<String> = household.iter().map(|(n, c)| as_text(n, c.decode, postgres)).collect();
+        let packed = if hh_parts.is_empty() { "''".to_string() } else { hh_parts.join(" || '|' || ") };
         let p = |i: usize| if postgres { format!("${i}") } else { "?".into() };
         let households_sql = format!(
-            "SELECT id, household_number AS number, district_code AS district, {} AS packed FROM households \
+            "SELECT id, household_number AS number, district_code AS district, {packed} AS packed FROM households \
              WHERE {} id > {} ORDER BY id LIMIT {}",
-            concat(hh_parts),
             if district.is_some() { format!("district_code = {} AND", p(3)) } else { String::new() },
             p(1),
             p(2),
         );
-        let which = if needs.deceased {
-            "(m.status = 'current' OR m.removal_reason = 'deceased')"
-        } else {
-            "m.status = 'current'"
-        };
-        let agg = if postgres { "string_agg" } else { "group_concat" };
-        let members_sql = match district {
-            None => format!(
-                "SELECT m.household_id, {agg}({}, ';') AS packed FROM members m \
-                 WHERE m.household_id > {} AND m.household_id <= {} AND {which} GROUP BY m.household_id",
-                concat(m_parts),
-                p(1),
-                p(2)
-            ),
-            Some(_) => format!(
-                "SELECT m.household_id, {agg}({}, ';') AS packed FROM members m JOIN households h ON h.id = m.household_id \
-                 WHERE m.household_id > {} AND m.household_id <= {} AND h.district_code = {} AND {which} \
-                 GROUP BY m.household_id",
-                concat(m_parts),
-                p(1),
-                p(2),
-                p(3)
-            ),
-        };
+        let read = |name: &str| if member.iter().any(|(n, _)| *n == name) { name.to_string() } else { "NULL".into() };
+        let mut select = vec![
+            "household_id".to_string(),
+            "status".into(),
+            if needs.deceased { "removed_at".into() } else { "NULL".into() },
+            if needs.deceased { "date_of_death".into() } else { "NULL".into() },
+            read("date_of_birth"),
+        ];
+        select.extend(CODES.iter().chain(&BOOLS).chain(&INTS).map(|n| read(n)));
         Scan {
             needs,
             household: household.into_iter().map(|(_, c)| c).collect(),
             member: member.into_iter().map(|(_, c)| c).collect(),
             households_sql,
-            members_sql,
-            postgres,
+            member_select: select.join(", "),
             district: district.map(str::to_string),
         }
     }
@@ -289,55 +375,90 @@ impl Scan {
             .collect();
         let ids: Vec<String> = out.iter().map(|s| s.id.clone()).collect();
         let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-        let mut members: Vec<MembersText> = Vec::new();
         if self.needs.members || self.needs.deceased {
+            // With a helper connection the two halves of the chunk are read and decoded at
+            // the same time, each into its own half of the households.
             match helper {
-                Some(helper) if out.len() > 1 => {
-                    let mid = out[out.len() / 2 - 1].id.clone();
-                    let (first, second) = std::thread::scope(|scope| {
-                        let second = scope.spawn(|| self.members(helper, &mid, &last));
-                        let first = self.members(conn, after, &mid);
-                        (first, second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                Some(helper) if out.len() > 1 && self.district.is_none() => {
+                    let split = ids.len() / 2;
+                    let mid = &ids[split - 1];
+                    let (first, second) = out.split_at_mut(split);
+                    let index = &index;
+                    let (a, b) = std::thread::scope(|scope| {
+                        let b = scope.spawn(|| {
+                            self.members(helper, mid, &last, &[]).map(|rows| self.fill(rows, second, split, index))
+                        });
+                        let a = self.members(conn, after, mid, &[]).map(|rows| self.fill(rows, first, 0, index));
+                        (a, b.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                     });
-                    members = first?;
-                    members.extend(second?);
+                    a?;
+                    b?;
                 }
-                _ => members = self.members(conn, after, &last)?,
+                _ => {
+                    let rows = self.members(conn, after, &last, &ids)?;
+                    self.fill(rows, &mut out, 0, &index);
+                }
             }
         }
-        let mut enrolments: Vec<(String, String)> = Vec::new();
         if self.needs.enrolments {
-            enrolments = self.enrolments(conn, after, &last, &out)?;
-        }
-        for m in members {
-            let Some(&h) = index.get(m.household_id.as_str()) else { continue };
-            self.fill_members(&mut out[h].facts, &m.packed);
-        }
-        for (household, scheme) in enrolments {
-            if let Some(&h) = index.get(household.as_str()) {
-                out[h].enrolled.push(scheme);
+            for (household, scheme) in self.enrolments(conn, after, &last, &ids)? {
+                if let Some(&h) = index.get(household.as_str()) {
+                    out[h].enrolled.push(scheme);
+                }
             }
         }
         Ok(Some(out))
     }
 
-    fn members(&self, conn: &mut DbConnection, after: &str, upto: &str) -> QueryResult<Vec<MembersText>> {
-        let district = self.district.clone();
-        macro_rules! load {
-            ($c:expr) => {{
-                let q = diesel::sql_query(&self.members_sql)
-                    .bind::<Text, _>(after.to_string())
-                    .bind::<Text, _>(upto.to_string())
-                    .into_boxed();
-                match district {
-                    Some(d) => q.bind::<Text, _>(d).load::<MembersText>($c),
-                    None => q.load::<MembersText>($c),
+    /// Member rows of the households in `(after, upto]`, or with ids `ids` when given.
+    fn members(&self, conn: &mut DbConnection, after: &str, upto: &str, ids: &[String]) -> QueryResult<Vec<MemberRow>> {
+        let deceased = self.needs.deceased;
+        crate::per_backend!(conn, |c| {
+            let mut q = members::table.select(sql::<MemberSql>(&self.member_select)).into_boxed();
+            q = if ids.is_empty() || self.district.is_none() {
+                q.filter(members::household_id.gt(after.to_string())).filter(members::household_id.le(upto.to_string()))
+            } else {
+                q.filter(members::household_id.eq_any(ids))
+            };
+            q = if deceased {
+                q.filter(members::status.eq(STATUS_CURRENT).or(members::removal_reason.eq(REASON_DECEASED)))
+            } else {
+                q.filter(members::status.eq(STATUS_CURRENT))
+            };
+            q.load::<MemberRow>(c)
+        })
+    }
+
+    /// Decodes member rows into the facts of `part`, the households at positions
+    /// `offset..` of the chunk (rows of other households are skipped): current members as
+    /// members, and of the members removed as deceased the one removed last (then died last)
+    /// into the household's deceased slots.
+    fn fill(&self, rows: Vec<MemberRow>, part: &mut [Scanned], offset: usize, index: &HashMap<&str, usize>) {
+        let mut latest: HashMap<usize, (Option<NaiveDateTime>, Option<NaiveDate>)> = HashMap::new();
+        // A household's rows mostly come together: look its position up once.
+        let mut previous: (String, Option<usize>) = (String::new(), None);
+        for row in rows {
+            let ((household, status, removed, died), values) = Values::of(row);
+            if household != previous.0 {
+                let h = index.get(household.as_str()).and_then(|&h| h.checked_sub(offset)).filter(|&h| h < part.len());
+                previous = (household, h);
+            }
+            let Some(h) = previous.1 else { continue };
+            let facts = &mut part[h].facts;
+            if status == STATUS_CURRENT {
+                let slots = facts.push_member();
+                for c in &self.member {
+                    slots[c.slot] = values.slot(c);
                 }
-            }};
-        }
-        match conn {
-            DbConnection::Postgres(c) => load!(c),
-            DbConnection::Sqlite(c) => load!(c),
+            } else if latest.get(&h).is_none_or(|&key| key <= (removed, died)) {
+                latest.insert(h, (removed, died));
+                for c in &self.member {
+                    if let Some(hh) = c.deceased_slot {
+                        facts.household[hh] = values.slot(c);
+                    }
+                }
+                facts.household[DECEASED_DATE_OF_DEATH] = died.map_or(UNKNOWN, dict::date_slot);
+            }
         }
     }
 
@@ -347,7 +468,7 @@ impl Scan {
         conn: &mut DbConnection,
         after: &str,
         last: &str,
-        chunk: &[Scanned],
+        ids: &[String],
     ) -> QueryResult<Vec<(String, String)>> {
         // The index on household id carries the status and scheme (see re-screening's read).
         let mut q = referrals::table.into_boxed();
@@ -356,48 +477,11 @@ impl Scan {
                 .filter(referrals::household_id.gt(after.to_string()))
                 .filter(referrals::household_id.le(last.to_string()));
         } else {
-            let ids: Vec<&str> = chunk.iter().map(|s| s.id.as_str()).collect();
             q = q.filter(referrals::household_id.eq_any(ids));
         }
         let rows: Vec<(String, String, String)> =
             q.select((referrals::household_id, referrals::scheme_id, referrals::status)).load(conn)?;
         Ok(rows.into_iter().filter(|(_, _, status)| status == "enrolled").map(|(h, s, _)| (h, s)).collect())
-    }
-
-    /// Decodes a household's packed members into its facts (current members, and the
-    /// deceased's record into the household slots).
-    fn fill_members(&self, facts: &mut Facts, packed: &str) {
-        // The deceased removed last wins: (removal time, date of death) as read.
-        let mut deceased: Option<(&str, &str, Vec<&str>)> = None;
-        for member in packed.split(MEMBER) {
-            let mut parts = member.split(FIELD);
-            let head = parts.next().unwrap_or("c");
-            if let Some(rest) = head.strip_prefix('d') {
-                let death = parts.next().unwrap_or("");
-                let values: Vec<&str> = parts.collect();
-                if deceased.as_ref().is_none_or(|(r, d, _)| (*r, *d) <= (rest, death)) {
-                    deceased = Some((rest, death, values));
-                }
-                continue;
-            }
-            let slots = facts.push_member();
-            for (c, text) in self.member.iter().zip(parts) {
-                slots[c.slot] = decode(text, c.decode);
-            }
-        }
-        if let Some((_, death, values)) = deceased {
-            for (c, text) in self.member.iter().zip(values) {
-                if let Some(hh) = c.deceased_slot {
-                    facts.household[hh] = decode(text, c.decode);
-                }
-            }
-            facts.household[DECEASED_DATE_OF_DEATH] = decode(death, Decode::Date);
-        }
-    }
-
-    /// Whether the reader runs on PostgreSQL.
-    pub fn is_postgres(&self) -> bool {
-        self.postgres
     }
 }
 

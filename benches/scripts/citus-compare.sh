@@ -8,7 +8,11 @@
 #      nothing changed; on one screened before, both find nothing changed.
 #
 #   benches/scripts/citus-compare.sh PG_DB_URL CITUS_DB_URL [REGISTRATIONS]
+#   PARTS=registration benches/scripts/citus-compare.sh …   # only some parts
 #
+# PARTS is a comma-separated list of `registration`, `search` and `screen` (default: all
+# three). The registration part needs no filled registry: it registers into fresh
+# databases beside PG_DB_URL and CITUS_DB_URL.
 # PG_DB_URL and CITUS_DB_URL name databases `sahulat demo-data` filled (the same
 # --households and --seed on both), the second on a Citus coordinator; their maintenance
 # databases (`postgres` on the same servers) are used for the registration runs. Uses the
@@ -17,6 +21,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pg=${1:?PG_DB_URL}; citus=${2:?CITUS_DB_URL}; registrations=${3:-3000}
+parts=",${PARTS:-registration,search,screen},"
+part() { [[ $parts == *",$1,"* ]]; }
 as_of=${AS_OF:-2026-12-01}
 bin=target/release/sahulat
 cargo build -q --release --bin sahulat
@@ -28,6 +34,7 @@ work=$(mktemp -d /tmp/sahulat-compare.XXXXXX)
 server=
 trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
+if part registration; then
 echo "== registration (POST /api/v1/households, $registrations households per run)"
 for clients in 8 50; do
   for name in pg citus; do
@@ -39,6 +46,9 @@ for clients in 8 50; do
   done
 done
 
+fi
+
+if part search; then
 echo "== search by ID number (2,000 lookups, one client, IDs of one district)"
 port=18470
 for name in pg citus; do
@@ -59,6 +69,9 @@ for name in pg citus; do
   psql "$url" -qAtc "UPDATE users SET active = false WHERE username = '$user'"
 done
 
+fi
+
+if part screen; then
 echo "== sahulat screen --all --as-of $as_of"
 for run in first again; do
   for name in pg citus; do
@@ -67,3 +80,4 @@ for run in first again; do
     DATABASE_URL=$url /usr/bin/time -f '%e s wall, peak RSS %M KB' $bin screen --all --as-of "$as_of" 2>&1 >/dev/null | tail -n1
   done
 done
+fi

@@ -103,8 +103,8 @@ pub async fn create_household(
         let result = idempotency::execute(conn, &user_id, key.as_deref(), &hash, |c| {
             let today = today_in_pakistan();
             let r = service::register(c, &audit_key, &ctx, &scope, &input, None, today)?;
-            store::after_change(c, &rules.set, &r.household.id, today)?;
-            Ok(created(&r))
+            store::after_register(c, &rules.set, &r.row, &r.members, today)?;
+            Ok(created(&r.answer))
         });
         result.map_err(|e| service::name_duplicate(conn, &input, e))
     })

@@ -104,22 +104,39 @@ impl ManageConnection for DbManager {
 pub(crate) const POSTGRES_SESSION: &str =
     "SET statement_timeout = '30s'; SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan;";
 
+/// On a Citus coordinator only (the same statement elsewhere does nothing): one connection
+/// per worker for each pooled session. A registration's statements that span shards (its
+/// ID numbers' claims, the search for same-name members) would otherwise open more
+/// connections to a worker when one is busy, and each connection that wrote is a
+/// participant of its own in the two-phase commit. Short transactions from many sessions
+/// keep the workers busy without that parallelism (the setting Citus advises for such
+/// workloads); measured in `deploy/CITUS.md`. A command-line bulk job ([`connect`]) keeps
+/// Citus's default, so its whole-registry reads may scan a worker's shards in parallel.
+pub(crate) const CITUS_SESSION: &str = "DO $citus$ BEGIN \
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN \
+    PERFORM set_config('citus.max_adaptive_executor_pool_size', '1', false); \
+    END IF; END $citus$;";
+
 /// Per-connection settings applied whenever the pool opens a connection.
 #[derive(Debug, Clone, Copy)]
-struct ConnectionSetup;
+struct ConnectionSetup {
+    /// Whether [`CITUS_SESSION`] applies (the service's pool, not a bulk job).
+    pooled: bool,
+}
 
 impl CustomizeConnection<DbConnection, r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
         let sql = match conn {
             // busy_timeout first: switching to WAL needs a lock that another fresh
             // connection may hold for a moment.
-            DbConnection::Sqlite(_) => {
-                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+            DbConnection::Sqlite(_) => "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-            }
-            DbConnection::Postgres(_) => POSTGRES_SESSION,
+                .to_string(),
+            // One round trip: the settings and the Citus check go in one batch.
+            DbConnection::Postgres(_) if self.pooled => format!("{POSTGRES_SESSION} {CITUS_SESSION}"),
+            DbConnection::Postgres(_) => POSTGRES_SESSION.to_string(),
         };
-        conn.batch_execute(sql).map_err(r2d2::Error::QueryError)
+        conn.batch_execute(&sql).map_err(r2d2::Error::QueryError)
     }
 }
 
@@ -134,17 +151,18 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> DbPool {
         // A connection that died is detected by its first failing statement (answered 503)
         // and discarded by `has_broken`.
         .test_on_check_out(false)
-        .connection_customizer(Box::new(ConnectionSetup))
+        .connection_customizer(Box::new(ConnectionSetup { pooled: true }))
         // Open and idle connections, checkout wait and time-outs as `pool="primary"`.
         .event_handler(crate::metrics::pool_event_handler("primary", max_size))
         .build_unchecked(DbManager::new(url.clone()))
 }
 
-/// Opens one connection with the same settings as pooled ones (CLI and start-up checks).
+/// Opens one connection with the settings of pooled ones, except [`CITUS_SESSION`] (CLI
+/// and start-up checks).
 pub fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
     let manager = DbManager::new(url.clone());
     let mut conn = manager.connect().map_err(|e| anyhow::anyhow!("{e}"))?;
-    ConnectionSetup.on_acquire(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+    ConnectionSetup { pooled: false }.on_acquire(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(conn)
 }
 

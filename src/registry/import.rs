@@ -383,13 +383,14 @@ fn store_one(conn: &mut DbConnection, ic: &ImportContext<'_>, record: &Record) -
     };
     let hash = content_hash(body);
     // A savepoint: this household's failure undoes only this household.
-    let result =
-        conn.transaction(|c| service::register(c, ic.key, ic.ctx, ic.scope, &input, Some(&hash), today_in_pakistan()));
+    let result = conn
+        .transaction(|c| service::register(c, ic.key, ic.ctx, ic.scope, &input, Some(&hash), today_in_pakistan()))
+        .map_err(|e| service::name_duplicate(conn, &input, e));
     match result {
         Ok(stored) => {
             line.outcome = Outcome::Accepted;
-            line.household_id = Some(stored.household.id);
-            line.household_number = Some(stored.household.household_number);
+            line.household_id = Some(stored.answer.household.id);
+            line.household_number = Some(stored.answer.household.household_number);
         }
         Err(ApiError::Conflict { extra, detail, code, .. }) => {
             let existing = extra.as_ref().and_then(|e| e.get("existing_household"));

@@ -210,7 +210,13 @@ pub fn insert_household(conn: &mut DbConnection, row: &HouseholdRow) -> QueryRes
 }
 
 /// Inserts member rows (multi-row statements), claiming their ID numbers first: a number
-/// another current member holds fails here with a unique violation.
+/// another current member holds (or two of `rows` share) fails here with a unique
+/// violation, after which the caller must roll back.
+///
+/// Registration does not look the numbers up first (see `service::register`), so this is
+/// how an already registered number is refused. The claims go in with `ON CONFLICT DO
+/// NOTHING` and are counted instead of letting the INSERT fail: PostgreSQL would log the
+/// failed statement with the conflicting key, an ID number, in its server log.
 pub fn insert_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResult<()> {
     let claims: Vec<_> = rows
         .iter()
@@ -218,7 +224,17 @@ pub fn insert_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResul
         .filter_map(|m| m.id_number.as_ref().map(|n| claim(n, &m.household_id, &m.id)))
         .collect();
     for chunk in claims.chunks(INSERT_CHUNK) {
-        per_backend!(conn, |c| diesel::insert_into(id_number_claims::table).values(chunk).execute(c))?;
+        let claimed = per_backend!(conn, |c| diesel::insert_into(id_number_claims::table)
+            .values(chunk)
+            .on_conflict(id_number_claims::id_number)
+            .do_nothing()
+            .execute(c))?;
+        if claimed < chunk.len() {
+            return Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                Box::new("an ID number is already claimed by a current member".to_string()),
+            ));
+        }
     }
     for chunk in rows.chunks(INSERT_CHUNK) {
         per_backend!(conn, |c| diesel::insert_into(members::table).values(chunk).execute(c))?;

@@ -153,8 +153,9 @@ pub fn check_id_numbers(
     Ok(())
 }
 
-/// After a unique-index race (two clerks registering one person at the same moment),
-/// names the household that won, outside the failed transaction.
+/// After a registration refused on an ID number's claim (already registered, or a clerk
+/// registering the same person at the same moment), names the household holding it,
+/// outside the failed transaction.
 pub fn name_duplicate(conn: &mut DbConnection, input: &NewHousehold, error: ApiError) -> ApiError {
     match &error {
         ApiError::Conflict { code: "duplicate_id_number", extra: None, .. } => {
@@ -207,7 +208,23 @@ fn warnings_for(
     Ok(warnings)
 }
 
-/// Registers a household with its members. `import_hash` marks a household read from an
+/// A registration's answer with the rows it wrote: the new household's decisions are made
+/// from these (`screening::store::after_register`) instead of reading them back, a round
+/// trip each on Citus.
+#[derive(Debug)]
+pub struct Registered {
+    /// The answer (the household and any warnings).
+    pub answer: HouseholdWithWarnings,
+    /// The household's row as stored.
+    pub row: HouseholdRow,
+    /// Its members' rows as stored.
+    pub members: Vec<MemberRow>,
+}
+
+/// Registers a household with its members. A member's ID number already held by a current
+/// member fails with a `duplicate_id_number` conflict that does not name the holder yet:
+/// callers pass the error through [`name_duplicate`] once this transaction (or savepoint) is
+/// rolled back. `import_hash` marks a household read from an
 /// import file, so re-running the file finds it instead of registering it twice.
 pub fn register(
     conn: &mut DbConnection,
@@ -217,7 +234,7 @@ pub fn register(
     input: &NewHousehold,
     import_hash: Option<&str>,
     today: NaiveDate,
-) -> Result<HouseholdWithWarnings, ApiError> {
+) -> Result<Registered, ApiError> {
     let errors = districts::household_errors(conn, scope, &[&input.district])?.concat();
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -235,7 +252,10 @@ pub fn register(
     }
     let paths: Vec<(String, MemberFields)> =
         input.members.iter().enumerate().map(|(i, m)| (format!("members[{i}]"), m.clone())).collect();
-    check_id_numbers(conn, &paths.iter().map(|(p, m)| (p.clone(), m)).collect::<Vec<_>>(), None)?;
+    // No look-up of the ID numbers first: their claims' key refuses a number already held
+    // (`members_write_error`), and [`name_duplicate`] then names the household holding it,
+    // after the rollback. A registration that succeeds (nearly all) saves the look-up, which
+    // on Citus asks one shard per number.
     let id = uuid::Uuid::now_v7().to_string();
     // Before the district's counter is taken: that row stays locked until commit, and every
     // registration in the district waits for it. The search by name is the slowest read of
@@ -259,7 +279,8 @@ pub fn register(
         .district(&input.district)
         .details(json!({"members": members.len(), "imported": import_hash.is_some()}));
     audit::record(conn, key, ctx, &event)?;
-    Ok(HouseholdWithWarnings { household: view(row, &members), warnings })
+    let answer = HouseholdWithWarnings { household: view(row.clone(), &members), warnings };
+    Ok(Registered { answer, row, members })
 }
 
 /// The row of a newly registered household.

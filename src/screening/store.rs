@@ -406,7 +406,22 @@ pub fn refresh(
     as_of: NaiveDate,
     cause: &str,
 ) -> QueryResult<()> {
-    let (mut facts, _) = stored_facts(conn, rules, row, members)?;
+    let (facts, _) = stored_facts(conn, rules, row, members)?;
+    let old: Option<DecisionRow> =
+        household_decisions::table.find(&row.id).select(DecisionRow::as_select()).first(conn).optional()?;
+    decide_and_write(conn, rules, (row, members, facts), as_of, old.as_ref(), cause)
+}
+
+/// Decides a household from its facts and writes its decisions, with the changes from
+/// `old` (its stored decisions, if any).
+fn decide_and_write(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    (row, members, mut facts): (&HouseholdRow, &[MemberRow], Facts),
+    as_of: NaiveDate,
+    old: Option<&DecisionRow>,
+    cause: &str,
+) -> QueryResult<()> {
     let bound = rules.bind(as_of);
     let mut statuses = Vec::new();
     bound.statuses(&mut facts, &mut statuses);
@@ -414,10 +429,23 @@ pub fn refresh(
     let current: Vec<MemberFields> =
         members.iter().filter(|m| m.status == STATUS_CURRENT).map(MemberFields::from_row).collect();
     let new = decision_row(rules, &bound, &statuses, (&row.id, row.version), (as_of, now_micros()), missing, &current);
-    let old: Option<DecisionRow> =
-        household_decisions::table.find(&row.id).select(DecisionRow::as_select()).first(conn).optional()?;
-    let changes = changes_between(rules, old.as_ref(), &new, cause);
+    let changes = changes_between(rules, old, &new, cause);
     write_decisions(conn, &new, &changes)
+}
+
+/// After a registration (in this transaction): the new household's decisions, decided for
+/// today from the rows just written. Nothing else is stored about it yet (no referral, so no
+/// enrolment; no decisions, so no change of status), so unlike [`after_change`] nothing is
+/// read back: on Citus each read is a round trip from the coordinator to a worker.
+pub fn after_register(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    row: &HouseholdRow,
+    members: &[MemberRow],
+    today: NaiveDate,
+) -> QueryResult<()> {
+    let (facts, _) = facts_of(row, members);
+    decide_and_write(conn, rules, (row, members, facts), today, None, "household_change")
 }
 
 /// After a write to a household (already authorised and done in this transaction): its

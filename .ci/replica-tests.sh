@@ -13,5 +13,5 @@ psql "$REPLICA_URL" -qtAc "SELECT 'in recovery: ' || pg_is_in_recovery()"
 TEST_DATABASE_URL="$PG_URL" TEST_REPLICA_URL="$REPLICA_URL" \
   cargo test --test api replica:: -- --nocapture 2>&1 | tee /tmp/sahulat-replica-tests.log |
   grep -E '^test |test result|reads with an unreachable|panicked'
-grep -q 'test result: ok. 5 passed' /tmp/sahulat-replica-tests.log
+grep -q 'test result: ok. 6 passed' /tmp/sahulat-replica-tests.log
 echo "replica tests: done in $((SECONDS - started)) s"

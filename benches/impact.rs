@@ -126,7 +126,7 @@ fn main() {
 
     reset_peak();
     let started = Instant::now();
-    let ask = Ask { as_of, district: None, purpose: "review", computed_by: "bench", chunk };
+    let ask = Ask { as_of, district: None, purpose: "review", computed_by: "bench", chunk, replica_lag: None };
     let report = activation::compute_report(&mut conn, readers(), &p, (&in_force, &current), &ask)
         .unwrap_or_else(|e| panic!("{e:?}"));
     let body: serde_json::Value = serde_json::from_str(&report.body).unwrap_or_default();

@@ -312,6 +312,9 @@ pub async fn compute_impact(
     };
     let (id, state2) = (id.into_inner(), state.clone());
     let pool = state.pool.clone();
+    // The registry is read on the streaming replica when it may serve reports (the report
+    // and its stored changes are written on the primary).
+    let replica = db::replica::route(&state, &req, db::ReadKind::Reports);
     let body = db::run(&state.pool, move |conn| {
         let p = load_visible(conn, &id, &who)?;
         let decider = proposal::may_decide(&p, &who.actor()).is_ok();
@@ -331,15 +334,43 @@ pub async fn compute_impact(
         }
         let in_force = store::read_in_force(conn)?;
         let current = state2.rules.current();
-        let readers: Vec<_> = (0..2).filter_map(|_| pool.try_get()).collect();
         let ask = Ask {
             as_of: as_of.unwrap_or(p.effective_from),
             district: q.district.as_deref(),
             purpose: "review",
             computed_by: &who.username,
             chunk: activation::CHUNK,
+            replica_lag: None,
         };
-        let report = activation::compute_report(conn, readers, &p, (&in_force, &current.set), &ask)?;
+        let on_replica = replica.as_ref().and_then(|r| {
+            let readers: Vec<_> = (0..2).filter_map(|_| r.pool().try_get()).collect();
+            (!readers.is_empty()).then(|| (r, readers, r.status().lag().unwrap_or_default()))
+        });
+        let rules = (&in_force, &current.set);
+        let on_primary = |conn: &mut DbConnection| {
+            let readers: Vec<_> = (0..2).filter_map(|_| pool.try_get()).collect();
+            activation::compute_report(conn, readers, &p, rules, &ask)
+        };
+        let report = match on_replica {
+            Some((r, readers, lag)) => {
+                match activation::compute_report(conn, readers, &p, rules, &Ask { replica_lag: Some(lag), ..ask }) {
+                    Ok(report) => {
+                        r.status().count_served(true);
+                        report
+                    }
+                    // A replica that fails mid-way (its stored changes are removed): the
+                    // primary computes the report.
+                    Err(error @ ApiError::Internal(_)) => {
+                        tracing::warn!(%error, "the impact read failed on the replica; computing it on the primary");
+                        r.status().count(db::replica::Fallback::Error);
+                        r.status().count_served(false);
+                        on_primary(conn)?
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            None => on_primary(conn)?,
+        };
         let event = Event::new("rule_impact").object("impact_report", &report.id).details(json!({
             "proposal": p.id, "as_of": report.as_of, "district": report.district_code,
             "rules_before": report.rules_before, "rules_after": report.rules_after,

@@ -292,12 +292,19 @@ impl ReplicaStatus {
         Fallback::ALL.map(|reason| (reason, self.fallbacks[reason as usize].load(Ordering::Relaxed)))
     }
 
+    /// Counts a routed read served by the replica (`true`) or the primary.
+    pub(crate) fn count_served(&self, by_replica: bool) {
+        let counter = if by_replica { &self.served_replica } else { &self.served_primary };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Routed reads served by the replica and by the primary since start.
     pub fn served(&self) -> (u64, u64) {
         (self.served_replica.load(Ordering::Relaxed), self.served_primary.load(Ordering::Relaxed))
     }
 
-    fn count(&self, reason: Fallback) {
+    /// Counts a read moved to the primary, with its reason.
+    pub(crate) fn count(&self, reason: Fallback) {
         self.fallbacks[reason as usize].fetch_add(1, Ordering::Relaxed);
         crate::metrics::replica_fallback(reason.as_str());
     }
@@ -515,7 +522,7 @@ struct WroteHere;
 
 /// The replica to try for this read, or `None` (counted with its reason when a replica is
 /// configured).
-fn route(state: &AppState, req: &HttpRequest, kind: ReadKind) -> Option<Arc<Replica>> {
+pub(crate) fn route(state: &AppState, req: &HttpRequest, kind: ReadKind) -> Option<Arc<Replica>> {
     let replica = state.replica.as_ref()?;
     let min_lsn = if req.extensions().contains::<WroteHere>() { Some(UNKNOWN) } else { replica.written_by(req) };
     match replica.decide(kind, min_lsn) {

@@ -30,6 +30,7 @@ pub const ENGINE_VERSION: &str = concat!("sahulat ", env!("CARGO_PKG_VERSION"));
 pub const CHUNK: i64 = 2_000;
 
 /// What report to compute.
+#[derive(Clone, Copy)]
 pub struct Ask<'a> {
     /// The date both rule sets are evaluated on.
     pub as_of: NaiveDate,
@@ -41,6 +42,10 @@ pub struct Ask<'a> {
     pub computed_by: &'a str,
     /// Households per chunk ([`CHUNK`]).
     pub chunk: i64,
+    /// When the readers are connections to the streaming replica: how far its data was
+    /// behind the primary's when the computation started (the report's `data_time` is that
+    /// much earlier, and it says it read from the replica).
+    pub replica_lag: Option<std::time::Duration>,
 }
 
 fn rfc3339(ts: chrono::NaiveDateTime) -> String {
@@ -56,7 +61,7 @@ pub fn compute_report<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     (in_force, current): (&InForce, &RuleSet),
     ask: &Ask<'_>,
 ) -> Result<ReportRow, ApiError> {
-    let Ask { as_of, district, purpose, computed_by, chunk } = *ask;
+    let Ask { as_of, district, purpose, computed_by, chunk, replica_lag } = *ask;
     let (_, after) = proposal.apply(in_force)?;
     let id = uuid::Uuid::now_v7().to_string();
     let focus: Vec<String> = proposal.base_versions().into_keys().collect();
@@ -96,7 +101,8 @@ pub fn compute_report<R: std::ops::DerefMut<Target = DbConnection> + Send>(
         "district": district,
         "computed_at": rfc3339(finished),
         "computed_by": computed_by,
-        "data_time": rfc3339(started),
+        "data_time": rfc3339(started - chrono::Duration::from_std(replica_lag.unwrap_or_default()).unwrap_or_default()),
+        "read_from": if replica_lag.is_some() { "replica" } else { "primary" },
         "seconds": (finished - started).num_milliseconds() as f64 / 1000.0,
         "stored_changes": outcome.stored_changes,
         "notes": notes,
@@ -347,7 +353,14 @@ impl Activator {
             readers,
             &p,
             (&in_force, &current),
-            &Ask { as_of: today, district: None, purpose: "activation", computed_by: "system", chunk: CHUNK },
+            &Ask {
+                as_of: today,
+                district: None,
+                purpose: "activation",
+                computed_by: "system",
+                chunk: CHUNK,
+                replica_lag: None,
+            },
         ) {
             Ok(r) => Some(r),
             Err(ApiError::Conflict { detail, .. }) => {

@@ -413,3 +413,31 @@ async fn paused_replay_moves_reads_to_the_primary_and_they_return_when_it_resume
     assert_eq!(search.body["items"].as_array().map(Vec::len), Some(2));
     wait_for(&app, 10, "caught up", |r| r["lag_bytes"] == 0 && r["usable"] == true).await;
 }
+
+#[actix_web::test]
+async fn an_impact_report_reads_the_registry_on_the_replica_and_says_so() {
+    let Some((_, replica_url)) = urls() else { return };
+    let _one = REPLICA.lock().await;
+    let app = spawn_with_replica(|name| with_database(&replica_url, name), &[]);
+    wait_for(&app, 15, "a streaming replica", |r| r["state"] == "streaming" && r["usable"] == true).await;
+    let amina = clerk(&app, "amina").await;
+    let created = app.call("POST", "/api/v1/households", Some(&amina), Some(&household("15602-7654321-1"))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    // Once the replica serves the household, it holds what the report should count.
+    until_served_by_replica(&app, &created.header("location").expect("location"), &amina).await;
+
+    let admin = app.token_for("root", Role::Admin).await;
+    let text = std::fs::read_to_string(app.rules.path().join("bisp-kafaalat.yaml")).expect("rule file");
+    let changed = text.replacen("      2020-01-01: 32\n", "      2020-01-01: 32\n      2026-12-01: 35\n", 1);
+    assert_ne!(text, changed);
+    let today = sahulat::registry::warnings::today_in_pakistan().to_string();
+    let body = json!({"summary": "cut-off 35", "effective_from": today, "files": {"bisp-kafaalat.yaml": changed}});
+    let proposed = app.call("POST", "/api/v1/rule-proposals", Some(&admin), Some(&body)).await;
+    assert_eq!(proposed.status, StatusCode::CREATED, "{:?}", proposed.body);
+    let id = proposed.body["id"].as_str().expect("id");
+    let report = app.call("POST", &format!("/api/v1/rule-proposals/{id}/impact"), Some(&admin), None).await;
+    assert_eq!(report.status, StatusCode::CREATED, "{:?}", report.body);
+    assert_eq!(report.body["read_from"], "replica", "{:?}", report.body);
+    assert_eq!(report.body["registry_households"], 1, "{:?}", report.body);
+    assert!(report.body["data_time"].as_str().is_some_and(|t| t <= report.body["computed_at"].as_str().unwrap_or("")));
+}

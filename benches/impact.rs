@@ -12,6 +12,10 @@
 //! and a proposal is stored. The proposal changes one scheme's file by one text replacement
 //! (by default it raises BISP Kafaalat's PMT cut-off from 32 to 35 from 1 December 2026).
 //!
+//! On PostgreSQL it also times, before the counts and after the full report, how long the
+//! server itself takes to read the members' rule columns (`COPY … TO '/dev/null'`, as a
+//! superuser): the floor any whole-registry read sits on.
+//!
 //! It times, each with the peak resident memory of the process while it ran (`VmHWM`, reset
 //! before each step through `/proc/self/clear_refs`):
 //! 1. counts alone (every household under both rule sets, per-scheme counts, nothing stored);
@@ -46,6 +50,26 @@ fn status_mb(field: &str) -> f64 {
 
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Every member column the rules read (what a full re-screening reads of each member).
+const RULE_COLUMNS: &str = "household_id, status, removed_at, date_of_death, relation_to_head, sex, date_of_birth, \
+    id_type, marital_status, religion, disability, disability_certificate, chronic_illness, is_pregnant, is_lactating, \
+    is_orphan, school_enrolled, school_level, attendance_pct, employment, monthly_income_pkr, govt_employee, taxpayer, \
+    eobi_registered, eobi_contribution_years, essi_registered, institution_type, pension_drawn, years_of_service, \
+    employment_injury, certified_unfit, protection_need, substance_use, marriage_arranged";
+
+/// On PostgreSQL, how long the server itself takes to read the member columns the rules use
+/// (`COPY … TO '/dev/null'`: no client, no network), the floor any whole-registry read sits on.
+fn server_floor(conn: &mut db::DbConnection) -> Option<f64> {
+    use diesel::RunQueryDsl;
+    let db::DbConnection::Postgres(c) = conn else { return None };
+    let sql = format!(
+        "COPY (SELECT {RULE_COLUMNS} FROM members WHERE status = 'current' OR removal_reason = 'deceased') TO '/dev/null'"
+    );
+    let started = Instant::now();
+    diesel::sql_query(sql).execute(c).map_err(|e| eprintln!("the COPY floor needs a superuser: {e}")).ok()?;
+    Some(started.elapsed().as_secs_f64())
 }
 
 fn main() {
@@ -114,6 +138,9 @@ fn main() {
         impact::compute(&mut conn, readers(), &input).unwrap_or_else(|e| panic!("{e}"));
         println!("counts alone (warm-up): {:.2} s", started.elapsed().as_secs_f64());
     }
+    if let Some(floor) = server_floor(&mut conn) {
+        println!("PostgreSQL's own read of the members' rule columns (COPY to /dev/null): {floor:.2} s");
+    }
     reset_peak();
     let started = Instant::now();
     let counts = impact::compute(&mut conn, readers(), &input).unwrap_or_else(|e| panic!("{e}"));
@@ -138,6 +165,10 @@ fn main() {
         report.id,
         report.body.len()
     );
+
+    if let Some(floor) = server_floor(&mut conn) {
+        println!("PostgreSQL's own read of the members' rule columns (COPY to /dev/null), again: {floor:.2} s");
+    }
 
     let numbers: Vec<String> = body["samples"]
         .as_array()

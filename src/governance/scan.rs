@@ -177,7 +177,7 @@ const INTS: [&str; 4] = ["attendance_pct", "monthly_income_pkr", "eobi_contribut
 
 type Opt<T> = Nullable<T>;
 type MemberSql = (
-    (Text, Text, Opt<Timestamp>, Opt<Date>, Opt<Date>),
+    (Text, Bool, Opt<Timestamp>, Opt<Date>, Opt<Date>),
     (Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>),
     (
         Opt<Bool>,
@@ -201,10 +201,10 @@ type MemberSql = (
 type S = Option<String>;
 type B = Option<bool>;
 type I = Option<i32>;
-/// A member row: (household, status, removed at, date of death, date of birth), codes,
+/// A member row: (household, whether current, removed at, date of death, date of birth), codes,
 /// yes/no fields, whole numbers.
 type MemberRow = (
-    (String, String, Option<NaiveDateTime>, Option<NaiveDate>, Option<NaiveDate>),
+    (String, bool, Option<NaiveDateTime>, Option<NaiveDate>, Option<NaiveDate>),
     (S, S, S, S, S, S, S, S, S, S),
     (B, B, B, B, B, B, B, B, B, B, B, B, B, B, B),
     (I, Option<i64>, I, I),
@@ -240,7 +240,7 @@ struct Values {
 }
 
 impl Values {
-    fn of(row: MemberRow) -> ((String, String, Option<NaiveDateTime>, Option<NaiveDate>), Values) {
+    fn of(row: MemberRow) -> ((String, bool, Option<NaiveDateTime>, Option<NaiveDate>), Values) {
         let ((household, status, removed, died, born), c, b, i) = row;
         let values = Values {
             codes: [c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9],
@@ -334,7 +334,8 @@ impl Scan {
         let read = |name: &str| if member.iter().any(|(n, _)| *n == name) { name.to_string() } else { "NULL".into() };
         let mut select = vec![
             "household_id".to_string(),
-            "status".into(),
+            // Whether the member is current, as a boolean (no text to decode).
+            format!("status = '{STATUS_CURRENT}'"),
             if needs.deceased { "removed_at".into() } else { "NULL".into() },
             if needs.deceased { "date_of_death".into() } else { "NULL".into() },
             read("date_of_birth"),
@@ -438,14 +439,14 @@ impl Scan {
         // A household's rows mostly come together: look its position up once.
         let mut previous: (String, Option<usize>) = (String::new(), None);
         for row in rows {
-            let ((household, status, removed, died), values) = Values::of(row);
+            let ((household, current, removed, died), values) = Values::of(row);
             if household != previous.0 {
                 let h = index.get(household.as_str()).and_then(|&h| h.checked_sub(offset)).filter(|&h| h < part.len());
                 previous = (household, h);
             }
             let Some(h) = previous.1 else { continue };
             let facts = &mut part[h].facts;
-            if status == STATUS_CURRENT {
+            if current {
                 let slots = facts.push_member();
                 for c in &self.member {
                     slots[c.slot] = values.slot(c);

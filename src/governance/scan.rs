@@ -289,6 +289,7 @@ impl Scan {
         let column = |f: &dict::Field| Column {
             slot: f.slot,
             decode: decode_of(f.name, f.ty),
+            // Every member field has a source (a test checks it); household fields need none.
             source: source_of(f.name).unwrap_or(Source::BirthDate),
             deceased_slot: None,
         };
@@ -323,7 +324,8 @@ impl Scan {
         }
         let hh_parts: Vec<String> = household.iter().map(|(n, c)| as_text(n, c.decode, postgres)).collect();
         let packed = if hh_parts.is_empty() { "''".to_string() } else { hh_parts.join(" || '|' || ") };
-        let p = |i: usize| if postgres { format!("${i}") } else { "?".into() };
+        // Numbered parameters on both: the district comes first in the text but is bound last.
+        let p = |i: usize| if postgres { format!("${i}") } else { format!("?{i}") };
         let households_sql = format!(
             "SELECT id, household_number AS number, district_code AS district, {packed} AS packed FROM households \
              WHERE {} id > {} ORDER BY id LIMIT {}",
@@ -505,5 +507,28 @@ fn load_households(
     match conn {
         DbConnection::Postgres(c) => load!(c),
         DbConnection::Sqlite(c) => load!(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A member field the dictionary gains must be added to the selected columns: without a
+    /// source of its own kind it would be read from another column.
+    #[test]
+    fn every_member_field_of_the_dictionary_is_selected_once_with_its_kind() {
+        let mut seen = Vec::new();
+        for f in FIELDS.iter().filter(|f| f.scope == Scope::Member && !f.derived) {
+            let source = source_of(f.name).unwrap_or_else(|| panic!("{} is not selected", f.name));
+            let kind_matches = match (source, f.ty) {
+                (Source::Code(_), Ty::Coded(_)) | (Source::Bool(_), Ty::Bool) | (Source::Int(_), Ty::Num) => true,
+                (Source::BirthDate, Ty::Date) => f.name == "date_of_birth",
+                _ => false,
+            };
+            assert!(kind_matches, "{} is selected as {source:?}", f.name);
+            seen.push(f.name);
+        }
+        assert_eq!(seen.len(), CODES.len() + BOOLS.len() + INTS.len() + 1);
     }
 }

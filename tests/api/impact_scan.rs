@@ -226,4 +226,41 @@ fn the_narrow_read_gives_the_registry_s_facts_and_the_report_the_one_by_one_coun
         let bisp = outcome.schemes.iter().find(|c| c.scheme == "bisp-kafaalat").expect("bisp");
         assert_eq!(bisp.eligible_after, eligible_after);
     }
+
+    // One district's report reads exactly its households.
+    let swat: Vec<&String> = {
+        use diesel::prelude::*;
+        use sahulat::db::schema::households;
+        let ids: Vec<String> = households::table
+            .filter(households::district_code.eq("swat"))
+            .select(households::id)
+            .load(&mut conn)
+            .expect("swat");
+        expected.keys().filter(|id| ids.contains(id)).collect()
+    };
+    assert!(!swat.is_empty() && swat.len() < HOUSEHOLDS as usize);
+    let mut gained = 0;
+    for id in &swat {
+        let mut f = expected[*id].0.clone();
+        bound_before.statuses(&mut f, &mut sb);
+        let mut f = expected[*id].0.clone();
+        bound_after.statuses(&mut f, &mut sa);
+        let i = before.schemes.iter().position(|s| s.id == "bisp-kafaalat").unwrap_or(0);
+        gained += u64::from(impact::classify(sb[i], sa[i]) == 0);
+    }
+    let input = Input {
+        before: &before,
+        after: &after,
+        as_of,
+        district: Some("swat"),
+        focus: &focus,
+        store_as: None,
+        counts_only: true,
+        chunk: 16,
+    };
+    let readers: Vec<Box<sahulat::db::DbConnection>> = (0..2).map(|_| Box::new(db.connect())).collect();
+    let outcome = impact::compute(&mut conn, readers, &input).expect("district impact");
+    assert_eq!(outcome.households, swat.len() as u64);
+    let bisp = outcome.schemes.iter().find(|c| c.scheme == "bisp-kafaalat").expect("bisp");
+    assert_eq!(bisp.gained, gained);
 }

@@ -29,12 +29,17 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthStatus { status: "ok", database: None, replica: None })
 }
 
-/// The database answers and the rules directory is readable; 503 otherwise.
+/// The database answers and the rules directory is readable; 503 otherwise, and 503 from
+/// SIGTERM on (the drain before the stop: the service still answers, but a balancer or an
+/// orchestrator that probes readiness stops sending it new work).
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, body = HealthStatus),
     (status = 503, description = "not ready", body = crate::error::Problem)
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ApiError::Unavailable("stopping: draining before the stop".into()));
+    }
     let backend = db::run(&state.pool, |conn| {
         conn.batch_execute("SELECT 1").map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
         Ok(db::backend_name(conn))

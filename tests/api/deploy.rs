@@ -128,8 +128,13 @@ async fn healthcheck_exits_0_on_a_ready_service_and_1_otherwise() {
 /// One `GET /healthz` on `stream`; the answer's head, lower-cased, or None when the
 /// connection was closed instead.
 fn healthz_on(stream: &mut std::net::TcpStream) -> Option<String> {
+    get_on(stream, "/healthz")
+}
+
+/// One `GET path` on `stream`, as [`healthz_on`].
+fn get_on(stream: &mut std::net::TcpStream, path: &str) -> Option<String> {
     use std::io::{Read, Write};
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes()).ok()?;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     let head_end = loop {
@@ -159,7 +164,8 @@ fn healthz_on(stream: &mut std::net::TcpStream) -> Option<String> {
 /// SIGTERM drains before the stop (`SAHULAT_SHUTDOWN_DRAIN_SECS`, src/startup.rs), which the
 /// rolling restart behind nginx relies on (deploy/README.md): the service keeps accepting and
 /// answering, every answer says `Connection: close`, a kept-alive connection is closed right
-/// after its next answer, and the process exits 0 when the drain is over, not before.
+/// after its next answer, readiness answers 503 (a balancer or orchestrator that probes it
+/// stops sending), and the process exits 0 when the drain is over, not before.
 #[test]
 fn sigterm_drains_with_connection_close_then_exits_0() {
     use std::net::TcpStream;
@@ -210,6 +216,9 @@ fn sigterm_drains_with_connection_close_then_exits_0() {
     let mut fresh = connect().expect("accepting during the drain");
     let answer = healthz_on(&mut fresh).expect("an answer on a new connection during the drain");
     assert!(answer.starts_with("http/1.1 200") && answer.contains("connection: close"), "{answer}");
+    let mut probe = connect().expect("accepting during the drain");
+    let ready = get_on(&mut probe, "/readyz").expect("a readiness answer during the drain");
+    assert!(ready.starts_with("http/1.1 503"), "not ready while draining: {ready}");
     // Still running then, unless the checks above took the whole drain.
     let during = signalled.elapsed();
     let running = child.try_wait().expect("poll").is_none();

@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo bench --bench impact -- [--database URL] [--scheme bisp-kafaalat]
 //!     [--from '      2020-01-01: 32' --to '      2020-01-01: 32\n      2026-12-01: 35'] [--as-of YYYY-MM-DD]
-//!     [--chunk N] [--repeat N]
+//!     [--chunk N] [--readers N] [--repeat N]
 //! ```
 //!
 //! The database is `--database URL` or `BENCH_DATABASE_URL`, used in place: the rules in
@@ -117,8 +117,9 @@ fn main() {
     let p = proposal::create(&mut conn, &checked, &current.version, &actor, None).unwrap_or_else(|e| panic!("{e}"));
     let households = sahulat::screening::rescreen::count(&mut conn, None).unwrap_or_default();
     println!("database {}; {households} households; proposal {} changes {scheme}", url.backend(), p.id);
+    let reader_count: usize = args.get("readers").map_or(activation::READERS, |r| r.parse().unwrap_or(2));
     let readers = || -> Vec<Box<db::DbConnection>> {
-        (0..2).map(|_| Box::new(db::connect(&url).unwrap_or_else(|e| panic!("connect: {e}")))).collect()
+        (0..reader_count).map(|_| Box::new(db::connect(&url).unwrap_or_else(|e| panic!("connect: {e}")))).collect()
     };
 
     let focus = vec![scheme.clone()];

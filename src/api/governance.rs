@@ -343,12 +343,12 @@ pub async fn compute_impact(
             replica_lag: None,
         };
         let on_replica = replica.as_ref().and_then(|r| {
-            let readers: Vec<_> = (0..2).filter_map(|_| r.pool().try_get()).collect();
+            let readers: Vec<_> = (0..activation::READERS).filter_map(|_| r.pool().try_get()).collect();
             (!readers.is_empty()).then(|| (r, readers, r.status().lag().unwrap_or_default()))
         });
         let rules = (&in_force, &current.set);
         let on_primary = |conn: &mut DbConnection| {
-            let readers: Vec<_> = (0..2).filter_map(|_| pool.try_get()).collect();
+            let readers: Vec<_> = (0..activation::READERS).filter_map(|_| pool.try_get()).collect();
             activation::compute_report(conn, readers, &p, rules, &ask)
         };
         let report = match on_replica {

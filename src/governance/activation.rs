@@ -25,9 +25,12 @@ use crate::screening::RulesHandle;
 
 /// The engine version recorded with every report.
 pub const ENGINE_VERSION: &str = concat!("sahulat ", env!("CARGO_PKG_VERSION"));
-/// Households per chunk when computing an impact: memory grows with it (three chunks are in
-/// flight), time hardly falls beyond it.
+/// Households per chunk when computing an impact: memory grows with it (a few chunks per
+/// reader are in flight), time hardly falls beyond it.
 pub const CHUNK: i64 = 2_000;
+/// Extra connections that read and decide chunks of an impact computation side by side
+/// (fewer when the pool has fewer free).
+pub const READERS: usize = 2;
 
 /// What report to compute.
 #[derive(Clone, Copy)]
@@ -347,7 +350,7 @@ impl Activator {
             Some(r) => proposal::report(conn, r)?,
             None => None,
         };
-        let readers: Vec<_> = (0..2).filter_map(|_| self.pool.try_get()).collect();
+        let readers: Vec<_> = (0..READERS).filter_map(|_| self.pool.try_get()).collect();
         let report = match compute_report(
             conn,
             readers,

@@ -230,6 +230,72 @@ struct Tally {
 }
 
 impl Tally {
+    fn new(ids: Vec<String>, sides: Vec<(Option<usize>, Option<usize>)>, n: usize) -> Tally {
+        Tally {
+            ids,
+            sides,
+            counts: vec![[0; 5]; n],
+            eligible: vec![[0; 2]; n],
+            districts: Vec::new(),
+            district_index: HashMap::new(),
+            by_district: vec![Vec::new(); n],
+            by_sex: vec![[[0; 5]; 4]; n],
+            by_band: vec![[[0; 5]; 5]; n],
+            samples: BTreeMap::new(),
+            missing: BTreeMap::new(),
+            households: 0,
+        }
+    }
+
+    /// A district's position, added on first sight.
+    fn district(&mut self, code: &str) -> usize {
+        if let Some(&d) = self.district_index.get(code) {
+            return d;
+        }
+        let d = self.districts.len();
+        self.districts.push(code.to_string());
+        self.district_index.insert(code.to_string(), d);
+        for per in &mut self.by_district {
+            per.push([0; 5]);
+        }
+        d
+    }
+
+    /// Adds what a later chunk counted (chunks are absorbed in order, so samples and the
+    /// order districts are first seen in are as if counted in one pass).
+    fn absorb(&mut self, part: Tally) {
+        self.households += part.households;
+        for (u, counts) in part.counts.iter().enumerate() {
+            for (total, c) in self.counts[u].iter_mut().zip(counts) {
+                *total += c;
+            }
+            self.eligible[u][0] += part.eligible[u][0];
+            self.eligible[u][1] += part.eligible[u][1];
+            for (to, from) in self.by_sex[u].iter_mut().flatten().zip(part.by_sex[u].iter().flatten()) {
+                *to += from;
+            }
+            for (to, from) in self.by_band[u].iter_mut().flatten().zip(part.by_band[u].iter().flatten()) {
+                *to += from;
+            }
+        }
+        for (pd, code) in part.districts.iter().enumerate() {
+            let d = self.district(code);
+            for u in 0..part.by_district.len() {
+                for (to, from) in self.by_district[u][d].iter_mut().zip(&part.by_district[u][pd]) {
+                    *to += from;
+                }
+            }
+        }
+        for (key, numbers) in part.samples {
+            let list = self.samples.entry(key).or_default();
+            let room = SAMPLES.saturating_sub(list.len());
+            list.extend(numbers.into_iter().take(room));
+        }
+        for (key, count) in part.missing {
+            *self.missing.entry(key).or_default() += count;
+        }
+    }
+
     fn sample(&mut self, key: (usize, usize, usize, String), number: &str) {
         let list = self.samples.entry(key).or_default();
         if list.len() < SAMPLES {
@@ -256,20 +322,7 @@ pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     let same_schemes = before.schemes.len() == after.schemes.len()
         && before.schemes.iter().zip(&after.schemes).all(|(a, b)| a.id == b.id);
     let n = ids.len();
-    let mut t = Tally {
-        ids,
-        sides,
-        counts: vec![[0; 5]; n],
-        eligible: vec![[0; 2]; n],
-        districts: Vec::new(),
-        district_index: HashMap::new(),
-        by_district: vec![Vec::new(); n],
-        by_sex: vec![[[0; 5]; 4]; n],
-        by_band: vec![[[0; 5]; 5]; n],
-        samples: BTreeMap::new(),
-        missing: BTreeMap::new(),
-        households: 0,
-    };
+    let mut t = Tally::new(ids, sides, n);
     // Only the schemes that may decide differently (and the focus) are evaluated; every other
     // scheme decides each household as before, so it is `unchanged` throughout and left out of
     // the report. Only the fields the evaluated schemes read are read.
@@ -299,156 +352,237 @@ pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
         }
     }
     let scan = Scan::new(conn, needs, input.district);
-    let (bound_before, bound_after) = (before.bind(input.as_of), after.bind(input.as_of));
-    let (mut st_before, mut st_after) = (Vec::new(), Vec::new());
-    let mut explanation = Explanation::default();
+    let (ids, sides) = (t.ids.clone(), t.sides.clone());
+    let plan = Plan {
+        input,
+        ids: &ids,
+        sides: &sides,
+        evaluated: &evaluated,
+        bound: (before.bind(input.as_of), after.bind(input.as_of)),
+        want: (&want_before, &want_after),
+        same_schemes,
+        slots: (slot("relation_to_head"), slot("sex"), slot("date_of_birth")),
+    };
     let mut stored = 0u64;
-    let chunk = input.chunk;
-    let (relation, sex_slot, dob_slot) = (slot("relation_to_head"), slot("sex"), slot("date_of_birth"));
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (sender, chunks) = std::sync::mpsc::sync_channel::<QueryResult<Option<Vec<Scanned>>>>(1);
-        let mut readers = readers.into_iter();
-        let reading_ahead = if let Some(mut reader) = readers.next() {
-            let mut helper = readers.next();
-            let scan = &scan;
-            scope.spawn(move || {
-                let mut last = String::new();
-                loop {
-                    let read = scan.read(&mut reader, helper.as_deref_mut(), &last, chunk);
-                    if let Ok(Some(rows)) = &read {
-                        last = rows.last().map(|r| r.id.clone()).unwrap_or_default();
-                    }
-                    let done = !matches!(read, Ok(Some(_)));
-                    if sender.send(read).is_err() || done {
-                        break;
-                    }
-                }
-            });
-            true
-        } else {
-            drop(sender);
-            false
-        };
-        let mut last = String::new();
-        loop {
-            let next = if reading_ahead {
-                chunks.recv().map_err(|_| anyhow::anyhow!("the reader stopped"))??
-            } else {
-                scan.read(conn, None, &last, chunk)?
-            };
-            let Some(mut rows) = next else { break };
-            last = rows.last().map(|r| r.id.clone()).unwrap_or_default();
-            let facts_for = |set: &RuleSet, rows: &mut [Scanned]| -> Vec<Facts> {
-                rows.iter_mut()
-                    .map(|row| {
-                        let mut f = if same_schemes { std::mem::take(&mut row.facts) } else { row.facts.clone() };
-                        f.enrolled =
-                            row.enrolled.iter().filter_map(|s| set.schemes.iter().position(|x| x.id == *s)).collect();
-                        f
-                    })
-                    .collect()
-            };
-            let mut facts_before = facts_for(before, &mut rows);
-            let columns = Chunk::from_facts(&mut facts_before, input.as_of);
-            bound_before.statuses_columnar_of(&columns, Some(&want_before), &mut st_before);
-            let mut facts_after = if same_schemes { facts_before } else { facts_for(after, &mut rows) };
-            if same_schemes {
-                bound_after.statuses_columnar_of(&columns, Some(&want_after), &mut st_after);
-            } else {
-                let columns_after = Chunk::from_facts(&mut facts_after, input.as_of);
-                bound_after.statuses_columnar_of(&columns_after, Some(&want_after), &mut st_after);
-            }
-            drop(columns);
-            let (nb, na) = (before.schemes.len(), after.schemes.len());
-            let mut changes = Vec::new();
-            for (h, row) in rows.iter().enumerate() {
-                t.households += 1;
-                let d = match t.district_index.get(&row.district) {
-                    Some(&d) => d,
-                    None => {
-                        let d = t.districts.len();
-                        t.districts.push(row.district.clone());
-                        t.district_index.insert(row.district.clone(), d);
-                        for per in &mut t.by_district {
-                            per.push([0; 5]);
-                        }
-                        d
-                    }
-                };
-                let (mut sex, mut age) = (3, 4);
-                if !input.counts_only
-                    && let Some(head) =
-                        facts_after[h].members.iter().find(|m| m[relation] == Relation::Head.index() as i64)
-                {
-                    sex = usize::try_from(head[sex_slot])
-                        .ok()
-                        .and_then(|i| Sex::TEXTS.get(i))
-                        .and_then(|s| SEXES.iter().position(|x| x == s))
-                        .unwrap_or(3);
-                    age = date_of_slot(head[dob_slot]).map_or(4, |born| band(born, input.as_of));
-                }
-                let mut explained = false;
-                for &u in &evaluated {
-                    let (bi, ai) = t.sides[u];
-                    let sb = bi.map_or(Status::NotEligible, |i| st_before[h * nb + i]);
-                    let sa = ai.map_or(Status::NotEligible, |i| st_after[h * na + i]);
-                    let class = classify(sb, sa);
-                    t.counts[u][class] += 1;
-                    t.eligible[u][0] += u64::from(sb == Status::Eligible);
-                    t.eligible[u][1] += u64::from(sa == Status::Eligible);
-                    if input.counts_only {
-                        continue;
-                    }
-                    t.by_district[u][d][class] += 1;
-                    t.by_sex[u][sex][class] += 1;
-                    t.by_band[u][age][class] += 1;
-                    if class == UNCHANGED {
-                        continue;
-                    }
-                    let number = row.number.as_str();
-                    t.sample((u, class, 3, String::new()), number);
-                    t.sample((u, class, 0, row.district.clone()), number);
-                    t.sample((u, class, 1, SEXES[sex].to_string()), number);
-                    t.sample((u, class, 2, BANDS[age].to_string()), number);
-                    if class == 2
-                        && let Some(ai) = ai
-                    {
-                        if !explained {
-                            bound_after.explain(&mut facts_after[h], &mut explanation);
-                            explained = true;
-                        }
-                        let mut fields: Vec<&'static str> =
-                            explanation.results[ai].missing.iter().map(|m| m.field).collect();
-                        fields.sort_unstable();
-                        fields.dedup();
-                        for f in fields {
-                            *t.missing.entry((u, f)).or_default() += 1;
-                        }
-                    }
-                    if let Some(report) = input.store_as {
-                        changes.push(ChangeRow {
-                            report_id: report.to_string(),
-                            household_id: row.id.clone(),
-                            scheme_id: t.ids[u].clone(),
-                            change: CLASSES[class].to_string(),
-                            before_status: sb.as_str().to_string(),
-                            after_status: sa.as_str().to_string(),
-                        });
-                    }
-                }
-            }
-            stored += changes.len() as u64;
-            for batch in changes.chunks(5_000) {
-                per_backend!(conn, |c| diesel::insert_into(impact_changes::table).values(batch).execute(c))?;
-            }
+    let mut store = |conn: &mut DbConnection, changes: Vec<ChangeRow>| -> QueryResult<()> {
+        stored += changes.len() as u64;
+        for batch in changes.chunks(5_000) {
+            per_backend!(conn, |c| diesel::insert_into(impact_changes::table).values(batch).execute(c))?;
         }
         Ok(())
-    })?;
+    };
+    if readers.is_empty() {
+        let (mut last, mut work) = (String::new(), Work::default());
+        while let Some(mut rows) = scan.households(conn, &last, input.chunk)? {
+            scan.complete(conn, &last, &mut rows)?;
+            last = rows.last().map(|r| r.id.clone()).unwrap_or_default();
+            let (part, changes) = plan.decide(rows, &mut work);
+            t.absorb(part);
+            store(conn, changes)?;
+        }
+    } else {
+        // Each reader takes the next chunk's households (one at a time, for the order), then
+        // reads its members and decides it on its own: one reader's queries run while
+        // another decodes and decides. The parts are counted in chunk order, so samples and
+        // districts come out as from one reader.
+        let next = std::sync::Mutex::new((String::new(), 0u64, false));
+        let workers = readers.len();
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let (sender, parts) = std::sync::mpsc::sync_channel::<(u64, QueryResult<(Tally, Vec<ChangeRow>)>)>(workers);
+            for mut reader in readers {
+                let (sender, next, scan, plan) = (sender.clone(), &next, &scan, &plan);
+                scope.spawn(move || {
+                    let mut work = Work::default();
+                    loop {
+                        let taken = {
+                            let mut next = next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            if next.2 {
+                                break;
+                            }
+                            let after = next.0.clone();
+                            let seq = next.1;
+                            match scan.households(&mut reader, &after, input.chunk) {
+                                Ok(Some(rows)) => {
+                                    next.0 = rows.last().map(|r| r.id.clone()).unwrap_or_default();
+                                    next.1 += 1;
+                                    Ok((seq, after, rows))
+                                }
+                                Ok(None) => {
+                                    next.2 = true;
+                                    break;
+                                }
+                                Err(e) => {
+                                    next.2 = true;
+                                    Err((seq, e))
+                                }
+                            }
+                        };
+                        let sent = match taken {
+                            Ok((seq, after, mut rows)) => {
+                                let result = scan
+                                    .complete(&mut reader, &after, &mut rows)
+                                    .map(|()| plan.decide(rows, &mut work));
+                                let failed = result.is_err();
+                                if failed {
+                                    next.lock().unwrap_or_else(std::sync::PoisonError::into_inner).2 = true;
+                                }
+                                sender.send((seq, result)).is_ok() && !failed
+                            }
+                            Err((seq, e)) => {
+                                let _ = sender.send((seq, Err(e)));
+                                false
+                            }
+                        };
+                        if !sent {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(sender);
+            let mut waiting = BTreeMap::new();
+            let mut expected = 0u64;
+            for (seq, part) in parts {
+                let part = part?;
+                waiting.insert(seq, part);
+                while let Some((part, changes)) = waiting.remove(&expected) {
+                    t.absorb(part);
+                    store(conn, changes)?;
+                    expected += 1;
+                }
+            }
+            anyhow::ensure!(waiting.is_empty(), "a reader stopped before its chunk was decided");
+            Ok(())
+        })?;
+    }
     // The schemes not evaluated decided every household alike.
     for u in (0..n).filter(|u| !evaluated.contains(u)) {
         t.counts[u][UNCHANGED] = t.households;
     }
     Ok(finish(t, input, stored))
+}
+
+/// What every reader shares: the rule sets bound to the date and what to evaluate.
+struct Plan<'a> {
+    input: &'a Input<'a>,
+    ids: &'a [String],
+    sides: &'a [(Option<usize>, Option<usize>)],
+    /// The union schemes evaluated.
+    evaluated: &'a [usize],
+    bound: (crate::rules::eval::Bound<'a>, crate::rules::eval::Bound<'a>),
+    want: (&'a [bool], &'a [bool]),
+    same_schemes: bool,
+    /// Member slots of the relation to the head, the sex and the date of birth.
+    slots: (usize, usize, usize),
+}
+
+/// One reader's reusable buffers.
+#[derive(Default)]
+struct Work {
+    before: Vec<Status>,
+    after: Vec<Status>,
+    explanation: Explanation,
+}
+
+impl Plan<'_> {
+    /// Decides one chunk under both rule sets: what it adds to the tally, and its changes.
+    fn decide(&self, mut rows: Vec<Scanned>, work: &mut Work) -> (Tally, Vec<ChangeRow>) {
+        let input = self.input;
+        let (before, after) = (input.before, input.after);
+        let (bound_before, bound_after) = (&self.bound.0, &self.bound.1);
+        let (relation, sex_slot, dob_slot) = self.slots;
+        let same_schemes = self.same_schemes;
+        let facts_for = |set: &RuleSet, rows: &mut [Scanned]| -> Vec<Facts> {
+            rows.iter_mut()
+                .map(|row| {
+                    let mut f = if same_schemes { std::mem::take(&mut row.facts) } else { row.facts.clone() };
+                    f.enrolled =
+                        row.enrolled.iter().filter_map(|s| set.schemes.iter().position(|x| x.id == *s)).collect();
+                    f
+                })
+                .collect()
+        };
+        let mut facts_before = facts_for(before, &mut rows);
+        let columns = Chunk::from_facts(&mut facts_before, input.as_of);
+        bound_before.statuses_columnar_of(&columns, Some(self.want.0), &mut work.before);
+        let mut facts_after = if same_schemes { facts_before } else { facts_for(after, &mut rows) };
+        if same_schemes {
+            bound_after.statuses_columnar_of(&columns, Some(self.want.1), &mut work.after);
+        } else {
+            let columns_after = Chunk::from_facts(&mut facts_after, input.as_of);
+            bound_after.statuses_columnar_of(&columns_after, Some(self.want.1), &mut work.after);
+        }
+        drop(columns);
+        let (st_before, st_after) = (&work.before, &work.after);
+        let (nb, na) = (before.schemes.len(), after.schemes.len());
+        let mut t = Tally::new(Vec::new(), Vec::new(), self.ids.len());
+        let mut changes = Vec::new();
+        for (h, row) in rows.iter().enumerate() {
+            t.households += 1;
+            let d = t.district(&row.district);
+            let (mut sex, mut age) = (3, 4);
+            if !input.counts_only
+                && let Some(head) = facts_after[h].members.iter().find(|m| m[relation] == Relation::Head.index() as i64)
+            {
+                sex = usize::try_from(head[sex_slot])
+                    .ok()
+                    .and_then(|i| Sex::TEXTS.get(i))
+                    .and_then(|s| SEXES.iter().position(|x| x == s))
+                    .unwrap_or(3);
+                age = date_of_slot(head[dob_slot]).map_or(4, |born| band(born, input.as_of));
+            }
+            let mut explained = false;
+            for &u in self.evaluated {
+                let (bi, ai) = self.sides[u];
+                let sb = bi.map_or(Status::NotEligible, |i| st_before[h * nb + i]);
+                let sa = ai.map_or(Status::NotEligible, |i| st_after[h * na + i]);
+                let class = classify(sb, sa);
+                t.counts[u][class] += 1;
+                t.eligible[u][0] += u64::from(sb == Status::Eligible);
+                t.eligible[u][1] += u64::from(sa == Status::Eligible);
+                if input.counts_only {
+                    continue;
+                }
+                t.by_district[u][d][class] += 1;
+                t.by_sex[u][sex][class] += 1;
+                t.by_band[u][age][class] += 1;
+                if class == UNCHANGED {
+                    continue;
+                }
+                let number = row.number.as_str();
+                t.sample((u, class, 3, String::new()), number);
+                t.sample((u, class, 0, row.district.clone()), number);
+                t.sample((u, class, 1, SEXES[sex].to_string()), number);
+                t.sample((u, class, 2, BANDS[age].to_string()), number);
+                if class == 2
+                    && let Some(ai) = ai
+                {
+                    if !explained {
+                        bound_after.explain(&mut facts_after[h], &mut work.explanation);
+                        explained = true;
+                    }
+                    let mut fields: Vec<&'static str> =
+                        work.explanation.results[ai].missing.iter().map(|m| m.field).collect();
+                    fields.sort_unstable();
+                    fields.dedup();
+                    for f in fields {
+                        *t.missing.entry((u, f)).or_default() += 1;
+                    }
+                }
+                if let Some(report) = input.store_as {
+                    changes.push(ChangeRow {
+                        report_id: report.to_string(),
+                        household_id: row.id.clone(),
+                        scheme_id: self.ids[u].clone(),
+                        change: CLASSES[class].to_string(),
+                        before_status: sb.as_str().to_string(),
+                        after_status: sa.as_str().to_string(),
+                    });
+                }
+            }
+        }
+        (t, changes)
+    }
 }
 
 fn cell(value: u64) -> Option<u64> {

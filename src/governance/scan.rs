@@ -14,12 +14,11 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Date, Integer, Text, Timestamp};
 
 use crate::db::DbConnection;
-use crate::db::schema::{members, referrals};
+use crate::db::schema::referrals;
 use crate::domain::codes::{IdType, Relation, Sex};
 use crate::registry::model::{REASON_DECEASED, STATUS_CURRENT};
 use crate::rules::dict::{self, FIELDS, Facts, Scope, Ty};
@@ -41,8 +40,6 @@ const DECEASED_DATE_OF_DEATH: usize = 17;
 struct Column {
     slot: usize,
     decode: Decode,
-    /// Where a member field is in a member row.
-    source: Source,
     /// For the deceased member's row: the household slot this field fills.
     deceased_slot: Option<usize>,
 }
@@ -175,94 +172,158 @@ const BOOLS: [&str; 15] = [
 ];
 const INTS: [&str; 4] = ["attendance_pct", "monthly_income_pkr", "eobi_contribution_years", "years_of_service"];
 
-type Opt<T> = Nullable<T>;
-type MemberSql = (
-    (Text, Bool, Opt<Timestamp>, Opt<Date>, Opt<Date>),
-    (Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>, Opt<Text>),
-    (
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-        Opt<Bool>,
-    ),
-    (Opt<Integer>, Opt<BigInt>, Opt<Integer>, Opt<Integer>),
-);
-type S = Option<String>;
-type B = Option<bool>;
-type I = Option<i32>;
-/// A member row: (household, whether current, removed at, date of death, date of birth), codes,
-/// yes/no fields, whole numbers.
-type MemberRow = (
-    (String, bool, Option<NaiveDateTime>, Option<NaiveDate>, Option<NaiveDate>),
-    (S, S, S, S, S, S, S, S, S, S),
-    (B, B, B, B, B, B, B, B, B, B, B, B, B, B, B),
-    (I, Option<i64>, I, I),
-);
-
-/// Where a member field is in a [`MemberRow`].
-#[derive(Debug, Clone, Copy)]
-enum Source {
-    Code(usize),
-    Bool(usize),
-    Int(usize),
-    BirthDate,
+/// Text kept inline, read without an allocation (a member row's household id and codes: one
+/// row per member, millions per report). Longer text than it holds is marked as too long: no
+/// code is that long (it reads as unreadable), and a household id that long is refused.
+#[derive(Debug, Clone, Copy, diesel::deserialize::FromSqlRow)]
+struct Short {
+    len: u8,
+    bytes: [u8; SHORT],
 }
 
-fn source_of(name: &str) -> Option<Source> {
-    if name == "date_of_birth" {
-        return Some(Source::BirthDate);
-    }
-    CODES
-        .iter()
-        .position(|c| *c == name)
-        .map(Source::Code)
-        .or_else(|| BOOLS.iter().position(|c| *c == name).map(Source::Bool))
-        .or_else(|| INTS.iter().position(|c| *c == name).map(Source::Int))
-}
+/// Bytes a [`Short`] holds (an id is 36).
+const SHORT: usize = 47;
 
-/// A row's values as arrays, for reading by position.
-struct Values {
-    codes: [S; 10],
-    bools: [B; 15],
-    ints: [Option<i64>; 4],
-    born: Option<NaiveDate>,
-}
-
-impl Values {
-    fn of(row: MemberRow) -> ((String, bool, Option<NaiveDateTime>, Option<NaiveDate>), Values) {
-        let ((household, status, removed, died, born), c, b, i) = row;
-        let values = Values {
-            codes: [c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9],
-            bools: [b.0, b.1, b.2, b.3, b.4, b.5, b.6, b.7, b.8, b.9, b.10, b.11, b.12, b.13, b.14],
-            ints: [i.0.map(i64::from), i.1, i.2.map(i64::from), i.3.map(i64::from)],
-            born,
-        };
-        ((household, status, removed, died), values)
-    }
-
-    /// One field's slot value.
-    fn slot(&self, c: &Column) -> i64 {
-        match c.source {
-            Source::Code(i) => match (&self.codes[i], c.decode) {
-                (Some(text), d) => decode(text, d),
-                (None, _) => UNKNOWN,
-            },
-            Source::Bool(i) => self.bools[i].map_or(UNKNOWN, i64::from),
-            Source::Int(i) => self.ints[i].map_or(UNKNOWN, num::int),
-            Source::BirthDate => self.born.map_or(UNKNOWN, dict::date_slot),
+impl Short {
+    fn of(text: &[u8]) -> Short {
+        let mut bytes = [0; SHORT];
+        match bytes.get_mut(..text.len()) {
+            Some(to) => {
+                to.copy_from_slice(text);
+                Short { len: text.len() as u8, bytes }
+            }
+            None => Short { len: u8::MAX, bytes },
         }
     }
+
+    /// The text, or `None` when it was too long to hold.
+    fn get(&self) -> Option<&[u8]> {
+        self.bytes.get(..usize::from(self.len))
+    }
+}
+
+impl diesel::deserialize::FromSql<Text, diesel::pg::Pg> for Short {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        Ok(Short::of(value.as_bytes()))
+    }
+}
+
+impl diesel::deserialize::FromSql<Text, diesel::sqlite::Sqlite> for Short {
+    fn from_sql(mut value: diesel::sqlite::SqliteValue<'_, '_, '_>) -> diesel::deserialize::Result<Self> {
+        Ok(Short::of(value.read_text().as_bytes()))
+    }
+}
+
+/// A member row as read: household id, whether current, removed at, date of death, and the
+/// member's fact slots decoded straight from the columns (unread columns are `NULL`, so
+/// their slots stay unknown). Decoded by hand, column by column, with no tuple of values in
+/// between: millions of rows pass through here for one report.
+struct MemberRow {
+    household: Short,
+    current: bool,
+    removed: Option<NaiveDateTime>,
+    died: Option<NaiveDate>,
+    slots: [i64; dict::MEMBER_SLOTS],
+}
+
+/// The selected member columns after the first five (household id, status, removed at, date
+/// of death, date of birth): codes, then yes/no fields, then whole numbers.
+const FIRST_CODE: usize = 5;
+
+/// Each selected member column's slot, and for codes their list and fallback.
+struct Layout {
+    born: usize,
+    codes: Vec<(usize, &'static [&'static str], Option<usize>)>,
+    bools: Vec<usize>,
+    ints: Vec<usize>,
+}
+
+fn layout() -> &'static Layout {
+    static LAYOUT: std::sync::OnceLock<Layout> = std::sync::OnceLock::new();
+    LAYOUT.get_or_init(|| {
+        // Every selected column is a member field of the dictionary (a test checks it).
+        let field = |name: &str| dict::lookup(Scope::Member, name).map_or((0, Ty::Bool), |f| (f.slot, f.ty));
+        Layout {
+            born: field("date_of_birth").0,
+            codes: CODES
+                .iter()
+                .map(|name| match field(name) {
+                    (slot, Ty::Coded(codes)) => (slot, codes, fallback(name)),
+                    (slot, _) => (slot, &[][..], None),
+                })
+                .collect(),
+            bools: BOOLS.iter().map(|name| field(name).0).collect(),
+            ints: INTS.iter().map(|name| field(name).0).collect(),
+        }
+    })
+}
+
+impl<DB> diesel::deserialize::QueryableByName<DB> for MemberRow
+where
+    DB: diesel::backend::Backend,
+    Short: diesel::deserialize::FromSql<Text, DB>,
+    bool: diesel::deserialize::FromSql<Bool, DB>,
+    i32: diesel::deserialize::FromSql<Integer, DB>,
+    i64: diesel::deserialize::FromSql<BigInt, DB>,
+    NaiveDate: diesel::deserialize::FromSql<Date, DB>,
+    NaiveDateTime: diesel::deserialize::FromSql<Timestamp, DB>,
+{
+    fn build<'a>(row: &impl diesel::row::NamedRow<'a, DB>) -> diesel::deserialize::Result<Self> {
+        use diesel::deserialize::FromSql;
+        let l = layout();
+        let mut slots = [UNKNOWN; dict::MEMBER_SLOTS];
+        if let Some(born) = read(row, 4, NaiveDate::from_sql)? {
+            slots[l.born] = dict::date_slot(born);
+        }
+        for (k, &(slot, codes, fallback)) in l.codes.iter().enumerate() {
+            if let Some(text) = read(row, FIRST_CODE + k, Short::from_sql)? {
+                let found = match text.get() {
+                    Some([]) => None,
+                    Some(text) => codes.iter().position(|c| c.as_bytes() == text),
+                    // Too long for any code: unreadable.
+                    None => None,
+                };
+                slots[slot] = found.or(fallback).map_or(UNKNOWN, |i| i as i64);
+            }
+        }
+        let first_bool = FIRST_CODE + l.codes.len();
+        for (k, &slot) in l.bools.iter().enumerate() {
+            if let Some(yes) = read(row, first_bool + k, bool::from_sql)? {
+                slots[slot] = i64::from(yes);
+            }
+        }
+        let first_int = first_bool + l.bools.len();
+        for (k, &slot) in l.ints.iter().enumerate() {
+            // The second whole number (the monthly income) is a BIGINT.
+            let v = if k == 1 {
+                read(row, first_int + k, i64::from_sql)?
+            } else {
+                read(row, first_int + k, i32::from_sql)?.map(i64::from)
+            };
+            if let Some(v) = v {
+                slots[slot] = num::int(v);
+            }
+        }
+        let missing = || diesel::result::UnexpectedNullError;
+        Ok(MemberRow {
+            household: read(row, 0, Short::from_sql)?.ok_or_else(missing)?,
+            current: read(row, 1, bool::from_sql)?.ok_or_else(missing)?,
+            removed: read(row, 2, NaiveDateTime::from_sql)?,
+            died: read(row, 3, NaiveDate::from_sql)?,
+            slots,
+        })
+    }
+}
+
+/// Column `i` of `row` decoded by `decode`, `None` when it is `NULL`.
+fn read<'a, DB: diesel::backend::Backend, T>(
+    row: &impl diesel::row::Row<'a, DB>,
+    i: usize,
+    decode: impl FnOnce(DB::RawValue<'_>) -> diesel::deserialize::Result<T>,
+) -> diesel::deserialize::Result<Option<T>> {
+    use diesel::row::Field;
+    let field = row.get(i).ok_or(diesel::result::UnexpectedEndOfRow)?;
+    field.value().map(decode).transpose()
 }
 
 /// The reader for one set of needs on one backend.
@@ -272,8 +333,9 @@ pub struct Scan {
     household: Vec<Column>,
     member: Vec<Column>,
     households_sql: String,
-    /// The member columns selected (`NULL` for those not read), in [`MemberSql`]'s order.
-    member_select: String,
+    /// The members of an id range (`$1`, `$2`] (and district `$3`): the member columns in
+    /// [`MemberRow`]'s order, `NULL` for those not read.
+    members_sql: String,
     district: Option<String>,
 }
 
@@ -286,13 +348,7 @@ impl Scan {
         let postgres = matches!(conn, DbConnection::Postgres(_));
         let mut household = Vec::new();
         let mut member: Vec<(&'static str, Column)> = Vec::new();
-        let column = |f: &dict::Field| Column {
-            slot: f.slot,
-            decode: decode_of(f.name, f.ty),
-            // Every member field has a source (a test checks it); household fields need none.
-            source: source_of(f.name).unwrap_or(Source::BirthDate),
-            deceased_slot: None,
-        };
+        let column = |f: &dict::Field| Column { slot: f.slot, decode: decode_of(f.name, f.ty), deceased_slot: None };
         for f in FIELDS.iter().filter(|f| !f.derived) {
             let read = match f.scope {
                 Scope::Household => needs.household_slot(f.slot),
@@ -343,125 +399,141 @@ impl Scan {
             read("date_of_birth"),
         ];
         select.extend(CODES.iter().chain(&BOOLS).chain(&INTS).map(|n| read(n)));
+        let status = if needs.deceased {
+            format!("(status = '{STATUS_CURRENT}' OR removal_reason = '{REASON_DECEASED}')")
+        } else {
+            format!("status = '{STATUS_CURRENT}'")
+        };
+        // One district: only its households' members of the id range.
+        let of_district = match district {
+            Some(_) => format!(
+                " AND household_id IN (SELECT id FROM households WHERE district_code = {} AND id > {} AND id <= {})",
+                p(3),
+                p(1),
+                p(2)
+            ),
+            None => String::new(),
+        };
+        let members_sql = format!(
+            "SELECT {} FROM members WHERE household_id > {} AND household_id <= {} AND {status}{of_district}",
+            select.join(", "),
+            p(1),
+            p(2),
+        );
         Scan {
             needs,
             household: household.into_iter().map(|(_, c)| c).collect(),
             member: member.into_iter().map(|(_, c)| c).collect(),
             households_sql,
-            member_select: select.join(", "),
+            members_sql,
             district: district.map(str::to_string),
         }
     }
 
     /// The next `chunk` households after `after` (`""` for the first), with their facts;
-    /// `None` when there are no more. With a `helper` connection the members of the two
-    /// halves of the chunk are read at the same time.
-    pub fn read(
-        &self,
-        conn: &mut DbConnection,
-        helper: Option<&mut DbConnection>,
-        after: &str,
-        chunk: i64,
-    ) -> QueryResult<Option<Vec<Scanned>>> {
+    /// `None` when there are no more.
+    pub fn read(&self, conn: &mut DbConnection, after: &str, chunk: i64) -> QueryResult<Option<Vec<Scanned>>> {
+        let Some(mut rows) = self.households(conn, after, chunk)? else { return Ok(None) };
+        self.complete(conn, after, &mut rows)?;
+        Ok(Some(rows))
+    }
+
+    /// The next `chunk` households after `after` with their household fields only (members
+    /// and enrolments follow with [`Scan::complete`]); `None` when there are no more.
+    pub fn households(&self, conn: &mut DbConnection, after: &str, chunk: i64) -> QueryResult<Option<Vec<Scanned>>> {
         let rows = load_households(conn, &self.households_sql, after, chunk, self.district.as_deref())?;
-        let Some(last) = rows.last().map(|r| r.id.clone()) else { return Ok(None) };
-        let mut out: Vec<Scanned> = rows
-            .into_iter()
-            .map(|r| {
-                let mut facts = Facts::default();
-                facts.household[0] = decode(&r.district, Decode::District);
-                for (c, text) in self.household.iter().zip(r.packed.split(FIELD)) {
-                    facts.household[c.slot] = decode(text, c.decode);
-                }
-                Scanned { id: r.id, number: r.number, district: r.district, facts, enrolled: Vec::new() }
-            })
-            .collect();
-        let ids: Vec<String> = out.iter().map(|s| s.id.clone()).collect();
-        let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| {
+                    let mut facts = Facts::default();
+                    facts.household[0] = decode(&r.district, Decode::District);
+                    for (c, text) in self.household.iter().zip(r.packed.split(FIELD)) {
+                        facts.household[c.slot] = decode(text, c.decode);
+                    }
+                    Scanned { id: r.id, number: r.number, district: r.district, facts, enrolled: Vec::new() }
+                })
+                .collect(),
+        ))
+    }
+
+    /// Reads the members and enrolments of `out`, the households [`Scan::households`] gave
+    /// after `after`, into their facts.
+    pub fn complete(&self, conn: &mut DbConnection, after: &str, out: &mut [Scanned]) -> QueryResult<()> {
+        let Some(last) = out.last().map(|r| r.id.clone()) else { return Ok(()) };
+        let ids: Vec<String> =
+            if self.district.is_some() { out.iter().map(|s| s.id.clone()).collect() } else { Vec::new() };
         if self.needs.members || self.needs.deceased {
-            // With a helper connection the two halves of the chunk are read and decoded at
-            // the same time, each into its own half of the households.
-            match helper {
-                Some(helper) if out.len() > 1 && self.district.is_none() => {
-                    let split = ids.len() / 2;
-                    let mid = &ids[split - 1];
-                    let (first, second) = out.split_at_mut(split);
-                    let index = &index;
-                    let (a, b) = std::thread::scope(|scope| {
-                        let b = scope.spawn(|| {
-                            self.members(helper, mid, &last, &[]).map(|rows| self.fill(rows, second, split, index))
-                        });
-                        let a = self.members(conn, after, mid, &[]).map(|rows| self.fill(rows, first, 0, index));
-                        (a, b.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                    });
-                    a?;
-                    b?;
-                }
-                _ => {
-                    let rows = self.members(conn, after, &last, &ids)?;
-                    self.fill(rows, &mut out, 0, &index);
-                }
-            }
+            self.members(conn, after, &last, out)?;
         }
         if self.needs.enrolments {
-            for (household, scheme) in self.enrolments(conn, after, &last, &ids)? {
+            let enrolled = self.enrolments(conn, after, &last, &ids)?;
+            let index: HashMap<&str, usize> = ids_of(out).collect();
+            let mut found = Vec::new();
+            for (household, scheme) in enrolled {
                 if let Some(&h) = index.get(household.as_str()) {
-                    out[h].enrolled.push(scheme);
+                    found.push((h, scheme));
                 }
+            }
+            for (h, scheme) in found {
+                out[h].enrolled.push(scheme);
             }
         }
-        Ok(Some(out))
+        Ok(())
     }
 
-    /// Member rows of the households in `(after, upto]`, or with ids `ids` when given.
-    fn members(&self, conn: &mut DbConnection, after: &str, upto: &str, ids: &[String]) -> QueryResult<Vec<MemberRow>> {
-        let deceased = self.needs.deceased;
-        crate::per_backend!(conn, |c| {
-            let mut q = members::table.select(sql::<MemberSql>(&self.member_select)).into_boxed();
-            q = if ids.is_empty() || self.district.is_none() {
-                q.filter(members::household_id.gt(after.to_string())).filter(members::household_id.le(upto.to_string()))
-            } else {
-                q.filter(members::household_id.eq_any(ids))
-            };
-            q = if deceased {
-                q.filter(members::status.eq(STATUS_CURRENT).or(members::removal_reason.eq(REASON_DECEASED)))
-            } else {
-                q.filter(members::status.eq(STATUS_CURRENT))
-            };
-            q.load::<MemberRow>(c)
-        })
-    }
-
-    /// Decodes member rows into the facts of `part`, the households at positions
-    /// `offset..` of the chunk (rows of other households are skipped): current members as
-    /// members, and of the members removed as deceased the one removed last (then died last)
-    /// into the household's deceased slots.
-    fn fill(&self, rows: Vec<MemberRow>, part: &mut [Scanned], offset: usize, index: &HashMap<&str, usize>) {
+    /// Reads the member rows of the households in `(after, upto]` (of the district, when
+    /// one) into the facts of `out`, row by row as they are decoded (no list of rows):
+    /// current members as members, and of the members removed as deceased the one removed
+    /// last (then died last) into the household's deceased slots. Rows of households not in
+    /// `out` are skipped.
+    fn members(&self, conn: &mut DbConnection, after: &str, upto: &str, out: &mut [Scanned]) -> QueryResult<()> {
+        let own: Vec<String> = out.iter().map(|s| s.id.clone()).collect();
+        let index: HashMap<&[u8], usize> = own.iter().enumerate().map(|(h, id)| (id.as_bytes(), h)).collect();
         let mut latest: HashMap<usize, (Option<NaiveDateTime>, Option<NaiveDate>)> = HashMap::new();
         // A household's rows mostly come together: look its position up once.
-        let mut previous: (String, Option<usize>) = (String::new(), None);
-        for row in rows {
-            let ((household, current, removed, died), values) = Values::of(row);
-            if household != previous.0 {
-                let h = index.get(household.as_str()).and_then(|&h| h.checked_sub(offset)).filter(|&h| h < part.len());
-                previous = (household, h);
+        let mut previous: (Option<Short>, Option<usize>) = (None, None);
+        let mut take = |row: MemberRow| -> QueryResult<()> {
+            let MemberRow { household, current, removed, died, slots } = row;
+            let key = household.get().ok_or_else(|| {
+                diesel::result::Error::DeserializationError("a household id longer than an id can be".into())
+            })?;
+            if previous.0.as_ref().and_then(Short::get) != Some(key) {
+                previous = (Some(household), index.get(key).copied());
             }
-            let Some(h) = previous.1 else { continue };
-            let facts = &mut part[h].facts;
+            let Some(h) = previous.1 else { return Ok(()) };
+            let facts = &mut out[h].facts;
             if current {
-                let slots = facts.push_member();
-                for c in &self.member {
-                    slots[c.slot] = values.slot(c);
-                }
+                facts.members.push(slots);
             } else if latest.get(&h).is_none_or(|&key| key <= (removed, died)) {
                 latest.insert(h, (removed, died));
                 for c in &self.member {
                     if let Some(hh) = c.deceased_slot {
-                        facts.household[hh] = values.slot(c);
+                        facts.household[hh] = slots[c.slot];
                     }
                 }
                 facts.household[DECEASED_DATE_OF_DEATH] = died.map_or(UNKNOWN, dict::date_slot);
             }
+            Ok(())
+        };
+        macro_rules! load {
+            ($c:expr) => {{
+                let q = diesel::sql_query(&self.members_sql).bind::<Text, _>(after).bind::<Text, _>(upto).into_boxed();
+                let q = match self.district.as_deref() {
+                    Some(d) => q.bind::<Text, _>(d),
+                    None => q,
+                };
+                for row in q.load_iter::<MemberRow, diesel::connection::DefaultLoadingMode>($c)? {
+                    take(row?)?;
+                }
+                QueryResult::Ok(())
+            }};
+        }
+        match conn {
+            DbConnection::Postgres(c) => load!(c),
+            DbConnection::Sqlite(c) => load!(c),
         }
     }
 
@@ -486,6 +558,11 @@ impl Scan {
             q.select((referrals::household_id, referrals::scheme_id, referrals::status)).load(conn)?;
         Ok(rows.into_iter().filter(|(_, _, status)| status == "enrolled").map(|(h, s, _)| (h, s)).collect())
     }
+}
+
+/// Each household's id with its position.
+fn ids_of(out: &[Scanned]) -> impl Iterator<Item = (&str, usize)> {
+    out.iter().enumerate().map(|(h, s)| (s.id.as_str(), h))
 }
 
 fn load_households(
@@ -515,20 +592,29 @@ mod tests {
     use super::*;
 
     /// A member field the dictionary gains must be added to the selected columns: without a
-    /// source of its own kind it would be read from another column.
+    /// column of its own kind it would be read from another column.
     #[test]
     fn every_member_field_of_the_dictionary_is_selected_once_with_its_kind() {
         let mut seen = Vec::new();
         for f in FIELDS.iter().filter(|f| f.scope == Scope::Member && !f.derived) {
-            let source = source_of(f.name).unwrap_or_else(|| panic!("{} is not selected", f.name));
-            let kind_matches = match (source, f.ty) {
-                (Source::Code(_), Ty::Coded(_)) | (Source::Bool(_), Ty::Bool) | (Source::Int(_), Ty::Num) => true,
-                (Source::BirthDate, Ty::Date) => f.name == "date_of_birth",
-                _ => false,
-            };
-            assert!(kind_matches, "{} is selected as {source:?}", f.name);
+            let lists = [
+                (CODES.contains(&f.name), matches!(f.ty, Ty::Coded(_)), "a code"),
+                (BOOLS.contains(&f.name), f.ty == Ty::Bool, "yes/no"),
+                (INTS.contains(&f.name), f.ty == Ty::Num, "a whole number"),
+                (f.name == "date_of_birth", f.ty == Ty::Date, "the date of birth"),
+            ];
+            let found: Vec<_> = lists.iter().filter(|(listed, _, _)| *listed).collect();
+            assert_eq!(found.len(), 1, "{} is selected {} times", f.name, found.len());
+            assert!(found[0].1, "{} is selected as {}", f.name, found[0].2);
             seen.push(f.name);
         }
         assert_eq!(seen.len(), CODES.len() + BOOLS.len() + INTS.len() + 1);
+        // The layout puts each in its own slot.
+        let l = layout();
+        let mut slots: Vec<usize> = l.codes.iter().map(|c| c.0).chain(l.bools.clone()).chain(l.ints.clone()).collect();
+        slots.push(l.born);
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots.len(), seen.len());
     }
 }

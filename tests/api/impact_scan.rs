@@ -120,7 +120,7 @@ fn sorted_members(facts: &Facts, mask: u32) -> Vec<Vec<i64>> {
 fn read_all(conn: &mut sahulat::db::DbConnection, needs: Needs, chunk: i64) -> Vec<sahulat::governance::scan::Scanned> {
     let scan = Scan::new(conn, needs, None);
     let (mut out, mut last) = (Vec::new(), String::new());
-    while let Some(rows) = scan.read(conn, None, &last, chunk).expect("scan") {
+    while let Some(rows) = scan.read(conn, &last, chunk).expect("scan") {
         last = rows.last().map(|r| r.id.clone()).unwrap_or_default();
         out.extend(rows);
     }

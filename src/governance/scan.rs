@@ -140,38 +140,6 @@ struct HouseholdText {
     packed: String,
 }
 
-/// The member columns the rules read, by kind, in the order they are selected.
-const CODES: [&str; 10] = [
-    "relation_to_head",
-    "sex",
-    "id_type",
-    "marital_status",
-    "religion",
-    "disability",
-    "school_level",
-    "employment",
-    "institution_type",
-    "pension_drawn",
-];
-const BOOLS: [&str; 15] = [
-    "disability_certificate",
-    "chronic_illness",
-    "is_pregnant",
-    "is_lactating",
-    "is_orphan",
-    "school_enrolled",
-    "govt_employee",
-    "taxpayer",
-    "eobi_registered",
-    "essi_registered",
-    "employment_injury",
-    "certified_unfit",
-    "protection_need",
-    "substance_use",
-    "marriage_arranged",
-];
-const INTS: [&str; 4] = ["attendance_pct", "monthly_income_pkr", "eobi_contribution_years", "years_of_service"];
-
 /// Text kept inline, read without an allocation (a member row's household id and codes: one
 /// row per member, millions per report). Longer text than it holds is marked as too long: no
 /// code is that long (it reads as unreadable), and a household id that long is refused.
@@ -226,36 +194,36 @@ struct MemberRow {
     slots: [i64; dict::MEMBER_SLOTS],
 }
 
-/// The selected member columns after the first five (household id, status, removed at, date
-/// of death, date of birth): codes, then yes/no fields, then whole numbers.
-const FIRST_CODE: usize = 5;
-
-/// Each selected member column's slot, and for codes their list and fallback.
-struct Layout {
-    born: usize,
-    codes: Vec<(usize, &'static [&'static str], Option<usize>)>,
-    bools: Vec<usize>,
-    ints: Vec<usize>,
+/// A member column read after the first four (household id, whether current, removed at,
+/// date of death), with the slot it fills and how it decodes.
+#[derive(Debug, Clone, Copy)]
+enum MemberColumn {
+    Born(usize),
+    /// A coded value: its position in the list; unreadable → the fallback (unknown when
+    /// `None`).
+    Code(usize, &'static [&'static str], Option<usize>),
+    Bool(usize),
+    Int(usize),
+    BigInt(usize),
 }
 
-fn layout() -> &'static Layout {
-    static LAYOUT: std::sync::OnceLock<Layout> = std::sync::OnceLock::new();
-    LAYOUT.get_or_init(|| {
-        // Every selected column is a member field of the dictionary (a test checks it).
-        let field = |name: &str| dict::lookup(Scope::Member, name).map_or((0, Ty::Bool), |f| (f.slot, f.ty));
-        Layout {
-            born: field("date_of_birth").0,
-            codes: CODES
-                .iter()
-                .map(|name| match field(name) {
-                    (slot, Ty::Coded(codes)) => (slot, codes, fallback(name)),
-                    (slot, _) => (slot, &[][..], None),
-                })
-                .collect(),
-            bools: BOOLS.iter().map(|name| field(name).0).collect(),
-            ints: INTS.iter().map(|name| field(name).0).collect(),
-        }
-    })
+/// The member columns the reader needs, each as a [`MemberColumn`], in `FIELDS` order.
+fn member_column(f: &dict::Field) -> MemberColumn {
+    match f.ty {
+        Ty::Date => MemberColumn::Born(f.slot),
+        Ty::Coded(codes) => MemberColumn::Code(f.slot, codes, fallback(f.name)),
+        Ty::Bool => MemberColumn::Bool(f.slot),
+        // The monthly income is a BIGINT, the other whole numbers INTEGER.
+        Ty::Num if f.name == "monthly_income_pkr" => MemberColumn::BigInt(f.slot),
+        Ty::Num => MemberColumn::Int(f.slot),
+    }
+}
+
+thread_local! {
+    /// The member columns of the query being decoded on this thread, after the first four:
+    /// set by [`Scan::members`] for its own query (diesel's row decoding takes no context),
+    /// so only the columns a report needs cross the wire.
+    static SELECTED: std::cell::RefCell<Vec<MemberColumn>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl<DB> diesel::deserialize::QueryableByName<DB> for MemberRow
@@ -270,40 +238,45 @@ where
 {
     fn build<'a>(row: &impl diesel::row::NamedRow<'a, DB>) -> diesel::deserialize::Result<Self> {
         use diesel::deserialize::FromSql;
-        let l = layout();
         let mut slots = [UNKNOWN; dict::MEMBER_SLOTS];
-        if let Some(born) = read(row, 4, NaiveDate::from_sql)? {
-            slots[l.born] = dict::date_slot(born);
-        }
-        for (k, &(slot, codes, fallback)) in l.codes.iter().enumerate() {
-            if let Some(text) = read(row, FIRST_CODE + k, Short::from_sql)? {
-                let found = match text.get() {
-                    Some([]) => None,
-                    Some(text) => codes.iter().position(|c| c.as_bytes() == text),
-                    // Too long for any code: unreadable.
-                    None => None,
-                };
-                slots[slot] = found.or(fallback).map_or(UNKNOWN, |i| i as i64);
+        SELECTED.with_borrow(|columns| -> diesel::deserialize::Result<()> {
+            for (k, column) in columns.iter().enumerate() {
+                let i = 4 + k;
+                match *column {
+                    MemberColumn::Born(slot) => {
+                        if let Some(born) = read(row, i, NaiveDate::from_sql)? {
+                            slots[slot] = dict::date_slot(born);
+                        }
+                    }
+                    MemberColumn::Code(slot, codes, fallback) => {
+                        if let Some(text) = read(row, i, Short::from_sql)? {
+                            let found = match text.get() {
+                                Some(text) if !text.is_empty() => codes.iter().position(|c| c.as_bytes() == text),
+                                // Empty, or too long for any code: unreadable.
+                                _ => None,
+                            };
+                            slots[slot] = found.or(fallback).map_or(UNKNOWN, |i| i as i64);
+                        }
+                    }
+                    MemberColumn::Bool(slot) => {
+                        if let Some(yes) = read(row, i, bool::from_sql)? {
+                            slots[slot] = i64::from(yes);
+                        }
+                    }
+                    MemberColumn::Int(slot) => {
+                        if let Some(v) = read(row, i, i32::from_sql)? {
+                            slots[slot] = num::int(i64::from(v));
+                        }
+                    }
+                    MemberColumn::BigInt(slot) => {
+                        if let Some(v) = read(row, i, i64::from_sql)? {
+                            slots[slot] = num::int(v);
+                        }
+                    }
+                }
             }
-        }
-        let first_bool = FIRST_CODE + l.codes.len();
-        for (k, &slot) in l.bools.iter().enumerate() {
-            if let Some(yes) = read(row, first_bool + k, bool::from_sql)? {
-                slots[slot] = i64::from(yes);
-            }
-        }
-        let first_int = first_bool + l.bools.len();
-        for (k, &slot) in l.ints.iter().enumerate() {
-            // The second whole number (the monthly income) is a BIGINT.
-            let v = if k == 1 {
-                read(row, first_int + k, i64::from_sql)?
-            } else {
-                read(row, first_int + k, i32::from_sql)?.map(i64::from)
-            };
-            if let Some(v) = v {
-                slots[slot] = num::int(v);
-            }
-        }
+            Ok(())
+        })?;
         let missing = || diesel::result::UnexpectedNullError;
         Ok(MemberRow {
             household: read(row, 0, Short::from_sql)?.ok_or_else(missing)?,
@@ -333,9 +306,11 @@ pub struct Scan {
     household: Vec<Column>,
     member: Vec<Column>,
     households_sql: String,
-    /// The members of an id range (`$1`, `$2`] (and district `$3`): the member columns in
-    /// [`MemberRow`]'s order, `NULL` for those not read.
+    /// The members of an id range (`$1`, `$2`] (and district `$3`): household id, whether
+    /// current, removed at and date of death, then only the member columns needed.
     members_sql: String,
+    /// The member columns selected after the first four.
+    member_columns: Vec<MemberColumn>,
     district: Option<String>,
 }
 
@@ -389,16 +364,16 @@ impl Scan {
             p(1),
             p(2),
         );
-        let read = |name: &str| if member.iter().any(|(n, _)| *n == name) { name.to_string() } else { "NULL".into() };
         let mut select = vec![
             "household_id".to_string(),
             // Whether the member is current, as a boolean (no text to decode).
             format!("status = '{STATUS_CURRENT}'"),
             if needs.deceased { "removed_at".into() } else { "NULL".into() },
             if needs.deceased { "date_of_death".into() } else { "NULL".into() },
-            read("date_of_birth"),
         ];
-        select.extend(CODES.iter().chain(&BOOLS).chain(&INTS).map(|n| read(n)));
+        select.extend(member.iter().map(|(name, _)| name.to_string()));
+        let member_columns: Vec<MemberColumn> =
+            member.iter().filter_map(|(name, _)| dict::lookup(Scope::Member, name)).map(member_column).collect();
         let status = if needs.deceased {
             format!("(status = '{STATUS_CURRENT}' OR removal_reason = '{REASON_DECEASED}')")
         } else {
@@ -426,6 +401,7 @@ impl Scan {
             member: member.into_iter().map(|(_, c)| c).collect(),
             households_sql,
             members_sql,
+            member_columns,
             district: district.map(str::to_string),
         }
     }
@@ -518,6 +494,7 @@ impl Scan {
             }
             Ok(())
         };
+        SELECTED.with_borrow_mut(|selected| selected.clone_from(&self.member_columns));
         macro_rules! load {
             ($c:expr) => {{
                 let q = diesel::sql_query(&self.members_sql).bind::<Text, _>(after).bind::<Text, _>(upto).into_boxed();
@@ -591,6 +568,38 @@ fn load_households(
 mod tests {
     use super::*;
 
+    /// The member columns the rules read, by kind, as the migrations create them.
+    const CODES: [&str; 10] = [
+        "relation_to_head",
+        "sex",
+        "id_type",
+        "marital_status",
+        "religion",
+        "disability",
+        "school_level",
+        "employment",
+        "institution_type",
+        "pension_drawn",
+    ];
+    const BOOLS: [&str; 15] = [
+        "disability_certificate",
+        "chronic_illness",
+        "is_pregnant",
+        "is_lactating",
+        "is_orphan",
+        "school_enrolled",
+        "govt_employee",
+        "taxpayer",
+        "eobi_registered",
+        "essi_registered",
+        "employment_injury",
+        "certified_unfit",
+        "protection_need",
+        "substance_use",
+        "marriage_arranged",
+    ];
+    const INTS: [&str; 4] = ["attendance_pct", "monthly_income_pkr", "eobi_contribution_years", "years_of_service"];
+
     /// A member field the dictionary gains must be added to the selected columns: without a
     /// column of its own kind it would be read from another column.
     #[test]
@@ -609,10 +618,18 @@ mod tests {
             seen.push(f.name);
         }
         assert_eq!(seen.len(), CODES.len() + BOOLS.len() + INTS.len() + 1);
-        // The layout puts each in its own slot.
-        let l = layout();
-        let mut slots: Vec<usize> = l.codes.iter().map(|c| c.0).chain(l.bools.clone()).chain(l.ints.clone()).collect();
-        slots.push(l.born);
+        // Each decodes into a slot of its own.
+        let mut slots: Vec<usize> = FIELDS
+            .iter()
+            .filter(|f| f.scope == Scope::Member && !f.derived)
+            .map(|f| match member_column(f) {
+                MemberColumn::Born(s)
+                | MemberColumn::Code(s, ..)
+                | MemberColumn::Bool(s)
+                | MemberColumn::Int(s)
+                | MemberColumn::BigInt(s) => s,
+            })
+            .collect();
         slots.sort_unstable();
         slots.dedup();
         assert_eq!(slots.len(), seen.len());

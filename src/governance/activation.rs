@@ -56,7 +56,7 @@ fn rfc3339(ts: chrono::NaiveDateTime) -> String {
 }
 
 /// Computes and stores an impact report of `proposal` against the rules in force.
-/// `readers` read ahead (see [`impact::compute`]).
+/// `readers` read and decide chunks side by side (see [`impact::compute`]).
 pub fn compute_report<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     conn: &mut DbConnection,
     readers: Vec<R>,

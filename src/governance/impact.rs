@@ -7,7 +7,8 @@
 //! also counted by district, by sex of the head and by age band of the head; the missing
 //! fields behind each newly undetermined decision are counted; up to 20 household numbers are
 //! kept per cell; and with a report id every changed (household, scheme) is stored in
-//! `impact_changes`. Memory stays bounded by the chunk size whatever the registry's size.
+//! `impact_changes`. Memory stays bounded by the chunk size (times the readers) whatever the
+//! registry's size.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -304,8 +305,9 @@ impl Tally {
     }
 }
 
-/// Runs both rule sets over the registry (see the module documentation). `readers` are up to
-/// two extra connections that read ahead while `conn` decides and stores.
+/// Runs both rule sets over the registry (see the module documentation). `readers` are extra
+/// connections that each take the next chunk, read it and decide it, side by side, while
+/// `conn` counts the chunks in order and stores their changes; with none, `conn` does it all.
 pub fn compute<R: std::ops::DerefMut<Target = DbConnection> + Send>(
     conn: &mut DbConnection,
     readers: Vec<R>,

@@ -212,7 +212,21 @@ pub(crate) fn read_chunk(
     if let Some(after) = after {
         q = q.filter(households::id.gt(after.to_string()));
     }
-    let rows: Vec<HouseholdRow> = q.order(households::id.asc()).limit(chunk).load(conn)?;
+    let rows: Vec<HouseholdRow> = if district.is_none() {
+        // The chunk's ids first (the index alone), then the whole rows of that id range: on
+        // Citus every shard would otherwise send up to a chunk of whole rows for the
+        // coordinator to keep one chunk of them; here each sends narrow ids and then only its
+        // own rows of the range. On one database it is one cheap index read more per chunk.
+        let mut ids = households::table.select(households::id).into_boxed();
+        if let Some(after) = after {
+            ids = ids.filter(households::id.gt(after.to_string()));
+        }
+        let ids: Vec<String> = ids.order(households::id.asc()).limit(chunk).load(conn)?;
+        let Some(last) = ids.last() else { return Ok(None) };
+        q.filter(households::id.le(last.clone())).order(households::id.asc()).load(conn)?
+    } else {
+        q.order(households::id.asc()).limit(chunk).load(conn)?
+    };
     let Some(last) = rows.last().map(|r| r.id.clone()) else { return Ok(None) };
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let whole = district.is_none();

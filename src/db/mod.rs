@@ -179,14 +179,17 @@ pub fn tune_for_bulk(conn: &mut DbConnection) -> QueryResult<()> {
 /// Applies every pending migration of the connection's backend; returns the versions applied.
 ///
 /// On PostgreSQL an advisory lock serialises instances that start at the same moment, so
-/// exactly one applies each migration and the others find nothing pending.
+/// exactly one applies each migration and the others find nothing pending; migrations run
+/// without the session's statement time-out (a backfill over millions of rows takes longer).
 pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     let applied = match conn {
         DbConnection::Postgres(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            // A migration that fills a new table from a province's registry runs for minutes:
+            // no statement time-out while migrating, the session's own again after.
+            c.batch_execute(&format!("SET statement_timeout = 0; SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
             let result =
                 c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.iter().map(ToString::to_string).collect());
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY}); {POSTGRES_SESSION}"))?;
             result
         }
         DbConnection::Sqlite(c) => {

@@ -137,6 +137,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    member_name_keys (name_group, member_id) {
+        name_group -> Text,
+        dedup_key -> Text,
+        household_id -> Text,
+        member_id -> Text,
+        household_number -> Text,
+    }
+}
+
+diesel::table! {
     members (id) {
         id -> Text,
         household_id -> Text,
@@ -412,6 +422,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     impact_changes,
     impact_reports,
+    member_name_keys,
     members,
     referral_events,
     referrals,

@@ -108,7 +108,8 @@ pub fn add_member(
     check_id_numbers(conn, &[("member".into(), member)], None)?;
     let now = now_micros();
     let new = member.new_row(uuid::Uuid::now_v7().to_string(), t.household_id, now);
-    repo::insert_members(conn, std::slice::from_ref(&new)).map_err(service::members_write_error)?;
+    repo::insert_members(conn, std::slice::from_ref(&row), std::slice::from_ref(&new))
+        .map_err(service::members_write_error)?;
     let mut warnings = member_warnings(member, "member", today);
     for w in &mut warnings {
         w.member_id = Some(new.id.clone());
@@ -194,7 +195,7 @@ pub fn update_member(
             repo::set_date_of_death(conn, t.household_id, member_id, date, now)?;
         }
     } else {
-        repo::update_member(conn, t.household_id, member_id, stored.id_number.as_deref(), &new.changeset(now))
+        repo::update_member(conn, stored, &row.household_number, &new.changeset(now))
             .map_err(service::members_write_error)?;
     }
     let fields: Vec<String> = changes.keys().cloned().collect();
@@ -236,7 +237,7 @@ pub fn remove_member(
         return Err(ApiError::invalid_field("date_of_death", "before_birth", "must not be before the date of birth"));
     }
     let now = now_micros();
-    repo::remove_member(conn, t.household_id, member_id, stored.id_number.as_deref(), reason.as_str(), now)?;
+    repo::remove_member(conn, stored, reason.as_str(), now)?;
     let mut changes = Map::new();
     changes.insert("status".into(), json!({"from": "current", "to": "removed"}));
     if let Some(date) = date_of_death {

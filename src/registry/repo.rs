@@ -12,7 +12,9 @@ use super::model::{
     STATUS_CURRENT,
 };
 use crate::db::DbConnection;
-use crate::db::schema::{household_changes, household_counters, households, id_number_claims, members};
+use crate::db::schema::{
+    household_changes, household_counters, households, id_number_claims, member_name_keys, members,
+};
 use crate::per_backend;
 
 /// Which households a caller may see.
@@ -143,8 +145,20 @@ fn holder_of(conn: &mut DbConnection, id_number: &str) -> QueryResult<Option<Str
         .optional()
 }
 
+/// The group of a member's `dedup_key` (name, date of birth, father/husband name) in
+/// `member_name_keys`, the table's distribution column on Citus: the father/husband part
+/// (the text after the key's last `|`), or the whole key when that part is empty. Equal
+/// keys have equal groups. Migration 000016 computes the same in SQL for its backfill.
+pub fn name_group(dedup_key: &str) -> &str {
+    match dedup_key.rsplit_once('|') {
+        Some((_, father)) if !father.is_empty() => father,
+        _ => dedup_key,
+    }
+}
+
 /// (dedup key, household number) of current members of other households sharing one of
-/// `keys` (likely duplicates).
+/// `keys` (likely duplicates). Read from `member_name_keys` by the keys' groups: on Citus
+/// the shards of those groups only (usually one), not every shard of `members`.
 pub fn possible_duplicates(
     conn: &mut DbConnection,
     keys: &[String],
@@ -153,12 +167,14 @@ pub fn possible_duplicates(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    members::table
-        .inner_join(households::table)
-        .filter(members::dedup_key.eq_any(keys))
-        .filter(members::status.eq(STATUS_CURRENT))
-        .filter(members::household_id.ne(except_household))
-        .select((members::dedup_key, households::household_number))
+    let mut groups: Vec<&str> = keys.iter().map(|k| name_group(k)).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    member_name_keys::table
+        .filter(member_name_keys::name_group.eq_any(groups))
+        .filter(member_name_keys::dedup_key.eq_any(keys))
+        .filter(member_name_keys::household_id.ne(except_household))
+        .select((member_name_keys::dedup_key, member_name_keys::household_number))
         .limit(50)
         .load(conn)
 }
@@ -209,15 +225,16 @@ pub fn insert_household(conn: &mut DbConnection, row: &HouseholdRow) -> QueryRes
     insert_households(conn, std::slice::from_ref(row))
 }
 
-/// Inserts member rows (multi-row statements), claiming their ID numbers first: a number
-/// another current member holds (or two of `rows` share) fails here with a unique
-/// violation, after which the caller must roll back.
+/// Inserts member rows (multi-row statements) of `households`, claiming their ID numbers
+/// first: a number another current member holds (or two of `rows` share) fails here with a
+/// unique violation, after which the caller must roll back. The current members' name keys
+/// (`member_name_keys`, with their household's number) are written with them.
 ///
 /// Registration does not look the numbers up first (see `service::register`), so this is
 /// how an already registered number is refused. The claims go in with `ON CONFLICT DO
 /// NOTHING` and are counted instead of letting the INSERT fail: PostgreSQL would log the
 /// failed statement with the conflicting key, an ID number, in its server log.
-pub fn insert_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResult<()> {
+pub fn insert_members(conn: &mut DbConnection, households: &[HouseholdRow], rows: &[MemberRow]) -> QueryResult<()> {
     let claims: Vec<_> = rows
         .iter()
         .filter(|m| m.status == STATUS_CURRENT)
@@ -235,6 +252,23 @@ pub fn insert_members(conn: &mut DbConnection, rows: &[MemberRow]) -> QueryResul
                 Box::new("an ID number is already claimed by a current member".to_string()),
             ));
         }
+    }
+    let numbers: HashMap<&str, &str> =
+        households.iter().map(|h| (h.id.as_str(), h.household_number.as_str())).collect();
+    let keys = rows
+        .iter()
+        .filter(|m| m.status == STATUS_CURRENT)
+        .map(|m| {
+            let number = numbers.get(m.household_id.as_str()).ok_or_else(|| {
+                diesel::result::Error::QueryBuilderError(
+                    format!("member {} of household {}, which is not being written", m.id, m.household_id).into(),
+                )
+            })?;
+            Ok(name_key(&m.dedup_key, &m.household_id, &m.id, number))
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
+    for chunk in keys.chunks(INSERT_CHUNK) {
+        per_backend!(conn, |c| diesel::insert_into(member_name_keys::table).values(chunk).execute(c))?;
     }
     for chunk in rows.chunks(INSERT_CHUNK) {
         per_backend!(conn, |c| diesel::insert_into(members::table).values(chunk).execute(c))?;
@@ -279,6 +313,42 @@ fn claim<'a>(id_number: &'a str, household_id: &'a str, member_id: &'a str) -> C
     )
 }
 
+/// The values of one `member_name_keys` row.
+type NameKey<'a> = (
+    diesel::dsl::Eq<member_name_keys::name_group, &'a str>,
+    diesel::dsl::Eq<member_name_keys::dedup_key, &'a str>,
+    diesel::dsl::Eq<member_name_keys::household_id, &'a str>,
+    diesel::dsl::Eq<member_name_keys::member_id, &'a str>,
+    diesel::dsl::Eq<member_name_keys::household_number, &'a str>,
+);
+
+/// The name-key row of a current member (see [`possible_duplicates`]).
+fn name_key<'a>(
+    dedup_key: &'a str,
+    household_id: &'a str,
+    member_id: &'a str,
+    household_number: &'a str,
+) -> NameKey<'a> {
+    (
+        member_name_keys::name_group.eq(name_group(dedup_key)),
+        member_name_keys::dedup_key.eq(dedup_key),
+        member_name_keys::household_id.eq(household_id),
+        member_name_keys::member_id.eq(member_id),
+        member_name_keys::household_number.eq(household_number),
+    )
+}
+
+/// Removes a member's name-key row (removed, or the key changed); by its group, so on
+/// Citus the delete goes to one shard.
+fn drop_name_key(conn: &mut DbConnection, dedup_key: &str, member_id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        member_name_keys::table
+            .filter(member_name_keys::name_group.eq(name_group(dedup_key)))
+            .filter(member_name_keys::member_id.eq(member_id)),
+    )
+    .execute(conn)
+}
+
 /// Releases a member's claim on an ID number (removed, or the number changed).
 /// Looked up by the number, so on Citus the delete goes to the one shard holding it.
 fn release_claim(conn: &mut DbConnection, id_number: Option<&str>, member_id: &str) -> QueryResult<usize> {
@@ -291,22 +361,29 @@ fn release_claim(conn: &mut DbConnection, id_number: Option<&str>, member_id: &s
     .execute(conn)
 }
 
-/// Writes a current member's fields; the ID number's claim moves only when the number
-/// changes from `previous_id_number`.
+/// Writes a current member's fields (`stored` is its row before the change, in the
+/// household numbered `household_number`); the ID number's claim moves only when the
+/// number changes, the name-key row only when the key (name, date of birth,
+/// father/husband name) changes.
 pub fn update_member(
     conn: &mut DbConnection,
-    household_id: &str,
-    member_id: &str,
-    previous_id_number: Option<&str>,
+    stored: &MemberRow,
+    household_number: &str,
     changes: &MemberChangeset,
 ) -> QueryResult<usize> {
-    if previous_id_number != changes.id_number.as_deref() {
-        release_claim(conn, previous_id_number, member_id)?;
+    let (household_id, member_id) = (stored.household_id.as_str(), stored.id.as_str());
+    if stored.id_number != changes.id_number {
+        release_claim(conn, stored.id_number.as_deref(), member_id)?;
         if let Some(number) = &changes.id_number {
             per_backend!(conn, |c| diesel::insert_into(id_number_claims::table)
                 .values(claim(number, household_id, member_id))
                 .execute(c))?;
         }
+    }
+    if stored.dedup_key != changes.dedup_key {
+        drop_name_key(conn, &stored.dedup_key, member_id)?;
+        let key = name_key(&changes.dedup_key, household_id, member_id, household_number);
+        per_backend!(conn, |c| diesel::insert_into(member_name_keys::table).values(key).execute(c))?;
     }
     diesel::update(members::table.filter(members::household_id.eq(household_id)).filter(members::id.eq(member_id)))
         .set(changes)
@@ -325,16 +402,17 @@ pub fn update_removed_member(
         .execute(conn)
 }
 
-/// Marks a member removed, keeping the row for history; the ID number is free again.
+/// Marks a current member (`stored`) removed, keeping the row for history; the ID number
+/// is free again and the same-name search no longer finds the member.
 pub fn remove_member(
     conn: &mut DbConnection,
-    household_id: &str,
-    member_id: &str,
-    id_number: Option<&str>,
+    stored: &MemberRow,
     reason: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    release_claim(conn, id_number, member_id)?;
+    let (household_id, member_id) = (stored.household_id.as_str(), stored.id.as_str());
+    release_claim(conn, stored.id_number.as_deref(), member_id)?;
+    drop_name_key(conn, &stored.dedup_key, member_id)?;
     diesel::update(members::table.filter(members::household_id.eq(household_id)).filter(members::id.eq(member_id)))
         .set((
             members::status.eq(super::model::STATUS_REMOVED),
@@ -466,4 +544,18 @@ pub fn search(
         query = query.filter(households::id.gt(after.to_string()));
     }
     query.order(households::id.asc()).limit(limit).select(HouseholdRow::as_select()).load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_group;
+
+    #[test]
+    fn a_name_key_is_grouped_by_its_father_or_husband_part_or_else_by_itself() {
+        assert_eq!(name_group("bibi fatima|1980-07-15|gul khan"), "gul khan");
+        assert_eq!(name_group("zarmina|2015-02-10|"), "zarmina|2015-02-10|");
+        // A `|` inside a name: the text after the last one still decides, as in the SQL.
+        assert_eq!(name_group("a|b|2000-01-01|c d"), "c d");
+        assert_eq!(name_group("no separator"), "no separator");
+    }
 }

@@ -258,9 +258,8 @@ pub fn register(
     // on Citus asks one shard per number.
     let id = uuid::Uuid::now_v7().to_string();
     // Before the district's counter is taken: that row stays locked until commit, and every
-    // registration in the district waits for it. The search by name is the slowest read of
-    // a registration (on Citus it asks every worker), and the new household has no members
-    // yet, so it finds the same households here as after the insert.
+    // registration in the district waits for it. The new household has no members yet, so
+    // the search by name finds the same households here as after the insert.
     let mut warnings = warnings_for(conn, &paths, &id, today)?;
 
     let now = now_micros();
@@ -269,7 +268,7 @@ pub fn register(
     repo::insert_household(conn, &row)?;
     let members: Vec<MemberRow> =
         input.members.iter().map(|m| m.new_row(uuid::Uuid::now_v7().to_string(), &id, now)).collect();
-    repo::insert_members(conn, &members).map_err(members_write_error)?;
+    repo::insert_members(conn, std::slice::from_ref(&row), &members).map_err(members_write_error)?;
     for w in &mut warnings {
         w.member_id = member_id_at(&w.field, &members);
     }
@@ -437,7 +436,7 @@ pub fn register_batch(
         );
     }
     repo::insert_households(conn, &households)?;
-    repo::insert_members(conn, &members).map_err(members_write_error)?;
+    repo::insert_members(conn, &households, &members).map_err(members_write_error)?;
     repo::insert_changes(conn, &changes)?;
     audit::record_many(conn, key, ctx, &events)?;
     Ok(outcomes)

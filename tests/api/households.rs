@@ -495,3 +495,162 @@ async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Ite
     outputs.extend(results.into_iter().flatten());
     outputs
 }
+
+/// Registers a household of a head (ID number `head_id`) and `candidate` (no ID number) and
+/// returns the household numbers the same-name warnings name for the candidate.
+async fn same_name_matches(app: &TestApp, token: &str, head_id: &str, candidate: Value) -> Vec<Value> {
+    let body = json!({"district": "swat", "members": [
+        member("Wali Shah", "head", "male", "1960-01-01", Some(head_id)),
+        candidate
+    ]});
+    let reply = app.call("POST", "/api/v1/households", Some(token), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let warnings = reply.body["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().filter(|w| w["code"] == "possible_duplicate").all(|w| w["field"] == "members[1].full_name"),
+        "{warnings:?}"
+    );
+    warnings.iter().filter(|w| w["code"] == "possible_duplicate").map(|w| w["household_number"].clone()).collect()
+}
+
+/// A `member_name_keys` row: (group, key, household id, member id, household number).
+type NameKeyRow = (String, String, String, String, String);
+
+/// The name-key rows as stored, and as they follow from the current members (each with its
+/// household's number): the two must be equal after every change.
+fn name_keys(app: &TestApp) -> (Vec<NameKeyRow>, Vec<NameKeyRow>) {
+    use diesel::prelude::*;
+    use sahulat::db::schema::{households, member_name_keys as k, members};
+    let mut conn = app.db.connect();
+    let stored: Vec<NameKeyRow> = k::table
+        .select((k::name_group, k::dedup_key, k::household_id, k::member_id, k::household_number))
+        .order(k::member_id)
+        .load(&mut conn)
+        .expect("name keys");
+    let current: Vec<(String, String, String)> = members::table
+        .filter(members::status.eq("current"))
+        .select((members::dedup_key, members::household_id, members::id))
+        .order(members::id)
+        .load(&mut conn)
+        .expect("members");
+    let numbers: std::collections::HashMap<String, String> = households::table
+        .select((households::id, households::household_number))
+        .load(&mut conn)
+        .expect("households")
+        .into_iter()
+        .collect();
+    let expected = current
+        .into_iter()
+        .map(|(key, household, id)| {
+            let group = sahulat::registry::repo::name_group(&key).to_string();
+            (group, key, household.clone(), id, numbers[&household].clone())
+        })
+        .collect();
+    (stored, expected)
+}
+
+/// The same-name warning reads `member_name_keys` (on Citus distributed by the key's group,
+/// so the search asks one shard): every writer of members keeps it in step, and migration
+/// 000016's backfill computes the same rows (and groups) as the service writes.
+#[actix_web::test]
+async fn the_same_name_warning_follows_members_through_edits_removals_additions_and_imports() {
+    let app = spawn_app().await;
+    let token = clerk(&app, "amina", "swat").await;
+    let mut spouse = member("Bibi Fatima", "spouse", "female", "1980-07-15", None);
+    spouse["father_or_husband_name"] = json!("Gul Khan");
+    let body = json!({"district": "swat", "members": [
+        member("Gul Khan", "head", "male", "1975-03-01", Some("15602-1234567-1")),
+        spouse.clone(),
+        member("Zarmina", "daughter", "female", "2015-02-10", None),
+        member("Zoë Ahmad", "other_relative", "female", "1990-05-05", Some("15602-1234567-2")),
+        json!({"full_name": "Ali", "relation_to_head": "grandchild", "sex": "male", "date_of_birth": "2022-04-04",
+            "id_type": "none", "father_or_husband_name": "گل  خان"}),
+    ]});
+    let first = app.call("POST", "/api/v1/households", Some(&token), Some(&body)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    let number = first.body["household_number"].clone();
+    let base = format!("/api/v1/households/{}", first.body["id"].as_str().expect("id"));
+    let id_of = |i: usize| first.body["members"][i]["id"].as_str().expect("member id").to_string();
+
+    // By name, date of birth and father/husband name (written differently), with or without
+    // a father/husband name, and against a member holding an ID number.
+    let mut respelled = spouse.clone();
+    respelled["full_name"] = json!("BIBI  fatima");
+    respelled["father_or_husband_name"] = json!("gul KHAN");
+    assert_eq!(same_name_matches(&app, &token, "15602-2000001-1", respelled).await, vec![number.clone()]);
+    let daughter = member("Zarmina", "daughter", "female", "2015-02-10", None);
+    assert_eq!(same_name_matches(&app, &token, "15602-2000002-1", daughter.clone()).await, vec![number.clone()]);
+    let zoe = member("Zoe Ahmad", "other_relative", "female", "1990-05-05", None);
+    assert_eq!(same_name_matches(&app, &token, "15602-2000003-1", zoe).await, vec![number.clone()]);
+    let other_father = json!({"full_name": "Bibi Fatima", "relation_to_head": "spouse", "sex": "female",
+        "date_of_birth": "1980-07-15", "id_type": "none", "father_or_husband_name": "Sher Khan"});
+    assert!(same_name_matches(&app, &token, "15602-2000004-1", other_father).await.is_empty());
+
+    // A renamed member is found by the new name only.
+    let rename = json!({"full_name": "Zarmina Gul"});
+    let path = format!("{base}/members/{}", id_of(2));
+    let renamed = app.call_with("PATCH", &path, Some(&token), Some(&rename), &[("if-match", "\"v1\"")]).await;
+    assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
+    // (Each check registers its candidate too: the earlier "Zarmina" is still found.)
+    let old_name = same_name_matches(&app, &token, "15602-2000005-1", daughter).await;
+    assert_eq!(old_name.len(), 1);
+    assert!(!old_name.contains(&number));
+    let new_name = member("Zarmina Gul", "daughter", "female", "2015-02-10", None);
+    assert_eq!(same_name_matches(&app, &token, "15602-2000006-1", new_name).await, vec![number.clone()]);
+    // An edit that leaves the key alone keeps the member findable.
+    let school = json!({"school_enrolled": true});
+    let edited = app.call_with("PATCH", &path, Some(&token), Some(&school), &[("if-match", "\"v2\"")]).await;
+    assert_eq!(edited.status, StatusCode::OK, "{:?}", edited.body);
+
+    // A removed member is not found any more; an added one is.
+    let removal = format!("{base}/members/{}/removal", id_of(1));
+    let reason = json!({"reason": "moved_out"});
+    let removed = app.call_with("POST", &removal, Some(&token), Some(&reason), &[("if-match", "\"v3\"")]).await;
+    assert_eq!(removed.status, StatusCode::OK, "{:?}", removed.body);
+    let after_removal = same_name_matches(&app, &token, "15602-2000007-1", spouse).await;
+    assert_eq!(after_removal.len(), 1, "the respelled candidate registered above");
+    assert!(!after_removal.contains(&number));
+    let mut son = member("Sana Ullah", "son", "male", "2018-01-01", None);
+    son["father_or_husband_name"] = json!("Gul Khan");
+    let added =
+        app.call_with("POST", &format!("{base}/members"), Some(&token), Some(&son), &[("if-match", "\"v4\"")]).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+    assert_eq!(same_name_matches(&app, &token, "15602-2000008-1", son.clone()).await, vec![number.clone()]);
+
+    // Imported households are found too (the batch path writes its members' keys).
+    let imported = json!({"district": "swat", "members": [
+        member("Akbar Ali", "head", "male", "1950-06-06", None)
+    ]});
+    let mut resp = app
+        .client
+        .post(app.url("/api/v1/imports/households"))
+        .bearer_auth(&token)
+        .insert_header(("content-type", "application/x-ndjson"))
+        .send_body(format!("{imported}\n"))
+        .await
+        .expect("import");
+    let report: Value = resp.json().limit(1 << 20).await.expect("report");
+    assert_eq!(report["summary"]["accepted"], 1, "{report:?}");
+    let akbar = member("Akbar Ali", "parent", "male", "1950-06-06", None);
+    let matches = same_name_matches(&app, &token, "15602-2000009-1", akbar).await;
+    assert_eq!(matches.len(), 1);
+    assert_ne!(matches[0], number);
+
+    let (stored, expected) = name_keys(&app);
+    assert_eq!(stored.len(), expected.len());
+    assert_eq!(stored, expected);
+    assert!(stored.iter().any(|(group, key, ..)| group == key), "a member without a father/husband name");
+    assert!(stored.iter().any(|(group, ..)| group == "gul khan"), "grouped by the father/husband name");
+    assert!(stored.iter().any(|(group, ..)| group == "گل خان"), "in Urdu script too");
+
+    // The migration's backfill, run again on these members, writes the same rows.
+    let backend = if app.db.is_postgres() { "postgres" } else { "sqlite" };
+    let up = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend)
+        .join("2026-12-07-000016_member_name_keys/up.sql");
+    let sql = std::fs::read_to_string(up).expect("up.sql");
+    execute_sql(&app.db, &format!("DROP TABLE member_name_keys;\n{sql}"));
+    let (backfilled, _) = name_keys(&app);
+    assert_eq!(backfilled, stored);
+}

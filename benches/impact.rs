@@ -117,7 +117,8 @@ fn main() {
     let p = proposal::create(&mut conn, &checked, &current.version, &actor, None).unwrap_or_else(|e| panic!("{e}"));
     let households = sahulat::screening::rescreen::count(&mut conn, None).unwrap_or_default();
     println!("database {}; {households} households; proposal {} changes {scheme}", url.backend(), p.id);
-    let reader_count: usize = args.get("readers").map_or(activation::READERS, |r| r.parse().unwrap_or(2));
+    let reader_count: usize =
+        args.get("readers").map_or(activation::READERS, |r| r.parse().unwrap_or_else(|e| panic!("--readers: {e}")));
     let readers = || -> Vec<Box<db::DbConnection>> {
         (0..reader_count).map(|_| Box::new(db::connect(&url).unwrap_or_else(|e| panic!("connect: {e}")))).collect()
     };

@@ -222,7 +222,9 @@ fn member_column(f: &dict::Field) -> MemberColumn {
 thread_local! {
     /// The member columns of the query being decoded on this thread, after the first four:
     /// set by [`Scan::members`] for its own query (diesel's row decoding takes no context),
-    /// so only the columns a report needs cross the wire.
+    /// so only the columns a report needs cross the wire. Rows must be decoded on the thread
+    /// that ran the query (as `load_iter` does): code that moves decoding elsewhere must carry
+    /// the columns with it.
     static SELECTED: std::cell::RefCell<Vec<MemberColumn>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 

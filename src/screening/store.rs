@@ -314,21 +314,55 @@ pub(crate) fn changes_between(
     changes
 }
 
+/// The update of a decisions upsert: every column from the row offered (`excluded`), so each
+/// value is sent once. (A macro: the tuple's type is not nameable.)
+macro_rules! from_excluded {
+    () => {{
+        use diesel::upsert::excluded;
+        use household_decisions as d;
+        (
+            d::household_version.eq(excluded(d::household_version)),
+            d::rules_version.eq(excluded(d::rules_version)),
+            d::as_of.eq(excluded(d::as_of)),
+            d::eligible.eq(excluded(d::eligible)),
+            d::undetermined.eq(excluded(d::undetermined)),
+            d::decided_at.eq(excluded(d::decided_at)),
+            d::missing.eq(excluded(d::missing)),
+            d::profile.eq(excluded(d::profile)),
+        )
+    }};
+}
+
+/// How a decisions row is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// The household was registered in this transaction: no other transaction can see it, so
+    /// it has no decisions row yet and a plain INSERT does (half the statement an upsert is,
+    /// which on Citus the coordinator writes out in full for the worker to parse).
+    New,
+    /// The row may exist: an upsert.
+    Upsert,
+}
+
 /// Writes a decisions row and its changes.
 pub(crate) fn write_decisions(
     conn: &mut DbConnection,
     new: &DecisionRow,
     changes: &[DecisionChange],
+    write: Write,
 ) -> QueryResult<()> {
     if !changes.is_empty() {
         per_backend!(conn, |c| diesel::insert_into(decision_changes::table).values(changes).execute(c))?;
     }
-    per_backend!(conn, |c| diesel::insert_into(household_decisions::table)
-        .values(new)
-        .on_conflict(household_decisions::household_id)
-        .do_update()
-        .set(new)
-        .execute(c))?;
+    match write {
+        Write::New => per_backend!(conn, |c| diesel::insert_into(household_decisions::table).values(new).execute(c))?,
+        Write::Upsert => per_backend!(conn, |c| diesel::insert_into(household_decisions::table)
+            .values(new)
+            .on_conflict(household_decisions::household_id)
+            .do_update()
+            .set(from_excluded!())
+            .execute(c))?,
+    };
     Ok(())
 }
 
@@ -340,7 +374,6 @@ pub(crate) fn write_decisions_batch(
     rows: &[DecisionRow],
     changes: &[DecisionChange],
 ) -> QueryResult<()> {
-    use diesel::upsert::excluded;
     const CHUNK: usize = 1_000;
     for chunk in changes.chunks(CHUNK) {
         per_backend!(conn, |c| diesel::insert_into(decision_changes::table).values(chunk).execute(c))?;
@@ -352,22 +385,13 @@ pub(crate) fn write_decisions_batch(
                     .values(chunk)
                     .on_conflict(household_decisions::household_id)
                     .do_update()
-                    .set((
-                        household_decisions::household_version.eq(excluded(household_decisions::household_version)),
-                        household_decisions::rules_version.eq(excluded(household_decisions::rules_version)),
-                        household_decisions::as_of.eq(excluded(household_decisions::as_of)),
-                        household_decisions::eligible.eq(excluded(household_decisions::eligible)),
-                        household_decisions::undetermined.eq(excluded(household_decisions::undetermined)),
-                        household_decisions::decided_at.eq(excluded(household_decisions::decided_at)),
-                        household_decisions::missing.eq(excluded(household_decisions::missing)),
-                        household_decisions::profile.eq(excluded(household_decisions::profile)),
-                    ))
+                    .set(from_excluded!())
                     .execute(c)?;
             }
         }
         DbConnection::Sqlite(_) => {
             for row in rows {
-                write_decisions(conn, row, &[])?;
+                write_decisions(conn, row, &[], Write::Upsert)?;
             }
         }
     }
@@ -409,7 +433,7 @@ pub fn refresh(
     let (facts, _) = stored_facts(conn, rules, row, members)?;
     let old: Option<DecisionRow> =
         household_decisions::table.find(&row.id).select(DecisionRow::as_select()).first(conn).optional()?;
-    decide_and_write(conn, rules, (row, members, facts), as_of, old.as_ref(), cause)
+    decide_and_write(conn, rules, (row, members, facts), as_of, old.as_ref(), cause, Write::Upsert)
 }
 
 /// Decides a household from its facts and writes its decisions, with the changes from
@@ -421,6 +445,7 @@ fn decide_and_write(
     as_of: NaiveDate,
     old: Option<&DecisionRow>,
     cause: &str,
+    write: Write,
 ) -> QueryResult<()> {
     let bound = rules.bind(as_of);
     let mut statuses = Vec::new();
@@ -430,7 +455,7 @@ fn decide_and_write(
         members.iter().filter(|m| m.status == STATUS_CURRENT).map(MemberFields::from_row).collect();
     let new = decision_row(rules, &bound, &statuses, (&row.id, row.version), (as_of, now_micros()), missing, &current);
     let changes = changes_between(rules, old, &new, cause);
-    write_decisions(conn, &new, &changes)
+    write_decisions(conn, &new, &changes, write)
 }
 
 /// After a registration (in this transaction): the new household's decisions, decided for
@@ -445,7 +470,7 @@ pub fn after_register(
     today: NaiveDate,
 ) -> QueryResult<()> {
     let (facts, _) = facts_of(row, members);
-    decide_and_write(conn, rules, (row, members, facts), today, None, "household_change")
+    decide_and_write(conn, rules, (row, members, facts), today, None, "household_change", Write::New)
 }
 
 /// After a write to a household (already authorised and done in this transaction): its

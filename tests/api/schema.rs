@@ -123,3 +123,78 @@ fn migrations_run_down_and_up_again() {
     assert_eq!(sahulat::db::run_migrations(&mut conn).expect("up again"), applied);
     assert_eq!(declared(), actual(&db));
 }
+
+#[derive(QueryableByName, Debug, PartialEq, Eq)]
+struct Placement {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    /// `h` hash-distributed, `n` reference or coordinator-local (as Citus records it).
+    #[diesel(sql_type = Text)]
+    method: String,
+    #[diesel(sql_type = Text)]
+    column: String,
+    #[diesel(sql_type = Integer)]
+    shards: i32,
+    #[diesel(sql_type = Integer)]
+    colocation: i32,
+}
+
+#[derive(QueryableByName)]
+struct Workers {
+    #[diesel(sql_type = Integer)]
+    n: i32,
+}
+
+/// On a Citus coordinator (`.ci/citus.sh`), the migrations spread the tables as
+/// `deploy/CITUS.md` says: a household's tables by household and co-located with it, the ID
+/// numbers' claims and the same-name keys by their own key with one shard per worker, and the
+/// districts a reference table. On any other database there is no Citus and nothing to check
+/// beyond that.
+#[test]
+fn citus_places_each_table_as_documented() {
+    let db = TestDb::new();
+    let mut conn = db.connect();
+    sahulat::db::run_migrations(&mut conn).expect("migrate");
+    let sahulat::db::DbConnection::Postgres(pg) = &mut conn else { return };
+    if !sahulat::db::citus::is_coordinator(pg).expect("extension") {
+        return;
+    }
+    let workers: Workers = diesel::sql_query(
+        "SELECT count(*)::int AS n FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0 AND isactive",
+    )
+    .get_result(pg)
+    .expect("workers");
+    let placements: Vec<Placement> = diesel::sql_query(
+        "SELECT p.logicalrelid::text AS table_name, p.partmethod::text AS method, \
+         COALESCE(column_to_column_name(p.logicalrelid, p.partkey), '') AS column, \
+         (SELECT count(*)::int FROM pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid) AS shards, \
+         p.colocationid AS colocation FROM pg_dist_partition p ORDER BY 1",
+    )
+    .load(pg)
+    .expect("placements");
+    let find =
+        |name: &str| placements.iter().find(|p| p.table_name == name).unwrap_or_else(|| panic!("{name} is not placed"));
+    let households = find("households");
+    assert_eq!((households.method.as_str(), households.column.as_str()), ("h", "id"));
+    for table in [
+        "members",
+        "household_changes",
+        "household_decisions",
+        "screenings",
+        "decision_changes",
+        "referrals",
+        "referral_events",
+    ] {
+        let t = find(table);
+        assert_eq!((t.method.as_str(), t.column.as_str()), ("h", "household_id"), "{table}");
+        assert_eq!(t.colocation, households.colocation, "{table} is co-located with households");
+        assert_eq!(t.shards, households.shards, "{table}");
+    }
+    for (table, column) in [("id_number_claims", "id_number"), ("member_name_keys", "name_group")] {
+        let t = find(table);
+        assert_eq!((t.method.as_str(), t.column.as_str()), ("h", column), "{table}");
+        assert_eq!(t.shards, workers.n, "{table} has one shard per worker");
+        assert_ne!(t.colocation, households.colocation, "{table} is not placed by household");
+    }
+    assert_eq!(find("districts").method, "n");
+}

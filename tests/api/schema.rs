@@ -198,3 +198,39 @@ fn citus_places_each_table_as_documented() {
     }
     assert_eq!(find("districts").method, "n");
 }
+
+/// A cluster whose `citus.shard_count` is already one per worker migrates too: migration
+/// 000017 then leaves the claims and keys as they are (Citus refuses an
+/// `alter_distributed_table` that changes nothing, which failed the migration).
+#[test]
+fn citus_migrates_when_the_shard_count_is_already_one_per_worker() {
+    let Some(maintenance) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) else {
+        return;
+    };
+    let mut admin = diesel::PgConnection::establish(&maintenance).expect("maintenance");
+    if !sahulat::db::citus::is_coordinator(&mut admin).expect("extension") {
+        return;
+    }
+    let workers: Workers = diesel::sql_query(
+        "SELECT count(*)::int AS n FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0 AND isactive",
+    )
+    .get_result(&mut admin)
+    .expect("workers");
+    let name = format!("sahulat_test_{}", uuid::Uuid::new_v4().simple());
+    let url = sahulat::db::citus::create_database(&maintenance, &name, workers.n as u32).expect("create");
+    let migrated = sahulat::db::DatabaseUrl::parse(&url)
+        .map_err(|e| anyhow::anyhow!(e))
+        .and_then(|u| sahulat::db::connect(&u))
+        .and_then(|mut conn| sahulat::db::run_migrations(&mut conn));
+    let shards: Result<Workers, _> =
+        diesel::PgConnection::establish(&url).map_err(anyhow::Error::from).and_then(|mut c| {
+            diesel::sql_query(
+                "SELECT count(*)::int AS n FROM pg_dist_shard WHERE logicalrelid = 'id_number_claims'::regclass",
+            )
+            .get_result(&mut c)
+            .map_err(Into::into)
+        });
+    sahulat::db::citus::drop_database(&maintenance, &name).expect("drop");
+    migrated.expect("migrations on a database with one shard per worker");
+    assert_eq!(shards.expect("claims' shards").n, workers.n);
+}

@@ -15,8 +15,14 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
         SELECT greatest(count(*), 1) INTO workers
         FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0 AND isactive;
-        PERFORM alter_distributed_table('id_number_claims', shard_count => workers, cascade_to_colocated => false);
-        PERFORM alter_distributed_table('member_name_keys', shard_count => workers, cascade_to_colocated => false);
+        -- alter_distributed_table refuses a call that changes nothing (a database whose
+        -- citus.shard_count is already one per worker).
+        IF (SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'id_number_claims'::regclass) <> workers THEN
+            PERFORM alter_distributed_table('id_number_claims', shard_count => workers, cascade_to_colocated => false);
+        END IF;
+        IF (SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'member_name_keys'::regclass) <> workers THEN
+            PERFORM alter_distributed_table('member_name_keys', shard_count => workers, cascade_to_colocated => false);
+        END IF;
     END IF;
 END
 $citus$;

@@ -137,6 +137,9 @@ struct Placement {
     shards: i32,
     #[diesel(sql_type = Integer)]
     colocation: i32,
+    /// `t` for a reference table (a copy on every node), `s` otherwise.
+    #[diesel(sql_type = Text)]
+    replication: String,
 }
 
 #[derive(QueryableByName)]
@@ -168,7 +171,7 @@ fn citus_places_each_table_as_documented() {
         "SELECT p.logicalrelid::text AS table_name, p.partmethod::text AS method, \
          COALESCE(column_to_column_name(p.logicalrelid, p.partkey), '') AS column, \
          (SELECT count(*)::int FROM pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid) AS shards, \
-         p.colocationid AS colocation FROM pg_dist_partition p ORDER BY 1",
+         p.colocationid AS colocation, p.repmodel::text AS replication FROM pg_dist_partition p ORDER BY 1",
     )
     .load(pg)
     .expect("placements");
@@ -196,7 +199,12 @@ fn citus_places_each_table_as_documented() {
         assert_eq!(t.shards, workers.n, "{table} has one shard per worker");
         assert_ne!(t.colocation, households.colocation, "{table} is not placed by household");
     }
-    assert_eq!(find("districts").method, "n");
+    let districts = find("districts");
+    assert_eq!(
+        (districts.method.as_str(), districts.replication.as_str()),
+        ("n", "t"),
+        "districts is a reference table"
+    );
 }
 
 /// A cluster whose `citus.shard_count` is already one per worker migrates too: migration

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Citus: builds and installs the extension when absent (from ../shared/vendor/citus), starts a
 # coordinator and two workers on loopback (ports 9700-9702, data in a temp dir), runs the API
-# test suite against the coordinator, then the reliability gate on Citus clusters of its own.
+# test suite and the browser tests against the coordinator, a move rehearsal, then the
+# reliability gate on Citus clusters of its own.
 # Prints each part's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,12 @@ psql "$url" -tAc "SELECT 'citus ' || extversion FROM pg_extension WHERE extname 
 t=$SECONDS
 TEST_DATABASE_URL="$url" cargo test --test api
 echo "citus: API tests took $((SECONDS - t)) s"
+
+# The console in Chromium (tests/ui) against the coordinator: every role's pages, English
+# and Urdu, on the distributed schema. SAHULAT_UI_TESTS=required comes from .ci/run.
+t=$SECONDS
+TEST_DATABASE_URL="$url" cargo test --test ui
+echo "citus: browser tests took $((SECONDS - t)) s"
 
 # A province's move from one PostgreSQL to the cluster (deploy/citus/move.sh), on a small
 # registry: 2,000 demo households in a database of the machine's PostgreSQL, moved into a new

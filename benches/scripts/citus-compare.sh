@@ -6,13 +6,16 @@
 #   3. `sahulat screen --all` on the same registry, twice, with wall time and peak memory:
 #      on a registry never screened the first run writes every decision and the second finds
 #      nothing changed; on one screened before, both find nothing changed.
+#   4. the floor: the database alone (pgbench, no service), transactions shaped like a
+#      registration's writes, on one node and across two, so the service's share of the
+#      registration figures can be told from the cluster's.
 #
 #   benches/scripts/citus-compare.sh PG_DB_URL CITUS_DB_URL [REGISTRATIONS]
 #   PARTS=registration benches/scripts/citus-compare.sh …   # only some parts
 #
-# PARTS is a comma-separated list of `registration`, `search` and `screen` (default: all
-# three). The registration part needs no filled registry: it registers into fresh
-# databases beside PG_DB_URL and CITUS_DB_URL.
+# PARTS is a comma-separated list of `registration`, `search`, `screen` and `floor`
+# (default: all four). The registration and floor parts need no filled registry: they work
+# in fresh databases beside PG_DB_URL and CITUS_DB_URL.
 # PG_DB_URL and CITUS_DB_URL name databases `sahulat demo-data` filled (the same
 # --households and --seed on both), the second on a Citus coordinator; their maintenance
 # databases (`postgres` on the same servers) are used for the registration runs. Uses the
@@ -21,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pg=${1:?PG_DB_URL}; citus=${2:?CITUS_DB_URL}; registrations=${3:-3000}
-parts=",${PARTS:-registration,search,screen},"
+parts=",${PARTS:-registration,search,screen,floor},"
 part() { [[ $parts == *",$1,"* ]]; }
 as_of=${AS_OF:-2026-12-01}
 bin=target/release/sahulat
@@ -79,5 +82,75 @@ for run in first again; do
     printf '%-5s %-5s ' "$name" "$run"
     DATABASE_URL=$url /usr/bin/time -f '%e s wall, peak RSS %M KB' $bin screen --all --as-of "$as_of" 2>&1 >/dev/null | tail -n1
   done
+done
+fi
+
+if part floor; then
+echo "== the floor: the database alone, pgbench -M extended, 8 clients, 10 s per figure"
+pgbench=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -n1)}
+floor=sahulat_floor_$$
+# A household (its row and three members' rows, distributed by the household), three ID
+# number claims (distributed by the number, one shard per worker) and a per-district
+# counter (a plain table of the coordinator), shaped as registration writes them.
+schema="CREATE TABLE h (id bigint PRIMARY KEY, v text);
+  CREATE TABLE m (hid bigint, id int, v text, PRIMARY KEY (hid, id));
+  CREATE TABLE c (id bigint PRIMARY KEY, hid bigint);
+  CREATE TABLE counters (id int PRIMARY KEY, n bigint);
+  INSERT INTO counters SELECT g, 0 FROM generate_series(1, 40) g;"
+cat >"$work/one-node.sql" <<'SQL'
+\set a random(1, 4000000000)
+\set d random(1, 40)
+BEGIN;
+UPDATE counters SET n = n + 1 WHERE id = :d;
+INSERT INTO h VALUES (:a, 'household') ON CONFLICT DO NOTHING;
+INSERT INTO m VALUES (:a, 1, 'member one'), (:a, 2, 'member two'), (:a, 3, 'member three') ON CONFLICT DO NOTHING;
+COMMIT;
+SQL
+{ sed '$d' "$work/one-node.sql"
+  echo 'INSERT INTO c VALUES (:a::bigint * 3 + 1, :a), (:a::bigint * 3 + 2, :a), (:a::bigint * 3 + 3, :a) ON CONFLICT DO NOTHING;'
+  echo 'COMMIT;'; } >"$work/two-nodes.sql"
+for name in pg citus; do
+  url=$pg; [ "$name" = citus ] && url=$citus
+  m=$(maintenance "$url")
+  if [ "$name" = citus ]; then
+    # As `sahulat::db::citus::create_database` does: the database and the extension on
+    # every node, then the coordinator's list of workers.
+    psql "$m" -qAt -c "SET citus.enable_create_database_propagation = on" -c "CREATE DATABASE $floor" >/dev/null
+    nodes=$(psql "$m" -qAtF' ' -c "SELECT nodename, nodeport, groupid FROM pg_dist_node WHERE noderole = 'primary' AND isactive ORDER BY groupid")
+    while read -r host port group; do
+      psql "postgres://postgres@$host:$port/$floor" -qAtc "CREATE EXTENSION IF NOT EXISTS citus" >/dev/null
+    done <<<"$nodes"
+    while read -r host port group; do
+      if [ "$group" = 0 ]; then q="SELECT citus_set_coordinator_host('$host', $port)"; else q="SELECT citus_add_node('$host', $port)"; fi
+      psql "${url%/*}/$floor" -qAtc "$q" >/dev/null
+    done <<<"$nodes"
+    psql "${url%/*}/$floor" -qAt -c "$schema" -c "SET citus.shard_count = ${BENCH_SHARD_COUNT:-8}" \
+      -c "SELECT create_distributed_table('h', 'id')" \
+      -c "SELECT create_distributed_table('m', 'hid', colocate_with => 'h')" \
+      -c "SET citus.shard_count = $(echo "$nodes" | awk '$3 != 0' | wc -l)" \
+      -c "SELECT create_distributed_table('c', 'id', colocate_with => 'none')" >/dev/null
+  else
+    psql "$m" -qAtc "CREATE DATABASE $floor" >/dev/null
+    psql "${url%/*}/$floor" -qAt -c "$schema" >/dev/null
+  fi
+done
+declare -A tps
+for shape in one-node two-nodes; do
+  for name in pg citus; do
+    url=$pg; [ "$name" = citus ] && url=$citus
+    tps[$name]=$("$pgbench" "${url%/*}/$floor" -n -M extended -c 8 -j 2 -T 10 -f "$work/$shape.sql" 2>&1 |
+      awk '/^tps/ {printf "%.0f", $3}')
+  done
+  printf '%-9s single PostgreSQL %6s/s  Citus %6s/s  ratio %s\n' "$shape" "${tps[pg]}" "${tps[citus]}" \
+    "$(awk -v a="${tps[pg]}" -v b="${tps[citus]}" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')"
+done
+for name in pg citus; do
+  url=$pg; [ "$name" = citus ] && url=$citus
+  m=$(maintenance "$url")
+  if [ "$name" = citus ]; then
+    psql "$m" -qAt -c "SET citus.enable_create_database_propagation = on" -c "DROP DATABASE $floor WITH (FORCE)" >/dev/null
+  else
+    psql "$m" -qAtc "DROP DATABASE $floor WITH (FORCE)" >/dev/null
+  fi
 done
 fi

@@ -35,7 +35,22 @@ export SAHULAT_AUDIT_KEY=compare-audit-key-0123456789abcdef0123456789
 export SAHULAT_METRICS_BIND=off SAHULAT_LOG=warn
 work=$(mktemp -d /tmp/sahulat-compare.XXXXXX)
 server=
-trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+floor=sahulat_floor_$$
+floor_made=()   # names (pg, citus) of the backends where the floor part made its database
+drop_floor() {
+  local name url m
+  for name in "${floor_made[@]}"; do
+    url=$pg; [ "$name" = citus ] && url=$citus
+    m=$(maintenance "$url")
+    if [ "$name" = citus ]; then
+      psql "$m" -qAt -c "SET citus.enable_create_database_propagation = on" -c "DROP DATABASE IF EXISTS $floor WITH (FORCE)" >/dev/null || true
+    else
+      psql "$m" -qAtc "DROP DATABASE IF EXISTS $floor WITH (FORCE)" >/dev/null || true
+    fi
+  done
+  floor_made=()
+}
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; drop_floor; rm -rf "$work"' EXIT
 
 if part registration; then
 echo "== registration (POST /api/v1/households, $registrations households per run)"
@@ -88,7 +103,6 @@ fi
 if part floor; then
 echo "== the floor: the database alone, pgbench -M extended, 8 clients, 10 s per figure"
 pgbench=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -n1)}
-floor=sahulat_floor_$$
 # A household (its row and three members' rows, distributed by the household), three ID
 # number claims (distributed by the number, one shard per worker) and a per-district
 # counter (a plain table of the coordinator), shaped as registration writes them.
@@ -116,9 +130,12 @@ for name in pg citus; do
     # As `sahulat::db::citus::create_database` does: the database and the extension on
     # every node, then the coordinator's list of workers.
     psql "$m" -qAt -c "SET citus.enable_create_database_propagation = on" -c "CREATE DATABASE $floor" >/dev/null
+    floor_made+=(citus)
     nodes=$(psql "$m" -qAtF' ' -c "SELECT nodename, nodeport, groupid FROM pg_dist_node WHERE noderole = 'primary' AND isactive ORDER BY groupid")
+    # Each node with the coordinator URL's user (and password), as create_database does.
+    base=${url%/*}; who=; [[ $base == *@* ]] && who=${base#*://} && who="${who%@*}@"
     while read -r host port group; do
-      psql "postgres://postgres@$host:$port/$floor" -qAtc "CREATE EXTENSION IF NOT EXISTS citus" >/dev/null
+      psql "postgres://$who$host:$port/$floor" -qAtc "CREATE EXTENSION IF NOT EXISTS citus" >/dev/null
     done <<<"$nodes"
     while read -r host port group; do
       if [ "$group" = 0 ]; then q="SELECT citus_set_coordinator_host('$host', $port)"; else q="SELECT citus_add_node('$host', $port)"; fi
@@ -131,6 +148,7 @@ for name in pg citus; do
       -c "SELECT create_distributed_table('c', 'id', colocate_with => 'none')" >/dev/null
   else
     psql "$m" -qAtc "CREATE DATABASE $floor" >/dev/null
+    floor_made+=(pg)
     psql "${url%/*}/$floor" -qAt -c "$schema" >/dev/null
   fi
 done
@@ -138,19 +156,14 @@ declare -A tps
 for shape in one-node two-nodes; do
   for name in pg citus; do
     url=$pg; [ "$name" = citus ] && url=$citus
-    tps[$name]=$("$pgbench" "${url%/*}/$floor" -n -M extended -c 8 -j 2 -T 10 -f "$work/$shape.sql" 2>&1 |
-      awk '/^tps/ {printf "%.0f", $3}')
+    # pgbench exits non-zero when a client aborts (its tps would then be of a partial run).
+    if ! "$pgbench" "${url%/*}/$floor" -n -M extended -c 8 -j 2 -T 10 -f "$work/$shape.sql" >"$work/pgbench.out" 2>&1; then
+      echo "pgbench failed on $name ($shape):" >&2; tail -n 5 "$work/pgbench.out" >&2; exit 1
+    fi
+    tps[$name]=$(awk '/^tps/ {printf "%.0f", $3}' "$work/pgbench.out")
   done
   printf '%-9s single PostgreSQL %6s/s  Citus %6s/s  ratio %s\n' "$shape" "${tps[pg]}" "${tps[citus]}" \
     "$(awk -v a="${tps[pg]}" -v b="${tps[citus]}" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')"
 done
-for name in pg citus; do
-  url=$pg; [ "$name" = citus ] && url=$citus
-  m=$(maintenance "$url")
-  if [ "$name" = citus ]; then
-    psql "$m" -qAt -c "SET citus.enable_create_database_propagation = on" -c "DROP DATABASE $floor WITH (FORCE)" >/dev/null
-  else
-    psql "$m" -qAtc "DROP DATABASE $floor WITH (FORCE)" >/dev/null
-  fi
-done
+drop_floor
 fi

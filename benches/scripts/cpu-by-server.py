@@ -9,8 +9,9 @@ those seconds per operation (OPS: how many operations COMMAND performs, e.g. the
 registrations of a bench run). The command's own time, with its children's, is the line
 `command`. A server's time is its postmaster's and every backend's, including backends
 that ended during the run. Reads /proc only (Linux); counts at the kernel's clock tick
-(usually 10 ms), so use runs of several seconds. Used for the registration figures in
-deploy/CITUS.md ("The floor").
+(usually 10 ms), so use runs of several seconds. A program that starts and ends during
+the run without being COMMAND's child or a server's backend is not seen. Used for the
+registration figures in deploy/CITUS.md ("The floor").
 """
 import os
 import subprocess
@@ -39,16 +40,16 @@ def processes():
 
 
 def server_name(cmd):
-    """A postmaster's data directory (or config file), None for other programs."""
+    """A postmaster's data directory (`-D DIR`, or `config_file=` as Debian starts it),
+    None for any other program. Backends are not postmasters: they retitle themselves."""
     words = cmd.split()
     if not words or not words[0].endswith("/postgres"):
         return None
-    for flag in ("-D", "config_file="):
-        for i, w in enumerate(words):
-            if w == flag and i + 1 < len(words):
-                return words[i + 1]
-            if flag.endswith("=") and w.startswith(flag):
-                return w[len(flag) :]
+    for i, word in enumerate(words):
+        if word == "-D" and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith("config_file="):
+            return word[len("config_file=") :]
     return words[0]
 
 

@@ -7,6 +7,7 @@ pub mod districts;
 pub mod import;
 pub mod members;
 pub mod model;
+pub mod packed;
 pub mod parse;
 pub mod repo;
 pub mod service;

@@ -91,6 +91,13 @@ pub fn current_member_facts_in_range(
     after: Option<&str>,
     upto: &str,
 ) -> QueryResult<Vec<MemberFactsRow>> {
+    // PostgreSQL (and Citus) group the rows by household where they are and send one packed
+    // text per household (see `packed`); SQLite has no wire to save and reads the columns.
+    if let DbConnection::Postgres(c) = conn
+        && let Some(rows) = super::packed::read(c, after, upto)?
+    {
+        return Ok(rows);
+    }
     let mut query = members::table
         .filter(members::household_id.le(upto.to_string()))
         .filter(members::status.eq(STATUS_CURRENT).or(members::removal_reason.eq(REASON_DECEASED)))

@@ -264,3 +264,61 @@ fn the_narrow_read_gives_the_registry_s_facts_and_the_report_the_one_by_one_coun
     let bisp = outcome.schemes.iter().find(|c| c.scheme == "bisp-kafaalat").expect("bisp");
     assert_eq!(bisp.gained, gained);
 }
+
+/// The members' rows of `(after, upto]` read column by column, sorted (the reads do not
+/// list them in the same order).
+fn column_rows(conn: &mut sahulat::db::DbConnection, ids: &[String]) -> Vec<String> {
+    let mut rows: Vec<String> =
+        repo::current_member_facts(conn, ids).expect("members").iter().map(|r| format!("{r:?}")).collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn the_packed_member_read_of_a_re_screening_gives_the_column_read_s_rows() {
+    let db = TestDb::new();
+    let mut conn = registry(&db);
+    let ids: Vec<String> = {
+        use diesel::prelude::*;
+        use sahulat::db::schema::households;
+        households::table.select(households::id).order(households::id).load(&mut conn).expect("ids")
+    };
+    // Ranges of 37 households: what re-screening reads (packed on PostgreSQL) is what the
+    // columns hold, deceased members' removal times and dates of death and the unreadable
+    // code included.
+    let mut after: Option<String> = None;
+    for chunk in ids.chunks(37) {
+        let upto = chunk.last().expect("id");
+        let mut read: Vec<String> = repo::current_member_facts_in_range(&mut conn, after.as_deref(), upto)
+            .expect("range")
+            .iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        read.sort();
+        assert_eq!(read, column_rows(&mut conn, chunk));
+        if let sahulat::db::DbConnection::Postgres(c) = &mut conn {
+            // Not by the fall-back: the packed text split into whole members.
+            let packed = sahulat::registry::packed::read(c, after.as_deref(), upto).expect("packed");
+            assert_eq!(packed.map(|rows| rows.len()), Some(read.len()));
+        }
+        after = Some(upto.clone());
+    }
+    // A stored value holding a separator: the packed text does not split, the range is read
+    // column by column and still gives the stored value.
+    conn_batch(
+        &mut conn,
+        "UPDATE members SET religion = 'a|b;c' WHERE id IN (SELECT id FROM members WHERE status = 'current' ORDER BY id LIMIT 1)",
+    );
+    let upto = ids.last().expect("id");
+    let mut read: Vec<String> = repo::current_member_facts_in_range(&mut conn, None, upto)
+        .expect("range")
+        .iter()
+        .map(|r| format!("{r:?}"))
+        .collect();
+    read.sort();
+    assert!(read.iter().any(|r| r.contains("a|b;c")));
+    assert_eq!(read, column_rows(&mut conn, &ids));
+    if let sahulat::db::DbConnection::Postgres(c) = &mut conn {
+        assert!(sahulat::registry::packed::read(c, None, upto).expect("packed").is_none());
+    }
+}

@@ -17,7 +17,13 @@
 //! time microseconds since 1970 (no text form that `DateStyle` could change). Stored codes
 //! are checked on the way in, so no field holds a separator; if one ever did, the range's
 //! text would not split into whole members, and the range is read again column by column
-//! (never a wrong fact).
+//! (never a wrong fact). One difference from the column read is left: an optional code
+//! stored as the text `~` reads as `NULL`, and the rules read both as an unknown value.
+//!
+//! [`COLUMNS`] must follow [`MemberFactsRow`]'s fields: a field added to the row without
+//! its column here makes every text one field short, every range falls back to the column
+//! read (correct, slower), and `tests/api/impact_scan.rs` fails on PostgreSQL, since it
+//! checks the packed read itself.
 
 use std::sync::LazyLock;
 

@@ -124,8 +124,20 @@ pub fn drop_database(maintenance_url: &str, name: &str) -> anyhow::Result<()> {
     if is_coordinator(&mut conn)? {
         conn.batch_execute("SET citus.enable_create_database_propagation = on")?;
     }
-    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-    Ok(())
+    // `FORCE` ends the database's sessions on every node, but a worker's Citus maintenance
+    // daemon can connect again in between (seen once in CI: "is being accessed by other
+    // users"): a few more tries.
+    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    let mut tries = 0;
+    loop {
+        match conn.batch_execute(&drop) {
+            Err(e) if tries < 10 && e.to_string().contains("being accessed by other users") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 #[cfg(test)]
